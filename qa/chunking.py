@@ -1,0 +1,162 @@
+"""Passages: sentence-aware chunks of an article with exact character offsets.
+
+The sentence splitter is a few rules rather than a library: the libraries on PyPI
+either need data downloads (NLTK punkt) or do not give character offsets that map
+back exactly, and every passage must satisfy
+``article.text[passage.start:passage.end] == passage.text``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from qa.articles import Article
+
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "gen", "gov",
+    "sen", "rep", "lt", "col", "capt", "sgt", "maj", "adm", "inc", "ltd", "co", "corp", "no",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt",
+    "ft", "approx", "dept", "est", "fig", "pres", "rev", "hon", "gov't", "u.s", "u.n", "u.k",
+}
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’'\)\]]*(?=\s)|\n")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass
+class ChunkingSettings:
+    """How articles are cut into passages (recorded in the index manifest)."""
+
+    target_words: int = 120
+    max_words: int = 200
+    overlap_sentences: int = 1
+
+
+@dataclass
+class Passage:
+    """A chunk of an article.
+
+    Attributes:
+        article_id: The article it comes from.
+        number: Its position among the article's passages (0-based).
+        start: Character offset in the article text where it starts.
+        end: Character offset where it ends (exclusive).
+        text: ``article.text[start:end]``.
+    """
+
+    article_id: str
+    number: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}:{self.number}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _is_abbreviation(text: str, sent_start: int, punct_at: int) -> bool:
+    word = re.search(r"(\S+)$", text[sent_start:punct_at])
+    if not word:
+        return False
+    token = word.group(1).lstrip("(\"'“‘").lower()
+    if token in ABBREVIATIONS or re.fullmatch(r"([a-z]\.)*[a-z]", token):
+        return True  # titles, months, initials ('F.'), dotted acronyms ('U.N.')
+    return False
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        (start, end) character spans of the sentences, white space trimmed, in order.
+    """
+    spans = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group() != "\n":
+            if text[m.start()] == "." and _is_abbreviation(text, start, m.start()):
+                continue
+            nxt = re.match(r"\s*(\S)", text[m.end() :])
+            if nxt and (nxt.group(1).islower() or nxt.group(1) in ",;:)"):
+                continue  # 'U.S. officials', '... said.' mid-quote: not a sentence start
+        s, e = _strip(text, start, m.end())
+        if e > s:
+            spans.append((s, e))
+        start = m.end()
+    s, e = _strip(text, start, len(text))
+    if e > s:
+        spans.append((s, e))
+    return spans
+
+
+def _split_long(text: str, span: tuple[int, int], max_words: int) -> list[tuple[int, int]]:
+    """Cut a sentence longer than ``max_words`` at word boundaries."""
+    words = [m.span() for m in _WORD.finditer(text, span[0], span[1])]
+    if len(words) <= max_words:
+        return [span]
+    return [(words[i][0], words[min(i + max_words, len(words)) - 1][1]) for i in range(0, len(words), max_words)]
+
+
+def chunk_text(text: str, settings: ChunkingSettings | None = None) -> list[tuple[int, int]]:
+    """Group sentences into passages of about ``target_words`` words.
+
+    Consecutive passages share ``overlap_sentences`` sentences so that an answer
+    near a boundary is whole in at least one passage. A passage never exceeds
+    ``max_words`` words and never cuts a word.
+
+    Returns:
+        (start, end) character spans of the passages.
+    """
+    cfg = settings or ChunkingSettings()
+    sentences: list[tuple[int, int]] = []
+    for span in split_sentences(text):
+        sentences.extend(_split_long(text, span, cfg.max_words))
+    counts = [len(text[s:e].split()) for s, e in sentences]
+    chunks = []
+    i = 0
+    while i < len(sentences):
+        j, words = i, counts[i]
+        while j + 1 < len(sentences) and words < cfg.target_words and words + counts[j + 1] <= cfg.max_words:
+            j += 1
+            words += counts[j]
+        chunks.append((sentences[i][0], sentences[j][1]))
+        if j + 1 >= len(sentences):
+            break
+        nxt = j + 1
+        # Step back for overlap, but always move forward and keep the overlap small.
+        for _ in range(cfg.overlap_sentences):
+            if nxt - 1 > i and counts[nxt - 1] <= cfg.max_words // 3:
+                nxt -= 1
+        i = nxt
+    return chunks
+
+
+def chunk_article(article: Article, settings: ChunkingSettings | None = None) -> list[Passage]:
+    """Cut an article into passages.
+
+    Args:
+        article: The article.
+        settings: Chunk sizes; defaults when None.
+
+    Returns:
+        Its passages, numbered from 0, each with exact offsets into ``article.text``.
+    """
+    return [
+        Passage(article.id, n, s, e, article.text[s:e])
+        for n, (s, e) in enumerate(chunk_text(article.text, settings))
+    ]

@@ -1,0 +1,248 @@
+"""The `qa` command: index, ask, search, serve, eval, train-reader."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qa.config import Config
+
+app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
+
+IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
+ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
+ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
+EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
+
+
+def _engine(index: str | None = None, articles: str | None = None, reader: str | None = None, embedding_model: str | None = None, **more):
+    from qa.engine import Engine
+
+    return Engine(Config.from_env(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _run_index(engine, rebuild: bool = False) -> None:
+    from qa.store import IndexStoreError
+
+    folder = engine.config.articles_dir
+    try:
+        report = engine.index(folder, rebuild=rebuild, show_progress=sys.stderr.isatty() or True)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    except IndexStoreError as e:
+        _fail(str(e))
+    for w in report.warnings:
+        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+    if report.rebuilt:
+        typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
+    typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
+    if report.passages == 0:
+        _fail(f"no articles could be indexed from {folder}/", code=1)
+
+
+@app.command()
+def index(
+    articles: ArticlesOpt = None,
+    index: IndexOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article")] = False,
+    embedding_model: EmbedOpt = None,
+    index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
+) -> None:
+    """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type), rebuild)
+
+
+def _open(engine) -> None:
+    from qa.store import IndexStoreError
+
+    try:
+        engine.open()
+    except IndexStoreError as e:
+        _fail(str(e))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question")],
+    index: IndexOpt = None,
+    reader: ReaderOpt = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+) -> None:
+    """Answer a question from the indexed articles, with citations."""
+    engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    _open(engine)
+    try:
+        result = engine.ask(question)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if result.found:
+        typer.secho(result.answer, bold=True)
+        typer.echo(f"confidence {result.confidence:.0%}")
+        for n, c in enumerate(result.citations, 1):
+            date = f", {c.date}" if c.date else ""
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number + 1}, characters {c.answer_start}-{c.answer_end})")
+            typer.echo("    " + c.marked("[", "]"))
+    else:
+        typer.secho("No answer found in the articles.", bold=True)
+        typer.echo("Closest passages:")
+        for n, c in enumerate(result.sources[:3], 1):
+            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number + 1})\n    {c.passage}")
+    if result.resolved_question != result.question:
+        typer.echo(f"\n(read as: {result.resolved_question})")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    index: IndexOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the passages closest to a query (no reading)."""
+    engine = _engine(index)
+    _open(engine)
+    hits = engine.search(query, top_k)
+    if as_json:
+        typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
+        return
+    for h in hits:
+        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number + 1})\n       {h.citation.passage[:200]}")
+
+
+@app.command()
+def serve(
+    articles: ArticlesOpt = None,
+    index: IndexOpt = None,
+    reader: ReaderOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 7860,
+    no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
+) -> None:
+    """Run the web chat; builds or refreshes the index first if it is missing or stale."""
+    from qa.web import launch
+
+    engine = _engine(index, articles, reader=reader)
+    if not no_index:
+        from qa.articles import load_articles
+
+        try:
+            arts, _ = load_articles(engine.config.articles_dir)
+        except FileNotFoundError as e:
+            _fail(str(e))
+        if engine.indexer().stale(arts):
+            _run_index(engine)
+    _open(engine)
+    try:
+        engine.warm_up()
+    except FileNotFoundError as e:
+        _fail(str(e))
+    launch(engine, host=host, port=port)
+
+
+eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("reader")
+def eval_reader(
+    file: Annotated[Path, typer.Argument(help="SQuAD v1.1 / v2.0 JSON file", exists=True, dir_okay=False)],
+    reader: ReaderOpt = None,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold; default: the reader's own")] = None,
+    no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (v1.1 style)")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
+) -> None:
+    """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
+    from qa.evaluation import evaluate_reader, print_table
+
+    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit)
+    print_table(result)
+    _write(result, output)
+
+
+@eval_app.command("open")
+def eval_open(
+    file: Annotated[Path, typer.Argument(help="SQuAD-format JSON file: its articles become the corpus", exists=True, dir_okay=False)],
+    reader: ReaderOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
+    index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
+    always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Retrieval + reader over the file's articles: EM / F1, recall@k, latency."""
+    from qa.evaluation import evaluate_open, print_table
+
+    result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer)
+    print_table(result)
+    _write(result, output)
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    model_dir: Annotated[Path, typer.Argument(help="Reader folder; gets qa_reader.json", exists=True, file_okay=False)],
+    data: Annotated[Path, typer.Option(help="SQuAD v2.0 validation file")] = Path("../shared/data/squad/validation-v2.0.json"),
+) -> None:
+    """Choose the reader's 'no answer' threshold on the v2.0 validation articles not used in training."""
+    from qa.evaluation import calibrate
+
+    typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
+
+
+def _write(result: dict, output: Path | None) -> None:
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=2))
+        typer.echo(f"wrote {output}")
+
+
+@app.command("train-reader")
+def train_reader(
+    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
+    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2800,
+    batch_size: Annotated[int, typer.Option()] = 16,
+    learning_rate: Annotated[float, typer.Option()] = 1e-4,
+    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),
+    export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
+) -> None:
+    """Fine-tune the bundled MiniLM into a reader (resumes from the last checkpoint)."""
+    from qa.training import TrainConfig, export, train
+
+    logging.basicConfig(level=logging.INFO)
+    cfg = TrainConfig(
+        train_files=[str(data / "squad/train-v1.1.json")],
+        negative_files=[str(data / "squad/validation-v2.0.json")],
+        total_steps=steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+    )
+    train(cfg, work_dir)
+    if export_to:
+        export(work_dir, export_to)
+        typer.echo(f"exported to {export_to}; calibrate it with: qa eval calibrate {export_to}")
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The extractive reader: finds the answer span in passages.
+
+transformers 5 has no question-answering pipeline, so spans are decoded here:
+passages longer than the model's window are read in overlapping windows, all
+windows of all passages go through the model in one padded batch, only context
+tokens can start or end an answer, and candidates are ranked by raw start + end
+logits, which compare across windows and passages (a per-window softmax would
+not). Each window's [CLS] score is its "no answer" score.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_READER = "bundled"
+BUNDLED_READER = Path(__file__).parent / "models" / "reader"
+
+
+@dataclass
+class Span:
+    """A candidate answer in one passage.
+
+    Attributes:
+        passage: Index of the passage in the list given to :meth:`Reader.read`.
+        start: Character offset of the answer in that passage.
+        end: End offset (exclusive).
+        text: ``passage_text[start:end]``.
+        score: start + end logit (comparable across passages).
+        null_score: The "no answer" score of the window it was found in.
+    """
+
+    passage: int
+    start: int
+    end: int
+    text: str
+    score: float
+    null_score: float
+
+    @property
+    def margin(self) -> float:
+        """How much the reader prefers this span over 'no answer' (positive: prefers the span)."""
+        return self.score - self.null_score
+
+
+def resolve_reader_model(name: str) -> str:
+    """'bundled' means the reader shipped inside the package."""
+    return str(BUNDLED_READER) if name in ("", DEFAULT_READER) else name
+
+
+def decode_window(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    offsets: list[tuple[int, int]],
+    context_mask: np.ndarray,
+    max_answer_tokens: int = 30,
+    top_n: int = 20,
+) -> list[tuple[int, int, float]]:
+    """Best spans of one window.
+
+    Args:
+        start_logits: (seq,) start scores.
+        end_logits: (seq,) end scores.
+        offsets: Character (start, end) of each token in the passage.
+        context_mask: True for tokens of the passage (not question, special or padding).
+        max_answer_tokens: Longest answer, in tokens.
+        top_n: How many start and end positions to combine.
+
+    Returns:
+        (char_start, char_end, score) candidates, best first.
+    """
+    ctx = np.flatnonzero(context_mask)
+    if len(ctx) == 0:
+        return []
+    s_log = start_logits[ctx]
+    e_log = end_logits[ctx]
+    starts = ctx[np.argsort(-s_log)[:top_n]]
+    ends = ctx[np.argsort(-e_log)[:top_n]]
+    out = []
+    for s in starts:
+        for e in ends:
+            if e < s or e - s + 1 > max_answer_tokens:
+                continue
+            out.append((int(offsets[s][0]), int(offsets[e][1]), float(start_logits[s] + end_logits[e])))
+    out.sort(key=lambda c: -c[2])
+    return out
+
+
+def merge_overlapping(spans: list[Span]) -> list[Span]:
+    """Keep the best of spans that overlap in the same passage (overlapping windows find the same answer)."""
+    kept: list[Span] = []
+    for sp in sorted(spans, key=lambda s: -s.score):
+        if any(k.passage == sp.passage and k.start < sp.end and sp.start < k.end for k in kept):
+            continue
+        kept.append(sp)
+    return kept
+
+
+class Reader:
+    """Extractive QA over passages with a span-extraction model.
+
+    Args:
+        model: Path or hub id of an ``AutoModelForQuestionAnswering`` model with a
+            fast tokenizer; 'bundled' is the reader shipped with qa.
+        max_length: Tokens per window (question + passage).
+        stride: Tokens shared by consecutive windows of a long passage.
+        max_answer_tokens: Longest answer.
+        batch_size: Windows per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_READER,
+        max_length: int = 256,
+        stride: int = 96,
+        max_answer_tokens: int = 30,
+        batch_size: int = 32,
+    ):
+        self.model_name = model
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.batch_size = batch_size
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+        self.settings: dict = {}
+
+    def warm_up(self) -> None:
+        """Load the model and tokenizer (once)."""
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        path = resolve_reader_model(self.model_name)
+        if self.model_name in ("", DEFAULT_READER) and not (BUNDLED_READER / "config.json").exists():
+            raise FileNotFoundError(
+                f"The bundled reader is missing from {BUNDLED_READER}. Train one with `qa train-reader` "
+                "or set the reader model to a path or hub id."
+            )
+        self._tokenizer = AutoTokenizer.from_pretrained(path)
+        if not self._tokenizer.is_fast:
+            raise ValueError(f"{path}: the reader needs a fast tokenizer (for character offsets)")
+        # fp16 weights on disk, fp32 on the CPU: fp16 matmuls are slow there.
+        self._model = AutoModelForQuestionAnswering.from_pretrained(path, dtype=torch.float32).eval()
+        settings = Path(path) / "qa_reader.json"
+        if settings.exists():
+            self.settings = json.loads(settings.read_text())
+
+    @property
+    def default_threshold(self) -> float:
+        """The 'no answer' threshold calibrated for this model (0 if it ships none)."""
+        self.warm_up()
+        return float(self.settings.get("null_threshold", 0.0))
+
+    def read(self, question: str, passages: list[str], top_k: int = 5) -> list[Span]:
+        """Find answer candidates for a question in passages.
+
+        Args:
+            question: The question.
+            passages: Texts to read.
+            top_k: How many candidates to return.
+
+        Returns:
+            Up to ``top_k`` spans, best score first, overlapping duplicates merged.
+        """
+        import torch
+
+        self.warm_up()
+        if not passages or not question.strip():
+            return []
+        tok = self._tokenizer
+        enc = tok(
+            [question] * len(passages),
+            passages,
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        n = len(enc["input_ids"])
+        # Sort windows by length so each batch pads little.
+        order = sorted(range(n), key=lambda i: len(enc["input_ids"][i]))
+        start_all: list[np.ndarray] = [None] * n
+        end_all: list[np.ndarray] = [None] * n
+        for b in range(0, n, self.batch_size):
+            idx = order[b : b + self.batch_size]
+            width = max(len(enc["input_ids"][i]) for i in idx)
+            batch = {
+                k: torch.tensor([enc[k][i] + [0] * (width - len(enc[k][i])) for i in idx])
+                for k in ("input_ids", "attention_mask", "token_type_ids")
+                if k in enc
+            }
+            with self._lock, torch.inference_mode():
+                out = self._model(**batch)
+            for row, i in enumerate(idx):
+                length = len(enc["input_ids"][i])
+                start_all[i] = out.start_logits[row, :length].float().numpy()
+                end_all[i] = out.end_logits[row, :length].float().numpy()
+        spans: list[Span] = []
+        for i in range(n):
+            p = enc["overflow_to_sample_mapping"][i]
+            mask = np.array([s == 1 for s in enc.sequence_ids(i)])
+            null = float(start_all[i][0] + end_all[i][0])
+            for cs, ce, score in decode_window(
+                start_all[i], end_all[i], enc["offset_mapping"][i], mask, self.max_answer_tokens
+            )[: top_k * 2]:
+                spans.append(Span(p, cs, ce, passages[p][cs:ce], score, null))
+        return merge_overlapping(spans)[:top_k]

@@ -1,0 +1,139 @@
+"""The web chat (Gradio): answers with confidence and numbered, expandable citations.
+
+Every piece of article text and every question is HTML-escaped before it is put
+into the reply, so markup inside an article shows as text and never runs. The
+reply is one HTML block with no blank lines, so Markdown does not reinterpret it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from qa.engine import Answer, Citation, Engine
+from qa.followup import Turn
+
+EXAMPLES = [
+    "Who is the NATO Secretary-General?",
+    "Where did Rasmussen meet Medvedev?",
+    "Who is Russia's foreign minister?",
+    "Who leads the Transitional National Council?",
+    "When did he resign from Libya's government?",
+]
+SEED_ARTICLE = "russia-nato-clash-over-libya-campaign.txt"
+
+CSS = """
+.qa-answer mark { background: #ffe27a; color: inherit; padding: 0 2px; border-radius: 2px; }
+.qa-answer .qa-meta { color: #666; font-size: 0.9em; }
+.qa-answer ol { padding-left: 1.4em; }
+.qa-answer details { margin-top: 4px; }
+.qa-answer .qa-passage { white-space: normal; }
+"""
+
+
+def _text(s: str) -> str:
+    """Escape text for HTML and keep paragraph breaks without blank lines."""
+    return html.escape(s, quote=True).replace("\r", "").replace("\n\n", "<br><br>").replace("\n", "<br>")
+
+
+def _cite_head(n: int, c: Citation) -> str:
+    date = f" · {_text(c.date)}" if c.date else ""
+    return f'<b>[{n}] {_text(c.title)}</b><span class="qa-meta">{date} · {_text(c.source)}, passage {c.passage_number + 1}</span>'
+
+
+def _marked(c: Citation) -> str:
+    if c.answer_start is None:
+        return _text(c.passage)
+    s, e = c.answer_start - c.passage_start, c.answer_end - c.passage_start
+    return _text(c.passage[:s]) + "<mark>" + _text(c.passage[s:e]) + "</mark>" + _text(c.passage[e:])
+
+
+def render(answer: Answer, engine: Engine | None = None) -> str:
+    """The chat reply for an answer, as one escaped HTML block."""
+    attrs = f'data-question="{html.escape(answer.resolved_question)}" data-answer="{html.escape(answer.answer or "")}"'
+    parts = [f'<div class="qa-answer" {attrs}>']
+    if answer.found:
+        parts.append(f'<p><b class="qa-text">{_text(answer.answer)}</b></p>')
+        parts.append(f'<p class="qa-meta">Confidence {answer.confidence:.0%}</p>')
+        cited = answer.citations
+    else:
+        parts.append('<p><b class="qa-text">I could not find an answer in the articles.</b></p>')
+        parts.append('<p class="qa-meta">The closest passages:</p>')
+        cited = answer.sources[:3]
+    if answer.resolved_question != answer.question:
+        parts.append(f'<p class="qa-meta">Read as: “{_text(answer.resolved_question)}”</p>')
+    parts.append("<ol>")
+    for n, c in enumerate(cited, 1):
+        full = ""
+        article = engine.store.article(c.article_id) if engine else None
+        if article is not None:
+            full = f"<details><summary>Full source: {_text(article.title)}</summary><div>{_text(article.text)}</div></details>"
+        parts.append(f'<li>{_cite_head(n, c)}<div class="qa-passage">{_marked(c)}</div>{full}</li>')
+    parts.append("</ol></div>")
+    return "".join(parts)
+
+
+_ATTR = re.compile(r'<div class="qa-answer" data-question="([^"]*)" data-answer="([^"]*)"')
+
+
+def history_turns(history: list[dict]) -> list[Turn]:
+    """Earlier turns from Gradio's message history (our own replies carry the resolved question and answer)."""
+    turns = []
+    for msg in history:
+        if msg.get("role") != "assistant":
+            continue
+        content = msg.get("content")
+        if isinstance(content, list):  # Gradio may hand back content as a list of parts
+            content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+        m = _ATTR.search(str(content or ""))
+        if m:
+            turns.append(Turn(html.unescape(m.group(1)), html.unescape(m.group(2)) or None))
+    return turns
+
+
+def build_app(engine: Engine):
+    """The Gradio app for an engine (opened and warmed up by the caller)."""
+    import gradio as gr
+
+    def respond(message: str, history: list[dict]) -> str:
+        question = (message or "").strip()
+        if not question:
+            return "<p>Please type a question.</p>"
+        if len(question) > 1000:
+            return "<p>That question is too long; please keep it under 1,000 characters.</p>"
+        return render(engine.ask(question, history_turns(history or [])), engine)
+
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        """Answer a question; returns the answer, confidence and citations as JSON.
+
+        Args:
+            question: The question.
+            history: Earlier questions of the conversation, oldest first (for follow-ups).
+        """
+        turns: list[Turn] = []
+        for q in history or []:
+            earlier = engine.ask(q, turns)
+            turns.append(Turn(earlier.resolved_question, earlier.answer))
+        return engine.ask(question, turns).to_dict()
+
+    ids = {a.id for a in engine.store.articles()}
+    examples = EXAMPLES if SEED_ARTICLE in ids else None
+    with gr.Blocks(title="qa: ask the articles") as demo:
+        gr.Markdown(f"# Ask the articles\n{len(ids)} articles indexed. Answers are quoted from the articles, with citations; when they do not hold an answer, you are told so.")
+        gr.ChatInterface(
+            respond,
+            chatbot=gr.Chatbot(height=560, sanitize_html=True, label="qa", placeholder="Ask a question about the articles."),
+            textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True),
+            examples=examples,
+            api_name="chat",
+        )
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def launch(engine: Engine, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    """Serve the chat (blocks until stopped unless ``prevent_thread_lock=True``)."""
+    import gradio as gr
+
+    demo = build_app(engine)
+    return demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"], **kwargs)

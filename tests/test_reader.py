@@ -1,0 +1,66 @@
+import numpy as np
+
+from qa.reader import Reader, Span, decode_window, merge_overlapping
+
+
+def window(n=10, ctx=range(4, 9)):
+    offsets = [(0, 0)] * n
+    for k, i in enumerate(ctx):
+        offsets[i] = (k * 5, k * 5 + 4)  # token i covers passage chars [5k, 5k+4)
+    mask = np.zeros(n, bool)
+    mask[list(ctx)] = True
+    return offsets, mask
+
+
+def test_best_span_from_context_tokens_only():
+    offsets, mask = window()
+    start = np.zeros(10)
+    end = np.zeros(10)
+    start[1] = end[2] = 100.0  # question tokens score highest but must be ignored
+    start[5], end[6] = 3.0, 4.0
+    cands = decode_window(start, end, offsets, mask)
+    assert cands[0] == (5, 14, 7.0)
+    ctx_starts = {offsets[i][0] for i in range(10) if mask[i]}
+    assert all(c[0] in ctx_starts for c in cands) and all(c[2] < 100 for c in cands)
+
+
+def test_end_before_start_and_max_length_are_excluded():
+    offsets, mask = window()
+    start = np.zeros(10)
+    end = np.zeros(10)
+    start[7], end[5] = 50.0, 50.0  # end before start: never a candidate
+    assert all(c[0] <= c[1] for c in decode_window(start, end, offsets, mask))
+    assert (15, 29) not in [c[:2] for c in decode_window(start, end, offsets, mask)]
+    start[:] = end[:] = 0.0
+    start[4], end[8] = 5.0, 5.0  # the best span is 5 tokens long
+    assert decode_window(start, end, offsets, mask, max_answer_tokens=5)[0] == (0, 24, 10.0)
+    short = decode_window(start, end, offsets, mask, max_answer_tokens=3)
+    assert short[0][2] == 5.0 and all(c[1] - c[0] <= 3 * 5 for c in short)
+
+
+def test_no_context_no_candidates():
+    offsets, mask = window(ctx=[])
+    assert decode_window(np.zeros(10), np.zeros(10), offsets, mask) == []
+
+
+def test_overlapping_duplicates_merged_keep_best():
+    spans = [Span(0, 10, 20, "a", 5.0, 0.0), Span(0, 12, 20, "b", 7.0, 0.0), Span(1, 10, 20, "c", 6.0, 0.0), Span(0, 30, 35, "d", 1.0, 0.0)]
+    kept = merge_overlapping(spans)
+    assert [s.text for s in kept] == ["b", "c", "d"]
+
+
+def test_reader_with_tiny_model_spans_point_into_passages(tiny_reader):
+    reader = Reader(tiny_reader, max_length=64, stride=16, max_answer_tokens=8)
+    long = " ".join(f"Sentence {i} tells of the river Volga and the city of Kazan." for i in range(30))
+    passages = ["The cat sat on the mat in Paris.", long]
+    spans = reader.read("Where did the cat sit?", passages, top_k=50)
+    assert spans and len(spans) <= 50
+    assert {s.passage for s in spans} <= {0, 1}
+    for s in spans:
+        assert passages[s.passage][s.start:s.end] == s.text
+        assert s.text.strip()
+    assert spans == sorted(spans, key=lambda s: -s.score)
+    # windows over the long passage reach its end: some candidate lies beyond the first window
+    enc = reader._tokenizer("Where did the cat sit?", long, truncation="only_second", max_length=64, stride=16, return_overflowing_tokens=True)
+    assert len(enc["input_ids"]) > 3
+    assert reader.read("", passages) == [] and reader.read("q", []) == []
