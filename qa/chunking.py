@@ -27,8 +27,8 @@ _WORD = re.compile(r"\S+")
 class ChunkingSettings:
     """How articles are cut into passages (recorded in the index manifest)."""
 
-    target_words: int = 120
-    max_words: int = 200
+    target_words: int = 100
+    max_words: int = 180
     overlap_sentences: int = 1
 
 
@@ -160,3 +160,8 @@ def chunk_article(article: Article, settings: ChunkingSettings | None = None) ->
         Passage(article.id, n, s, e, article.text[s:e])
         for n, (s, e) in enumerate(chunk_text(article.text, settings))
     ]
+
+
+def search_text(title: str, passage: Passage) -> str:
+    """What retrieval sees of a passage: its article title gives context to pronouns and topic."""
+    return f"{title}\n{passage.text}" if title else passage.text

@@ -215,7 +215,7 @@ def _write(result: dict, output: Path | None) -> None:
 @app.command("train-reader")
 def train_reader(
     work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2800,
+    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2400,
     batch_size: Annotated[int, typer.Option()] = 16,
     learning_rate: Annotated[float, typer.Option()] = 1e-4,
     data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),
@@ -240,6 +240,8 @@ def train_reader(
 
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     app()
 

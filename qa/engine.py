@@ -7,6 +7,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from qa.articles import Article
 from qa.config import Config
 from qa.embedding import Embedder
@@ -15,6 +17,8 @@ from qa.indexing import Indexer, IndexReport
 from qa.reader import Reader
 from qa.squad import normalize_answer
 from qa.store import IndexStore
+
+RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
 
 
 @dataclass
@@ -185,24 +189,34 @@ class Engine:
         return report
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Passages closest to a query.
+        """Passages closest to a query: dense (embedding) and keyword (BM25) results fused by rank.
+
+        Dense retrieval finds paraphrases; BM25 finds rare names and exact phrases that a
+        small embedding model blurs. Reciprocal-rank fusion needs no score calibration.
 
         Args:
             query: Free text.
             k: How many (default: the configured top_k).
 
         Returns:
-            Hits, best first.
+            Hits, best first; ``citation.retrieval_score`` is the cosine similarity.
         """
+        k = k or self.config.top_k
+        pool = max(4 * k, 20)
         vec = self.embedder.embed([query])
-        scores, rows = self.store.search(vec, k or self.config.top_k)
-        found = self.store.passages(list(rows[0]))
-        by_row = dict(zip([int(r) for r in rows[0] if r >= 0], scores[0]))
+        _, dense_rows = self.store.search(vec, pool)
+        fused: dict[int, float] = {}
+        for rank, row in enumerate(int(r) for r in dense_rows[0] if r >= 0):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, (row, _) in enumerate(self.store.keyword_search(query, pool)):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+        rows = sorted(fused, key=lambda r: -fused[r])[:k]
+        cosines = np.asarray(self.store.vectors[rows]) @ vec[0] if rows else []
         hits = []
-        for row, sp in zip([int(r) for r in rows[0] if r >= 0], found):
+        for sp, cos in zip(self.store.passages(rows), cosines):
             a, p = sp.article, sp.passage
-            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=float(by_row[row]))
-            hits.append(Hit(c, float(by_row[row])))
+            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=float(cos))
+            hits.append(Hit(c, fused[rows[len(hits)]]))
         return hits
 
     @property

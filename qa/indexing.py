@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article, load_articles
-from qa.chunking import ChunkingSettings, Passage, chunk_article
+from qa.chunking import ChunkingSettings, Passage, chunk_article, search_text
 from qa.embedding import Embedder
 from qa.store import IndexStore, IndexStoreError, Manifest, build_lock, write_generation
 
@@ -40,11 +40,6 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged articles; {self.passages} passages "
             f"({self.embedded} embedded, index: {self.index_type})"
         )
-
-
-def passage_embedding_text(title: str, passage: Passage) -> str:
-    """The text embedded for a passage: its article title gives context to pronouns and topic."""
-    return f"{title}\n{passage.text}" if title else passage.text
 
 
 class Indexer:
@@ -132,7 +127,7 @@ class Indexer:
                 report.passages = len(passages)
                 report.index_type = old.manifest.index_type
                 return report  # nothing to do: keep the live generation as it is
-            new = self.embedder.embed([passage_embedding_text(t, p) for _, p, t in todo], show_progress=show_progress)
+            new = self.embedder.embed([search_text(t, p) for _, p, t in todo], show_progress=show_progress)
             for (slot, _, _), vec in zip(todo, new):
                 vectors[slot] = vec[None, :]
             dim = self.embedder.dimension

@@ -7,6 +7,7 @@ Layout of an index folder::
       gen-<time>-<id>/   one complete build
         manifest.json    format, embedding model, dimension, chunking, index type, article hashes
         index.faiss      the vectors' search structure
+        bm25/            a BM25 keyword index of the same passages (bm25s)
         vectors.npy      the vectors themselves, reused by incremental builds
         meta.sqlite      articles and passages (row i of the index = passage row i)
 
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article
-from qa.chunking import Passage
+from qa.chunking import Passage, search_text
 
 FORMAT_VERSION = 1
 HNSW_ABOVE = 200_000  # "auto" switches from exact search to HNSW above this many passages
@@ -122,8 +123,9 @@ class IndexStore:
     Use :meth:`open`; build or refresh an index with :func:`qa.indexing.Indexer`.
     """
 
-    def __init__(self, path: Path, manifest: Manifest, index, vectors: np.ndarray):
+    def __init__(self, path: Path, manifest: Manifest, index, vectors: np.ndarray, bm25=None):
         self.path = path
+        self.bm25 = bm25
         self.manifest = manifest
         self.index = index
         self.vectors = vectors
@@ -163,6 +165,8 @@ class IndexStore:
                 f"The index in {root}/ was built with embedding model {manifest.embedding_model!r}, "
                 f"but {embedding_model!r} is configured. {fix}, or set the embedding model back to {manifest.embedding_model!r}."
             )
+        if not manifest.files:
+            raise IndexCorrupt(f"The index in {root}/ is damaged (manifest lists no files). {fix}")
         for name, size in manifest.files.items():
             f = gen / name
             if not f.exists() or f.stat().st_size != size:
@@ -170,9 +174,10 @@ class IndexStore:
         try:
             index = faiss.read_index(str(gen / "index.faiss"))
             vectors = np.load(gen / "vectors.npy", mmap_mode="r")
-            store = cls(gen, manifest, index, vectors)
+            bm25 = _load_bm25(gen / "bm25") if manifest.passages else None
+            store = cls(gen, manifest, index, vectors, bm25)
             rows = store._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
-        except (RuntimeError, OSError, ValueError, sqlite3.DatabaseError) as e:
+        except (RuntimeError, OSError, ValueError, KeyError, sqlite3.DatabaseError) as e:
             raise IndexCorrupt(f"The index in {root}/ is damaged ({e}). {fix}") from None
         if not (index.ntotal == rows == manifest.passages == len(vectors)) or index.d != manifest.dimension:
             raise IndexCorrupt(
@@ -196,6 +201,24 @@ class IndexStore:
         """
         k = max(1, min(k, self.index.ntotal or 1))
         return self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Passages sharing words with the query, by BM25.
+
+        Returns:
+            (row, score) pairs, best first, only those with a positive score.
+        """
+        import bm25s
+
+        if self.bm25 is None:
+            return []
+        tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
+        if not tokens or not tokens[0]:
+            return []
+        k = max(1, min(k, len(self)))
+        with self._lock:
+            rows, scores = self.bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
 
     def passages(self, rows: list[int]) -> list[StoredPassage]:
         """Passages (with their articles) for index rows, in the given order."""
@@ -289,6 +312,9 @@ def write_generation(
     index, manifest.index_type = make_faiss_index(vectors, manifest.index_type)
     faiss.write_index(index, str(gen / "index.faiss"))
     np.save(gen / "vectors.npy", vectors)
+    if passages:
+        titles = {a.id: a.title for a in articles}
+        _build_bm25([search_text(titles[p.article_id], p) for p in passages], gen / "bm25")
     db = sqlite3.connect(gen / "meta.sqlite")
     db.executescript(_SCHEMA)
     db.executemany(
@@ -304,7 +330,7 @@ def write_generation(
     manifest.passages = len(passages)
     manifest.articles = {a.id: a.hash for a in articles}
     manifest.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    manifest.files = {f.name: f.stat().st_size for f in gen.iterdir()}
+    manifest.files = {f.relative_to(gen).as_posix(): f.stat().st_size for f in sorted(gen.rglob("*")) if f.is_file()}
     (gen / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
     _fsync_dir(gen)
     tmp = root / "CURRENT.tmp"
@@ -317,8 +343,22 @@ def write_generation(
     return gen
 
 
+def _build_bm25(texts: list[str], path: Path) -> None:
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    bm25.save(str(path))
+
+
+def _load_bm25(path: Path):
+    import bm25s
+
+    return bm25s.BM25.load(str(path))
+
+
 def _fsync_dir(path: Path) -> None:
-    for f in path.iterdir():
+    for f in path.rglob("*"):
         if f.is_file():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())

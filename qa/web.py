@@ -95,7 +95,13 @@ def build_app(engine: Engine):
     """The Gradio app for an engine (opened and warmed up by the caller)."""
     import gradio as gr
 
-    def respond(message: str, history: list[dict]) -> str:
+    def chat(message: str, history: list[dict]) -> str:
+        """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
+
+        Args:
+            message: The question.
+            history: Earlier messages as {"role", "content"} dicts (for follow-up questions).
+        """
         question = (message or "").strip()
         if not question:
             return "<p>Please type a question.</p>"
@@ -116,17 +122,34 @@ def build_app(engine: Engine):
             turns.append(Turn(earlier.resolved_question, earlier.answer))
         return engine.ask(question, turns).to_dict()
 
+    def add_question(message: str, history: list[dict]):
+        # The question is shown escaped: markup in it appears as typed.
+        return "", history + [{"role": "user", "content": _text(message or "")}], message
+
+    def add_answer(question: str, history: list[dict]):
+        return history + [{"role": "assistant", "content": chat(question, history[:-1])}]
+
     ids = {a.id for a in engine.store.articles()}
-    examples = EXAMPLES if SEED_ARTICLE in ids else None
     with gr.Blocks(title="qa: ask the articles") as demo:
-        gr.Markdown(f"# Ask the articles\n{len(ids)} articles indexed. Answers are quoted from the articles, with citations; when they do not hold an answer, you are told so.")
-        gr.ChatInterface(
-            respond,
-            chatbot=gr.Chatbot(height=560, sanitize_html=True, label="qa", placeholder="Ask a question about the articles."),
-            textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True),
-            examples=examples,
-            api_name="chat",
+        gr.Markdown(
+            f"## Ask the articles\n{len(ids)} article{'s' if len(ids) != 1 else ''} indexed. Answers are quoted "
+            "from the articles with numbered citations; when the articles do not hold an answer, you are told so."
         )
+        chatbot = gr.Chatbot(height=560, sanitize_html=True, label="qa", elem_id="qa-chat",
+                             placeholder="Ask a question about the articles.")
+        pending = gr.State("")
+        with gr.Row():
+            box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, elem_id="qa-question", autofocus=True)
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+            clear = gr.Button("New conversation", scale=1)
+        if SEED_ARTICLE in ids:
+            gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+        for trigger in (box.submit, send.click):
+            trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
+                add_answer, [pending, chatbot], chatbot, api_visibility="private"
+            )
+        clear.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+        gr.api(chat, api_name="chat")
         gr.api(ask, api_name="ask")
     return demo
 

@@ -1,0 +1,98 @@
+"""End to end with the shipped reader: seeds/ -> index -> answers with citations (API and CLI)."""
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ROOT, SEEDS, needs_reader
+from test_cli import qa
+
+pytestmark = [needs_reader, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    from qa import Engine
+
+    index = tmp_path_factory.mktemp("e2e") / "index"
+    eng = Engine()
+    eng.config.index_dir = str(index)
+    report = eng.index(SEEDS)
+    assert report.added == ["russia-nato-clash-over-libya-campaign.txt"]
+    return Engine.load(index)
+
+
+def test_answer_with_citation(engine):
+    result = engine.ask("Who is the NATO Secretary-General?")
+    assert result.found and "Rasmussen" in result.answer
+    c = result.citations[0]
+    assert c.title == "Russia, NATO Clash Over Libya Campaign" and c.date == "2011-07-04"
+    assert c.source == "russia-nato-clash-over-libya-campaign.txt"
+    article = engine.store.article(c.article_id)
+    assert article.text[c.answer_start:c.answer_end] == result.answer
+    assert article.text[c.passage_start:c.passage_end] == c.passage
+    assert "**" + result.answer + "**" in c.marked()
+    assert 0.5 <= result.confidence <= 1.0
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Who is Russia's foreign minister?", "Lavrov"),
+    ("In which Russian city did Rasmussen meet Medvedev?", "Sochi"),
+    ("Which TV channel did Saif al-Islam Gadhafi talk to?", "TF1"),
+])
+def test_more_questions(engine, question, expected):
+    assert expected in (engine.ask(question).answer or "")
+
+
+def test_unanswerable_question_is_declined_with_closest_passages(engine):
+    result = engine.ask("What is the boiling point of mercury in Kelvin?")
+    assert not result.found and result.answer is None
+    assert result.sources and result.citations == []
+
+
+def test_follow_up_question(engine):
+    from qa import Turn
+
+    first = engine.ask("Who heads the TNC?")
+    assert "Jalil" in (first.answer or "")
+    second = engine.ask("When did he resign from Libya's government?", [Turn(first.resolved_question, first.answer)])
+    assert "Jalil" in second.resolved_question
+    assert "February" in (second.answer or "")
+
+
+def test_search_only(engine):
+    hits = engine.search("French arms drop to rebels", k=2)
+    assert hits and "French" in hits[0].citation.passage and hits[0].score >= hits[-1].score
+
+
+def test_cli_ask_json_and_text(tmp_path):
+    index = tmp_path / "index"
+    r = qa("index", "--articles", str(SEEDS), "--index", str(index))
+    assert r.returncode == 0, r.stderr
+    r = qa("ask", "Who is the NATO Secretary-General?", "--index", str(index), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert "Rasmussen" in data["answer"]
+    assert data["citations"][0]["title"] == "Russia, NATO Clash Over Libya Campaign"
+    r = qa("ask", "Who is the NATO Secretary-General?", "--index", str(index))
+    assert "Rasmussen" in r.stdout and "[1] Russia, NATO Clash Over Libya Campaign, 2011-07-04" in r.stdout
+
+
+def test_rendered_reply_escapes_article_html(tmp_path):
+    from qa import Engine
+    from qa.web import render
+
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "evil.txt").write_text(
+        "Evil <b>title</b>\n\nThe mayor of Springfield is <script>alert(1)</script>Joe Quimby. "
+        "He was elected in 1990 <img src=x onerror=alert(2)>.\n"
+    )
+    eng = Engine()
+    eng.config.index_dir = str(tmp_path / "index")
+    eng.index(arts)
+    answer = eng.ask("Who is the mayor of Springfield?")
+    html = render(answer, eng)
+    assert "<script>" not in html and "<img" not in html and "<b>title" not in html
+    assert "&lt;script&gt;" in html and "&lt;b&gt;title&lt;/b&gt;" in html
