@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,7 +36,7 @@ def _run_index(engine, rebuild: bool = False) -> None:
 
     folder = engine.config.articles_dir
     try:
-        report = engine.index(folder, rebuild=rebuild, show_progress=sys.stderr.isatty() or True)
+        report = engine.index(folder, rebuild=rebuild, show_progress=True)
     except FileNotFoundError as e:
         _fail(str(e))
     except IndexStoreError as e:
@@ -166,12 +165,13 @@ def eval_reader(
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold; default: the reader's own")] = None,
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (v1.1 style)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
+    quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
     from qa.evaluation import evaluate_reader, print_table
 
-    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit)
+    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit, quantize=quantize)
     print_table(result)
     _write(result, output)
 
@@ -215,7 +215,7 @@ def _write(result: dict, output: Path | None) -> None:
 @app.command("train-reader")
 def train_reader(
     work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2400,
+    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2000,
     batch_size: Annotated[int, typer.Option()] = 16,
     learning_rate: Annotated[float, typer.Option()] = 1e-4,
     data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),

@@ -16,7 +16,7 @@ from qa.followup import Turn, resolve
 from qa.indexing import Indexer, IndexReport
 from qa.reader import Reader
 from qa.squad import normalize_answer
-from qa.store import IndexStore
+from qa.store import IndexMissing, IndexStore
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
 
@@ -180,7 +180,7 @@ class Engine:
     def _all_articles(self) -> list[Article]:
         try:
             return [self.store.article(a.id) for a in self.store.articles()]
-        except Exception:  # no index yet: start empty
+        except IndexMissing:  # no index yet: start empty
             return []
 
     def _reindex(self, articles: list[Article]) -> IndexReport:
@@ -201,9 +201,14 @@ class Engine:
         Returns:
             Hits, best first; ``citation.retrieval_score`` is the cosine similarity.
         """
-        k = k or self.config.top_k
+        hits, _ = self._search(query, k or self.config.top_k)
+        return hits
+
+    def _search(self, query: str, k: int) -> tuple[list[Hit], dict[str, float]]:
+        t0 = time.perf_counter()
         pool = max(4 * k, 20)
         vec = self.embedder.embed([query])
+        t1 = time.perf_counter()
         _, dense_rows = self.store.search(vec, pool)
         fused: dict[int, float] = {}
         for rank, row in enumerate(int(r) for r in dense_rows[0] if r >= 0):
@@ -217,7 +222,7 @@ class Engine:
             a, p = sp.article, sp.passage
             c = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=float(cos))
             hits.append(Hit(c, fused[rows[len(hits)]]))
-        return hits
+        return hits, {"embed": t1 - t0, "search": time.perf_counter() - t1}
 
     @property
     def threshold(self) -> float:
@@ -239,13 +244,13 @@ class Engine:
             raise ValueError("The question is empty.")
         t0 = time.perf_counter()
         resolved = resolve(question, history or [])
-        hits = self.search(resolved.query)
+        hits, timings = self._search(resolved.query, self.config.top_k)
         t1 = time.perf_counter()
         spans = self.reader.read(resolved.question, [h.citation.passage for h in hits])
         t2 = time.perf_counter()
         sources = [h.citation for h in hits]
         threshold = self.threshold
-        timings = {"retrieve": t1 - t0, "read": t2 - t1, "total": t2 - t0}
+        timings.update(read=t2 - t1, total=t2 - t0)
         if not spans or spans[0].margin < threshold:
             margin = spans[0].margin if spans else -math.inf
             return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings)

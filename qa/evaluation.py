@@ -12,10 +12,10 @@ import numpy as np
 from qa.squad import evaluate, load_articles, load_squad, normalize_answer, score
 
 
-def _reader(model: str):
+def _reader(model: str, quantize: bool = False):
     from qa.reader import Reader
 
-    reader = Reader(model)
+    reader = Reader(model, quantize=quantize)
     reader.warm_up()
     return reader
 
@@ -50,7 +50,7 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
-def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None) -> dict:
+def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False) -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
     Args:
@@ -59,19 +59,20 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
         threshold: 'No answer' threshold; None: the reader's calibrated one.
         always_answer: Never decline.
         limit: Only the first N questions.
+        quantize: int8 dynamic quantisation of the reader.
 
     Returns:
         Scores (official names), settings and timing.
     """
     examples = load_squad(path)[:limit]
-    reader = _reader(model)
+    reader = _reader(model, quantize)
     t = reader.default_threshold if threshold is None else threshold
     t0 = time.perf_counter()
     margins = reader_margins(reader, examples)
     elapsed = time.perf_counter() - t0
     preds = {ex.qid: ("" if (not always_answer and m < t) else text) for ex, (text, m) in zip(examples, margins)}
     result = evaluate(examples, preds)
-    return {"mode": "reader", "file": str(path), "model": model, "threshold": None if always_answer else t,
+    return {"mode": "reader", "file": str(path), "model": model, "quantized": quantize, "threshold": None if always_answer else t,
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 

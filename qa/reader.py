@@ -110,6 +110,7 @@ class Reader:
         stride: Tokens shared by consecutive windows of a long passage.
         max_answer_tokens: Longest answer.
         batch_size: Windows per forward pass.
+        quantize: int8 dynamic quantisation of the linear layers (faster on CPU, slightly less exact).
     """
 
     def __init__(
@@ -119,12 +120,14 @@ class Reader:
         stride: int = 96,
         max_answer_tokens: int = 30,
         batch_size: int = 32,
+        quantize: bool = False,
     ):
         self.model_name = model
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
         self.batch_size = batch_size
+        self.quantize = quantize
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -147,7 +150,10 @@ class Reader:
         if not self._tokenizer.is_fast:
             raise ValueError(f"{path}: the reader needs a fast tokenizer (for character offsets)")
         # fp16 weights on disk, fp32 on the CPU: fp16 matmuls are slow there.
-        self._model = AutoModelForQuestionAnswering.from_pretrained(path, dtype=torch.float32).eval()
+        model = AutoModelForQuestionAnswering.from_pretrained(path, dtype=torch.float32).eval()
+        if self.quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self._model = model
         settings = Path(path) / "qa_reader.json"
         if settings.exists():
             self.settings = json.loads(settings.read_text())

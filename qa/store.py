@@ -344,7 +344,11 @@ def write_generation(
 
 
 def _build_bm25(texts: list[str], path: Path) -> None:
+    import logging
+
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
 
     bm25 = bm25s.BM25()
     bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)

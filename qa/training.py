@@ -43,7 +43,7 @@ class TrainConfig:
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    total_steps: int = 2400
+    total_steps: int = 2000
     checkpoint_every: int = 200
     seed: int = 13
     bf16: bool = True  # used only where the CPU has native bf16 (avx512_bf16 / AMX)

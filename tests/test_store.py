@@ -112,3 +112,17 @@ def test_hnsw_index_type(tmp_path, embedder):
     store = IndexStore.open(ix.root)
     _, rows = store.search(embedder.embed(["river number 3"]), 2)
     assert store.passages(list(rows[0]))[0].article.id == "a3.txt"
+
+
+def test_engine_upsert_and_delete(tmp_path):
+    from qa import Config, Engine
+
+    engine = Engine(Config(index_dir=str(tmp_path / "ix")))
+    report = engine.upsert([art(1), art(2)])
+    assert sorted(report.added) == ["a1.txt", "a2.txt"]
+    report = engine.upsert([Article("a1.txt", "Title 1", "Completely new text about volcanoes erupting.")])
+    assert report.changed == ["a1.txt"] and report.unchanged == ["a2.txt"]
+    assert engine.search("volcano eruption", k=1)[0].citation.article_id == "a1.txt"
+    report = engine.delete(["a1.txt"])
+    assert report.removed == ["a1.txt"]
+    assert {h.citation.article_id for h in engine.search("volcano", k=5)} == {"a2.txt"}
