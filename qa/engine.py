@@ -91,7 +91,11 @@ class Answer:
         return self.answer is not None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON-safe data (a missing score is None, not -inf)."""
+        d = asdict(self)
+        if not math.isfinite(d["score"]):
+            d["score"] = None
+        return d
 
 
 @dataclass
@@ -257,9 +261,13 @@ class Engine:
         best = spans[0]
         # The same answer found in several passages is cited from each of them.
         same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]
-        citations = []
+        citations, seen = [], set()
         for s in same:
             c = sources[s.passage]
+            where = (c.article_id, c.passage_start + s.start)
+            if where in seen:  # overlapping passages of one article hold the same sentence
+                continue
+            seen.add(where)
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )

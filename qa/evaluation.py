@@ -20,14 +20,15 @@ def _reader(model: str, quantize: bool = False):
     return reader
 
 
-def reader_margins(reader, examples, show_progress: bool = True) -> list[tuple[str, float]]:
+def reader_margins(reader, examples, show_progress: bool = True, chunk: int = 64) -> list[tuple[str, float]]:
     """Best span and its margin over 'no answer' for each example (gold paragraph given)."""
     from tqdm import tqdm
 
     out = []
-    for ex in tqdm(examples, desc="reading", unit="q", disable=not show_progress):
-        spans = reader.read(ex.question, [ex.context], top_k=1)
-        out.append((spans[0].text, spans[0].margin) if spans else ("", float("-inf")))
+    for i in tqdm(range(0, len(examples), chunk), desc="reading", unit="batch", disable=not show_progress):
+        part = examples[i : i + chunk]
+        for spans in reader.read_pairs([ex.question for ex in part], [ex.context for ex in part], top_k=1):
+            out.append((spans[0].text, spans[0].margin) if spans else ("", float("-inf")))
     return out
 
 

@@ -175,14 +175,31 @@ class Reader:
         Returns:
             Up to ``top_k`` spans, best score first, overlapping duplicates merged.
         """
+        if not passages or not question.strip():
+            return []
+        return merge_overlapping(self._spans([question] * len(passages), passages, top_k))[:top_k]
+
+    def read_pairs(self, questions: list[str], passages: list[str], top_k: int = 1) -> list[list[Span]]:
+        """Read many (question, passage) pairs in shared batches (for evaluation).
+
+        Returns:
+            For each pair, its best spans (``Span.passage`` is the pair's index).
+        """
+        per_pair: list[list[Span]] = [[] for _ in questions]
+        for sp in self._spans(questions, passages, top_k):
+            per_pair[sp.passage].append(sp)
+        return [merge_overlapping(spans)[:top_k] for spans in per_pair]
+
+    def _spans(self, questions: list[str], passages: list[str], top_k: int) -> list[Span]:
+        """Candidate spans of every window of every (question, passage) pair, in one batched pass."""
         import torch
 
         self.warm_up()
-        if not passages or not question.strip():
+        if not passages:
             return []
         tok = self._tokenizer
         enc = tok(
-            [question] * len(passages),
+            questions,
             passages,
             truncation="only_second",
             max_length=self.max_length,
@@ -218,4 +235,4 @@ class Reader:
                 start_all[i], end_all[i], enc["offset_mapping"][i], mask, self.max_answer_tokens
             )[: top_k * 2]:
                 spans.append(Span(p, cs, ce, passages[p][cs:ce], score, null))
-        return merge_overlapping(spans)[:top_k]
+        return spans

@@ -64,3 +64,15 @@ def test_reader_with_tiny_model_spans_point_into_passages(tiny_reader):
     enc = reader._tokenizer("Where did the cat sit?", long, truncation="only_second", max_length=64, stride=16, return_overflowing_tokens=True)
     assert len(enc["input_ids"]) > 3
     assert reader.read("", passages) == [] and reader.read("q", []) == []
+
+
+def test_read_pairs_matches_reading_one_by_one(tiny_reader):
+    reader = Reader(tiny_reader, max_length=64, stride=16)
+    qs = ["Where did the cat sit?", "Who is the mayor?"]
+    ps = ["The cat sat on the mat in Paris.", "Bob Smith has been the mayor of a small town since 1990, people say."]
+    batched = reader.read_pairs(qs, ps, top_k=3)
+    for i, (q, p, got) in enumerate(zip(qs, ps, batched)):
+        single = reader.read(q, [p], top_k=3)
+        assert [(s.start, s.end) for s in got] == [(s.start, s.end) for s in single]
+        assert all(abs(a.score - b.score) < 1e-3 for a, b in zip(got, single))
+        assert all(s.passage == i for s in got)
