@@ -198,11 +198,22 @@ def eval_open(
 def eval_calibrate(
     model_dir: Annotated[Path, typer.Argument(help="Reader folder; gets qa_reader.json", exists=True, file_okay=False)],
     data: Annotated[Path, typer.Option(help="SQuAD v2.0 validation file")] = Path("../shared/data/squad/validation-v2.0.json"),
+    open_data: Annotated[Optional[Path], typer.Option(help="SQuAD v1.1 validation file for the engine's threshold")] = Path("../shared/data/squad/validation-v1.1.json"),
+    only_open: Annotated[bool, typer.Option("--only-open", help="Only the engine's threshold")] = False,
 ) -> None:
-    """Choose the reader's 'no answer' threshold on the v2.0 validation articles not used in training."""
-    from qa.evaluation import calibrate
+    """Choose the 'no answer' thresholds: the reader's (SQuAD v2.0 style) and the engine's (retrieved passages).
+
+    Both on validation data: the v2.0 validation articles not used in training, and v1.1 validation questions.
+    """
+    from qa.evaluation import calibrate, calibrate_open
+
+    if only_open:
+        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
+        return
 
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
+    if open_data:
+        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
 
 
 def _write(result: dict, output: Path | None) -> None:

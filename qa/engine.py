@@ -231,7 +231,7 @@ class Engine:
     @property
     def threshold(self) -> float:
         t = self.config.threshold
-        return self.reader.default_threshold if t is None else t
+        return self.reader.open_threshold if t is None else t
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer a question from the articles.

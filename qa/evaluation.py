@@ -101,6 +101,33 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     return settings
 
 
+def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: int = 1500, seed: int = 13) -> dict:
+    """Choose the threshold the engine uses when reading retrieved passages.
+
+    SQuAD v2.0's unanswerable questions are adversarial (written against the very
+    paragraph shown); in use, a question that the articles do not answer usually meets
+    passages on the topic that lack the answer. So this threshold is chosen on SQuAD
+    v1.1 validation questions read with their own paragraph (answerable) and with another
+    paragraph of the same article that lacks the answer (unanswerable), half and half.
+
+    Returns:
+        The settings written to ``qa_reader.json``.
+    """
+    from qa.training import synthetic_negatives
+
+    examples = load_squad(validation_file)[:limit]
+    negatives = synthetic_negatives(examples, 1.0, seed)
+    data = examples + negatives
+    reader = _reader(str(model_dir))
+    margins = reader_margins(reader, data)
+    threshold, f1 = best_threshold(data, margins)
+    settings_path = Path(model_dir) / "qa_reader.json"
+    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
+    settings.update({"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
+    settings_path.write_text(json.dumps(settings, indent=2))
+    return settings
+
+
 def evaluate_open(path, model: str = "bundled", top_k: int = 5, limit: int | None = None, index_dir: str | None = None, always_answer: bool = False) -> dict:
     """The whole system: the file's articles are indexed, each question is answered from retrieval.
 

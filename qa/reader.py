@@ -160,9 +160,15 @@ class Reader:
 
     @property
     def default_threshold(self) -> float:
-        """The 'no answer' threshold calibrated for this model (0 if it ships none)."""
+        """The 'no answer' threshold calibrated for SQuAD v2.0-style reading (0 if the model ships none)."""
         self.warm_up()
         return float(self.settings.get("null_threshold", 0.0))
+
+    @property
+    def open_threshold(self) -> float:
+        """The threshold calibrated for reading retrieved passages (falls back to :attr:`default_threshold`)."""
+        self.warm_up()
+        return float(self.settings.get("open_threshold", self.default_threshold))
 
     def read(self, question: str, passages: list[str], top_k: int = 5) -> list[Span]:
         """Find answer candidates for a question in passages.

@@ -93,7 +93,7 @@ def make_faiss_index(vectors: np.ndarray, index_type: str):
         index = faiss.IndexFlatIP(d)
     elif index_type == "hnsw":
         index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index.hnsw.efConstruction = 40
         index.hnsw.efSearch = 128
     else:
         raise ValueError(f"unknown index type {index_type!r} (use auto, flat or hnsw)")
