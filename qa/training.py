@@ -229,7 +229,7 @@ def train(cfg: TrainConfig, work_dir: str | Path) -> Path:
     """Train (or resume training) a reader; checkpoints go to ``work_dir``.
 
     Args:
-        cfg: Training settings. On resume the saved settings are used.
+        cfg: Training settings. On resume the saved settings are used, except ``total_steps``.
         work_dir: Folder for features, checkpoints and the log; not part of the repo.
 
     Returns:
@@ -243,7 +243,9 @@ def train(cfg: TrainConfig, work_dir: str | Path) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     cfg_path = work / "config.json"
     if cfg_path.exists():
-        cfg = TrainConfig(**json.loads(cfg_path.read_text()))
+        # Resume with the saved settings; only the length of the run may change.
+        cfg = TrainConfig(**{**json.loads(cfg_path.read_text()), "total_steps": cfg.total_steps})
+        cfg_path.write_text(json.dumps(asdict(cfg), indent=2))
     else:
         cfg.base_model = cfg.base_model or default_base_model()
         cfg_path.write_text(json.dumps(asdict(cfg), indent=2))
