@@ -15,10 +15,10 @@ from qa.followup import Turn
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
-    "Where did Rasmussen meet Medvedev?",
+    "In which Russian city did Rasmussen meet Medvedev?",
     "Who is Russia's foreign minister?",
-    "Who leads the Transitional National Council?",
-    "When did he resign from Libya's government?",
+    "Who heads the TNC?",
+    "Which TV channel did Saif al-Islam Gadhafi talk to?",
 ]
 SEED_ARTICLE = "russia-nato-clash-over-libya-campaign.txt"
 
