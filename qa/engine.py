@@ -275,6 +275,7 @@ class Engine:
 
 
 def _confidence(margin: float, threshold: float) -> float:
+    """Logistic in the margin over the threshold, kept within [0.01, 0.99]: never shown as certain."""
     if margin == -math.inf:
         return 0.0
-    return 1.0 / (1.0 + math.exp(-(margin - threshold)))
+    return min(0.99, max(0.01, 1.0 / (1.0 + math.exp(-(margin - threshold)))))
