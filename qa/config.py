@@ -30,7 +30,7 @@ class Config:
     index_dir: str = "index"
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     reader_model: str = DEFAULT_READER
-    top_k: int = 5
+    top_k: int = 3
     threshold: float | None = None
     max_answer_tokens: int = 30
     index_type: str = "auto"
