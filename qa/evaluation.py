@@ -77,6 +77,15 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 
+def _update_settings(model_dir: str | Path, updates: dict) -> dict:
+    """Merge settings into the reader's ``qa_reader.json`` (keeping the other threshold)."""
+    path = Path(model_dir) / "qa_reader.json"
+    settings = json.loads(path.read_text()) if path.exists() else {}
+    settings.update(updates)
+    path.write_text(json.dumps(settings, indent=2))
+    return settings
+
+
 def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "odd") -> dict:
     """Choose the reader's 'no answer' threshold on held-out v2.0 articles and save it beside the model.
 
@@ -94,11 +103,7 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     reader = _reader(str(model_dir))
     margins = reader_margins(reader, examples)
     threshold, f1 = best_threshold(examples, margins)
-    settings_path = Path(model_dir) / "qa_reader.json"
-    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
-    settings.update({"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
-    settings_path.write_text(json.dumps(settings, indent=2))
-    return settings
+    return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
 
 
 def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: int = 1500, seed: int = 13) -> dict:
@@ -121,11 +126,7 @@ def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: in
     reader = _reader(str(model_dir))
     margins = reader_margins(reader, data)
     threshold, f1 = best_threshold(data, margins)
-    settings_path = Path(model_dir) / "qa_reader.json"
-    settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
-    settings.update({"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
-    settings_path.write_text(json.dumps(settings, indent=2))
-    return settings
+    return _update_settings(model_dir, {"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
 
 
 def evaluate_open(path, model: str = "bundled", top_k: int = 5, limit: int | None = None, index_dir: str | None = None, always_answer: bool = False) -> dict:
