@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,9 +45,9 @@ class Article:
     source: str = ""
     url: str = ""
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
-        """Content hash: changes when title, date, url or text change."""
+        """Content hash: changes when title, date, url or text change (articles are not edited once made)."""
         h = hashlib.sha256()
         for part in (self.title, self.date, self.url, self.text):
             h.update(part.encode("utf-8"))

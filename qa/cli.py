@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -134,7 +135,9 @@ def serve(
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale."""
-    from qa.web import launch
+    import signal
+
+    from qa.store import IndexStoreError, current_generation
 
     engine = _engine(index, articles, reader=reader)
     if not no_index:
@@ -146,12 +149,30 @@ def serve(
             _fail(str(e))
         if engine.indexer().stale(arts):
             _run_index(engine)
-    _open(engine)
+    elif current_generation(Path(engine.config.index_dir)) is None:
+        _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+    from qa.web import ChatProcess
+
+    # Models load in a child process while this one imports and starts the web server.
+    backend = ChatProcess(engine.config)
+    def stop(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second TERM ends it at once
+        sys.exit(0)  # unwinds: the web server and the child process are shut down
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        engine.warm_up()
-    except FileNotFoundError as e:
-        _fail(str(e))
-    launch(engine, host=host, port=port)
+        from qa.web import launch
+
+        # The page is served at once; questions wait for the models if they are still loading.
+        demo = launch(backend, host=host, port=port, prevent_thread_lock=True)
+        try:
+            backend.wait()
+        except Exception as e:  # a damaged index, a missing model: said plainly, no traceback
+            demo.close()
+            _fail(str(e) if isinstance(e, (IndexStoreError, FileNotFoundError)) else f"could not load the engine: {e!r}")
+        demo.block_thread()
+    finally:
+        backend.close()
 
 
 eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True)

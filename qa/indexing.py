@@ -11,7 +11,7 @@ import numpy as np
 from qa.articles import Article, load_articles
 from qa.chunking import ChunkingSettings, Passage, chunk_article, search_text
 from qa.embedding import Embedder
-from qa.store import IndexStore, IndexStoreError, Manifest, build_lock, write_generation
+from qa.store import IndexStore, IndexStoreError, Manifest, bm25_terms, build_lock, write_generation
 
 logger = logging.getLogger(__name__)
 
@@ -104,21 +104,25 @@ class Indexer:
             old, report.rebuilt = self._reusable(rebuild)
             old_hashes = old.manifest.articles if old else {}
             old_rows = old.article_rows() if old else {}
+            old_passages = old.passages_by_article() if old else {}
             passages: list[Passage] = []
+            terms: list[list[str] | None] = []
             vectors: list[np.ndarray] = []
-            todo: list[tuple[int, Passage, str]] = []  # (slot, passage, title) to embed
+            todo: list[tuple[int, int, str]] = []  # (vector slot, passage slot, title) to embed
             for a in articles:
                 if a.id in old_hashes and old_hashes[a.id] == a.hash and a.id in old_rows:
                     lo, hi = old_rows[a.id]
-                    stored = old.passages(list(range(lo, hi)))
-                    passages.extend(sp.passage for sp in stored)
+                    for p, t in old_passages[a.id]:
+                        passages.append(p)
+                        terms.append(t)
                     vectors.append(np.asarray(old.vectors[lo:hi]))
                     report.unchanged.append(a.id)
                     continue
                 (report.changed if a.id in old_hashes else report.added).append(a.id)
                 for p in chunk_article(a, self.chunking):
-                    todo.append((len(vectors), p, a.title))
+                    todo.append((len(vectors), len(passages), a.title))
                     passages.append(p)
+                    terms.append(None)  # filled in below
                     vectors.append(None)  # filled in below
             report.removed = sorted(set(old_hashes) - set(ids))
             if old:
@@ -127,9 +131,11 @@ class Indexer:
                 report.passages = len(passages)
                 report.index_type = old.manifest.index_type
                 return report  # nothing to do: keep the live generation as it is
-            new = self.embedder.embed([search_text(t, p) for _, p, t in todo], show_progress=show_progress)
-            for (slot, _, _), vec in zip(todo, new):
+            texts = [search_text(t, passages[i]) for _, i, t in todo]
+            new = self.embedder.embed(texts, show_progress=show_progress)
+            for (slot, i, _), vec, t in zip(todo, new, bm25_terms(texts)):
                 vectors[slot] = vec[None, :]
+                terms[i] = t
             dim = self.embedder.dimension
             matrix = np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
             manifest = Manifest(
@@ -138,7 +144,7 @@ class Indexer:
                 chunking=asdict(self.chunking),
                 index_type=self.index_type,
             )
-            write_generation(self.root, manifest, articles, passages, matrix)
+            write_generation(self.root, manifest, articles, passages, matrix, terms)
             report.passages = len(passages)
             report.embedded = len(todo)
             report.index_type = manifest.index_type

@@ -34,7 +34,7 @@ import numpy as np
 from qa.articles import Article
 from qa.chunking import Passage, search_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages keep their BM25 terms, so updates only tokenize new text
 HNSW_ABOVE = 200_000  # "auto" switches from exact search to HNSW above this many passages
 
 
@@ -104,7 +104,7 @@ def make_faiss_index(vectors: np.ndarray, index_type: str):
 
 _SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, hash TEXT, text TEXT);
-CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, number INTEGER, start INTEGER, "end" INTEGER, text TEXT);
+CREATE TABLE passages (row INTEGER PRIMARY KEY, article_id TEXT, number INTEGER, start INTEGER, "end" INTEGER, text TEXT, terms TEXT);
 CREATE INDEX passages_article ON passages(article_id, number);
 """
 
@@ -208,11 +208,9 @@ class IndexStore:
         Returns:
             (row, score) pairs, best first, only those with a positive score.
         """
-        import bm25s
-
         if self.bm25 is None:
             return []
-        tokens = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)
+        tokens = bm25_terms([query])
         if not tokens or not tokens[0]:
             return []
         k = max(1, min(k, len(self)))
@@ -251,6 +249,15 @@ class IndexStore:
         with self._lock:
             rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
+
+    def passages_by_article(self) -> dict[str, list[tuple[Passage, list[str]]]]:
+        """Every passage with its BM25 terms, grouped by article, in row order (one query, for incremental builds)."""
+        with self._lock:
+            rows = self._db.execute('SELECT article_id, number, start, "end", text, terms FROM passages ORDER BY row').fetchall()
+        out: dict[str, list[tuple[Passage, list[str]]]] = {}
+        for a, n, s, e, text, terms in rows:
+            out.setdefault(a, []).append((Passage(a, n, s, e, text), terms.split()))
+        return out
 
     def article_rows(self) -> dict[str, tuple[int, int]]:
         """Row range [first, last+1) of each article's passages."""
@@ -292,6 +299,7 @@ def write_generation(
     articles: list[Article],
     passages: list[Passage],
     vectors: np.ndarray,
+    terms: list[list[str]] | None = None,
 ) -> Path:
     """Write a complete generation, then make it the live one.
 
@@ -301,6 +309,7 @@ def write_generation(
         articles: All articles of the new index.
         passages: All passages, in row order.
         vectors: Their vectors, row i for passage i.
+        terms: Their BM25 terms (:func:`bm25_terms`), if already known.
 
     Returns:
         The new generation folder.
@@ -312,9 +321,11 @@ def write_generation(
     index, manifest.index_type = make_faiss_index(vectors, manifest.index_type)
     faiss.write_index(index, str(gen / "index.faiss"))
     np.save(gen / "vectors.npy", vectors)
-    if passages:
+    if terms is None:
         titles = {a.id: a.title for a in articles}
-        _build_bm25([search_text(titles[p.article_id], p) for p in passages], gen / "bm25")
+        terms = bm25_terms([search_text(titles[p.article_id], p) for p in passages])
+    if passages:
+        _build_bm25(terms, gen / "bm25")
     db = sqlite3.connect(gen / "meta.sqlite")
     db.executescript(_SCHEMA)
     db.executemany(
@@ -322,8 +333,8 @@ def write_generation(
         [(a.id, a.title, a.date, a.source, a.url, a.hash, a.text) for a in articles],
     )
     db.executemany(
-        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)",
-        [(i, p.article_id, p.number, p.start, p.end, p.text) for i, p in enumerate(passages)],
+        "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(i, p.article_id, p.number, p.start, p.end, p.text, " ".join(t)) for i, (p, t) in enumerate(zip(passages, terms))],
     )
     db.commit()
     db.close()
@@ -343,7 +354,16 @@ def write_generation(
     return gen
 
 
-def _build_bm25(texts: list[str], path: Path) -> None:
+def bm25_terms(texts: list[str]) -> list[list[str]]:
+    """The BM25 terms of texts: lower-cased words without English stopwords (bm25s's tokenizer)."""
+    import bm25s
+
+    if not texts:
+        return []
+    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+
+def _build_bm25(terms: list[list[str]], path: Path) -> None:
     import logging
 
     import bm25s
@@ -351,7 +371,7 @@ def _build_bm25(texts: list[str], path: Path) -> None:
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
 
     bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    bm25.index(terms, show_progress=False)
     bm25.save(str(path))
 
 

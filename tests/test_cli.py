@@ -41,3 +41,20 @@ def test_index_summary_and_incremental(tmp_path):
     r = qa("search", "pears", "--index", str(tmp_path / "ix"), "--json")
     hits = json.loads(r.stdout)
     assert [h["article_id"] for h in hits] == ["one.txt"]
+
+
+def test_serve_refuses_missing_or_damaged_index_clearly(tmp_path):
+    from conftest import free_port
+
+    r = qa("serve", "--no-index", "--index", str(tmp_path / "nothing"), "--port", str(free_port()))
+    assert r.returncode != 0 and "No index" in r.stderr and "qa index" in r.stderr
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "one.txt").write_text("One\n\nThe first article is about apples. Apples are red.")
+    assert qa("index", "--articles", str(arts), "--index", str(tmp_path / "ix")).returncode == 0
+    gen = next((tmp_path / "ix").glob("gen-*"))
+    (gen / "index.faiss").write_bytes(b"not an index")
+    # The engine loads in a child process; its complaint reaches the user, and nothing is left running.
+    r = qa("serve", "--no-index", "--index", str(tmp_path / "ix"), "--port", str(free_port()))
+    assert r.returncode != 0 and "damaged" in r.stderr and "qa index --rebuild" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -32,11 +32,11 @@ def test_build_search_persist(indexer):
 
 
 def test_incremental_add_change_remove(indexer):
-    indexer.index([art(1), art(2), art(3)])
+    indexer.index([art(1, "Salmon migrate upstream. "), art(2), art(3)])
     gen1 = current_generation(indexer.root)
     v_before = IndexStore.open(indexer.root).vectors
     unchanged_vec = np.array(v_before[:1])
-    report = indexer.index([art(1), art(2, "Now with news. "), art(4)])
+    report = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
     assert report.added == ["a4.txt"] and report.changed == ["a2.txt"] and report.removed == ["a3.txt"]
     assert report.unchanged == ["a1.txt"]
     store = IndexStore.open(indexer.root)
@@ -44,8 +44,12 @@ def test_incremental_add_change_remove(indexer):
     assert np.allclose(store.vectors[:1], unchanged_vec)
     assert {a.id for a in store.articles()} == {"a1.txt", "a2.txt", "a4.txt"}
     assert current_generation(indexer.root) != gen1 and not gen1.exists()
+    # Keyword search over kept, changed and new passages (kept ones reuse their stored terms).
+    for words, article in (("salmon", "a1.txt"), ("news", "a2.txt"), ("otters", "a4.txt")):
+        hits = store.keyword_search(words, 5)
+        assert {store.passages([r])[0].article.id for r, _ in hits} == {article}
     # nothing changed: nothing rebuilt
-    again = indexer.index([art(1), art(2, "Now with news. "), art(4)])
+    again = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
     assert not again.touched and again.embedded == 0
 
 
