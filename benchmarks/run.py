@@ -54,11 +54,15 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    mhz = next((float(line.split(":", 1)[1]) for line in flags.splitlines() if line.startswith("cpu MHz")), 0.0)
+    # fp32 peak assuming two 256-bit FMA units per core (AVX2): 2 units x 8 lanes x 2 flops per cycle.
+    lanes = 16 if "avx512f" in flags else 8
     import faiss
     import torch
 
     return {
         "cpu": cpu, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags, "avx2": "avx2" in flags,
+        "cpu_mhz": round(mhz), "fp32_peak_gflops_estimate": round(os.cpu_count() * 2 * lanes * 2 * mhz / 1000),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(), "torch": torch.__version__, "faiss": faiss.__version__,
         "date": time.strftime("%Y-%m-%d"),
@@ -87,6 +91,20 @@ def percentiles(values: list[float]) -> dict:
     return {"p50": round(float(np.percentile(ms, 50)), 1), "p95": round(float(np.percentile(ms, 95)), 1)}
 
 
+def embedding_flops(engine: Engine, texts: list[str]) -> dict:
+    """Mean tokens per passage and the floating-point work of embedding one (2 x weights per token, plus attention)."""
+    model = engine.embedder._model
+    tokenizer = getattr(model, "tokenizer", None)
+    net = getattr(model, "model", None)
+    if tokenizer is None or net is None:
+        return {"tokens": float("nan"), "gflop": float("nan")}
+    tokens = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=model.max_length)["input_ids"]])
+    cfg = net.config
+    weights = sum(p.numel() for n, p in net.named_parameters() if "embeddings" not in n and p.dim() == 2)
+    per_passage = 2 * weights * tokens + 4 * cfg.num_hidden_layers * cfg.hidden_size * tokens**2
+    return {"tokens": float(tokens.mean()), "gflop": float(per_passage.mean() / 1e9)}
+
+
 def bench_build(work: Path, results: dict) -> None:
     engine = Engine(Config(index_dir=str(work / "index-10k")))
     engine.warm_up()
@@ -104,9 +122,13 @@ def bench_build(work: Path, results: dict) -> None:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "qa.cli", "search", "x", "--index", str(work / "index-10k")], capture_output=True, check=True)
     cli_startup = time.perf_counter() - t0
+    flops = embedding_flops(engine, [search_text(a.title, p) for a in articles for p in chunk_article(a)])
     results["build"] = {
         "passages": report.passages, "mean_words_per_passage": round(words, 1), "seconds": round(full, 1),
         "passages_per_second": round(report.passages / full, 1),
+        "mean_tokens_per_passage": round(flops["tokens"], 1),
+        "embedding_gflop_per_passage": round(flops["gflop"], 2),
+        "achieved_gflop_per_second": round(flops["gflop"] * report.passages / full, 1),
         "incremental_one_article_seconds": round(incremental, 2),
         "cli_process_overhead_seconds": round(cli_startup, 1),
     }
@@ -272,9 +294,10 @@ def markdown(results: dict) -> str:
              f"Python {m['python']}, torch {m['torch']}, faiss {m['faiss']}.", ""]
     if "build" in results:
         b = results["build"]
-        lines += ["## Index build", "", "| passages | words/passage | seconds | passages/s | incremental (1 article changed) |",
-                  "|---|---|---|---|---|",
-                  f"| {b['passages']} | {b['mean_words_per_passage']} | {b['seconds']} | {b['passages_per_second']} | {b['incremental_one_article_seconds']} s |", ""]
+        lines += ["## Index build", "", "| passages | words/passage | tokens/passage | seconds | passages/s | embedding GFLOP/s | incremental (1 article changed) |",
+                  "|---|---|---|---|---|---|---|",
+                  f"| {b['passages']} | {b['mean_words_per_passage']} | {b.get('mean_tokens_per_passage', '')} | {b['seconds']} | {b['passages_per_second']} "
+                  f"| {b.get('achieved_gflop_per_second', '')} (peak ≈ {m.get('fp32_peak_gflops_estimate', '?')}) | {b['incremental_one_article_seconds']} s |", ""]
     if "latency" in results:
         lines += ["## Question latency (ms, p50 / p95)", "", "| corpus | index | embed | search | read | total | gold article retrieved |", "|---|---|---|---|---|---|---|"]
         for name, r in results["latency"].items():

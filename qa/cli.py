@@ -201,7 +201,7 @@ def eval_reader(
 def eval_open(
     file: Annotated[Path, typer.Argument(help="SQuAD-format JSON file: its articles become the corpus", exists=True, dir_okay=False)],
     reader: ReaderOpt = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages read per question [default: the engine's, 3]")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,

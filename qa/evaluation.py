@@ -129,13 +129,13 @@ def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: in
     return _update_settings(model_dir, {"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
 
 
-def evaluate_open(path, model: str = "bundled", top_k: int = 5, limit: int | None = None, index_dir: str | None = None, always_answer: bool = False) -> dict:
+def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit: int | None = None, index_dir: str | None = None, always_answer: bool = False) -> dict:
     """The whole system: the file's articles are indexed, each question is answered from retrieval.
 
     Args:
         path: SQuAD-format file.
         model: Reader model.
-        top_k: Passages retrieved per question.
+        top_k: Passages retrieved per question (default: the engine's).
         limit: Only the first N questions.
         index_dir: An existing index to use instead of building one from the file.
         always_answer: Never decline.
@@ -178,6 +178,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int = 5, limit: int | Non
     lat = np.array(latencies) * 1000
     if tmp is not None:
         tmp.cleanup()
+    top_k = engine.config.top_k
     return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, **result,
             f"recall@{top_k}": 100 * hits / max(answerable, 1), "passages": len(engine.store),
             "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
