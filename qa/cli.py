@@ -137,7 +137,7 @@ def serve(
     """Run the web chat; builds or refreshes the index first if it is missing or stale."""
     import signal
 
-    from qa.store import IndexStoreError, current_generation
+    from qa.store import current_generation
 
     engine = _engine(index, articles, reader=reader)
     if not no_index:
@@ -155,21 +155,24 @@ def serve(
 
     # Models load in a child process while this one imports and starts the web server.
     backend = ChatProcess(engine.config)
+
     def stop(*_):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second TERM ends it at once
         sys.exit(0)  # unwinds: the web server and the child process are shut down
 
     signal.signal(signal.SIGTERM, stop)
+    demo = None
     try:
         from qa.web import launch
 
-        # The page is served at once; questions wait for the models if they are still loading.
-        demo = launch(backend, host=host, port=port, prevent_thread_lock=True)
         try:
+            # The page is served at once; questions wait for the models if they are still loading.
+            demo = launch(backend, host=host, port=port, prevent_thread_lock=True)
             backend.wait()
-        except Exception as e:  # a damaged index, a missing model: said plainly, no traceback
-            demo.close()
-            _fail(str(e) if isinstance(e, (IndexStoreError, FileNotFoundError)) else f"could not load the engine: {e!r}")
+        except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
+            if demo is not None:
+                demo.close()
+            _fail(str(e) or repr(e))
         demo.block_thread()
     finally:
         backend.close()

@@ -53,10 +53,8 @@ class _MeanPooler:
     """Transformer + mean pooling, exactly what sentence-transformers computes for such models."""
 
     def __init__(self, path: str, max_length: int, device: str):
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
-        self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path).to(device).eval()
         self.max_length = max_length
@@ -64,9 +62,9 @@ class _MeanPooler:
         self.dimension = int(self.model.config.hidden_size)
 
     def encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        import torch
         from tqdm import tqdm
 
-        torch = self.torch
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths together: less padding
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         batches = range(0, len(texts), batch_size)

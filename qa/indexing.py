@@ -103,19 +103,19 @@ class Indexer:
         with build_lock(self.root):
             old, report.rebuilt = self._reusable(rebuild)
             old_hashes = old.manifest.articles if old else {}
-            old_rows = old.article_rows() if old else {}
             old_passages = old.passages_by_article() if old else {}
             passages: list[Passage] = []
             terms: list[list[str] | None] = []
             vectors: list[np.ndarray] = []
             todo: list[tuple[int, int, str]] = []  # (vector slot, passage slot, title) to embed
             for a in articles:
-                if a.id in old_hashes and old_hashes[a.id] == a.hash and a.id in old_rows:
-                    lo, hi = old_rows[a.id]
-                    for p, t in old_passages[a.id]:
+                kept = old_passages.get(a.id) if old_hashes.get(a.id) == a.hash else None
+                if kept:
+                    for _, p, t in kept:
                         passages.append(p)
                         terms.append(t)
-                    vectors.append(np.asarray(old.vectors[lo:hi]))
+                    # An article's passages are consecutive rows (written in article order).
+                    vectors.append(np.asarray(old.vectors[kept[0][0] : kept[-1][0] + 1]))
                     report.unchanged.append(a.id)
                     continue
                 (report.changed if a.id in old_hashes else report.added).append(a.id)

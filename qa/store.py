@@ -250,20 +250,14 @@ class IndexStore:
             rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
 
-    def passages_by_article(self) -> dict[str, list[tuple[Passage, list[str]]]]:
-        """Every passage with its BM25 terms, grouped by article, in row order (one query, for incremental builds)."""
+    def passages_by_article(self) -> dict[str, list[tuple[int, Passage, list[str]]]]:
+        """Every passage as (row, passage, BM25 terms), grouped by article, in row order (one query, for incremental builds)."""
         with self._lock:
-            rows = self._db.execute('SELECT article_id, number, start, "end", text, terms FROM passages ORDER BY row').fetchall()
-        out: dict[str, list[tuple[Passage, list[str]]]] = {}
-        for a, n, s, e, text, terms in rows:
-            out.setdefault(a, []).append((Passage(a, n, s, e, text), terms.split()))
+            rows = self._db.execute('SELECT row, article_id, number, start, "end", text, terms FROM passages ORDER BY row').fetchall()
+        out: dict[str, list[tuple[int, Passage, list[str]]]] = {}
+        for row, a, n, s, e, text, terms in rows:
+            out.setdefault(a, []).append((row, Passage(a, n, s, e, text), terms.split()))
         return out
-
-    def article_rows(self) -> dict[str, tuple[int, int]]:
-        """Row range [first, last+1) of each article's passages."""
-        with self._lock:
-            rows = self._db.execute("SELECT article_id, MIN(row), MAX(row) FROM passages GROUP BY article_id").fetchall()
-        return {a: (lo, hi + 1) for a, lo, hi in rows}
 
     def close(self) -> None:
         self._db.close()
