@@ -292,6 +292,8 @@ def markdown(results: dict) -> str:
     lines = [f"# Benchmark results ({m['date']})", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, avx512_bf16: {m['avx512_bf16']}; "
              f"Python {m['python']}, torch {m['torch']}, faiss {m['faiss']}.", ""]
+    if results.get("measured"):
+        lines += ["Measured: " + "; ".join(f"{k} {v['date']} (commit {v['commit']})" for k, v in results["measured"].items()) + ".", ""]
     if "build" in results:
         b = results["build"]
         lines += ["## Index build", "", "| passages | words/passage | tokens/passage | seconds | passages/s | embedding GFLOP/s | incremental (1 article changed) |",
@@ -332,14 +334,13 @@ def main() -> None:
     path = OUT / "latest.json"
     results = json.loads(path.read_text()) if path.exists() and args.only else {}
     results["machine"] = machine()
-    if "build" in sections:
-        bench_build(args.work, results)
-    if "latency" in sections:
-        bench_latency(args.work, results, args.questions)
-    if "million" in sections:
-        bench_million(results)
-    if "startup" in sections:
-        bench_startup(results)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    runners = {"build": lambda: bench_build(args.work, results), "latency": lambda: bench_latency(args.work, results, args.questions),
+               "million": lambda: bench_million(results), "startup": lambda: bench_startup(results)}
+    for section in sections:
+        runners[section]()
+        # Sections can be rerun alone: each records the code it measured.
+        results.setdefault("measured", {})[section] = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit}
     path.write_text(json.dumps(results, indent=2))
     (OUT / "latest.md").write_text(markdown(results))
     print(markdown(results))
