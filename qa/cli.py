@@ -187,7 +187,7 @@ def eval_reader(
     file: Annotated[Path, typer.Argument(help="SQuAD v1.1 / v2.0 JSON file", exists=True, dir_okay=False)],
     reader: ReaderOpt = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold; default: the reader's own")] = None,
-    no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (v1.1 style)")] = False,
+    no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,

@@ -58,7 +58,8 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
         path: SQuAD v1.1 or v2.0 file.
         model: Reader model.
         threshold: 'No answer' threshold; None: the reader's calibrated one.
-        always_answer: Never decline.
+        always_answer: Never decline. A file without unanswerable questions (SQuAD v1.1)
+            is read this way unless a threshold is given, as the official v1.1 evaluation does.
         limit: Only the first N questions.
         quantize: int8 dynamic quantisation of the reader.
 
@@ -66,6 +67,8 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
         Scores (official names), settings and timing.
     """
     examples = load_squad(path)[:limit]
+    if threshold is None and not any(ex.is_impossible for ex in examples):
+        always_answer = True
     reader = _reader(model, quantize)
     t = reader.default_threshold if threshold is None else threshold
     t0 = time.perf_counter()
