@@ -11,7 +11,7 @@ import numpy as np
 from qa.articles import Article, load_articles
 from qa.chunking import ChunkingSettings, Passage, chunk_article, search_text
 from qa.embedding import Embedder
-from qa.store import IndexStore, IndexStoreError, Manifest, bm25_terms, build_lock, write_generation
+from qa.store import IndexMismatch, IndexStore, IndexStoreError, Manifest, bm25_terms, build_lock, write_generation
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,9 @@ class Indexer:
             return None, ""
         try:
             old = IndexStore.open(self.root)
+        except IndexMismatch as e:  # only the format can mismatch here (no model is given)
+            logger.warning("rebuilding: %s", e)
+            return None, "the old index is in another format"
         except IndexStoreError as e:
             logger.warning("rebuilding: %s", e)
             return None, "the old index was unreadable"

@@ -88,6 +88,19 @@ def test_other_model_or_dimension_is_refused(indexer):
         IndexStore.open(indexer.root)
 
 
+def test_older_format_is_refused_then_rebuilt(indexer):
+    indexer.index([art(1)])
+    gen = current_generation(indexer.root)
+    m = json.loads((gen / "manifest.json").read_text())
+    m["format_version"] = 1
+    (gen / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatch, match="format 1"):
+        IndexStore.open(indexer.root)
+    report = indexer.index([art(1)])
+    assert report.rebuilt == "the old index is in another format" and report.embedded == report.passages
+    assert len(IndexStore.open(indexer.root)) == report.passages
+
+
 def test_interrupted_build_leaves_old_index(indexer, monkeypatch):
     import qa.store
 
