@@ -196,7 +196,13 @@ class ChatProcess:
         return self._pool.submit(_worker_call, "answer", question, turns).result()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the child process, at once, even while it is still loading the models."""
+        # Ending the worker first lets shutdown wait without delay. A shutdown that does not
+        # wait leaves the pool's manager thread racing the interpreter's exit hook, which on
+        # Python 3.11 sometimes prints an "OSError: Bad file descriptor" traceback at exit.
+        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def build_app(chat_backend: LocalChat | ChatProcess | Engine):
