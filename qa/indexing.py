@@ -158,12 +158,10 @@ class Indexer:
             return None, ""
         try:
             old = IndexStore.open(self.root)
-        except IndexMismatch as e:  # only the format can mismatch here (no model is given)
-            logger.warning("rebuilding: %s", e)
-            return None, "the old index is in another format"
         except IndexStoreError as e:
             logger.warning("rebuilding: %s", e)
-            return None, "the old index was unreadable"
+            # With no model given, only the format can mismatch.
+            return None, "the old index is in another format" if isinstance(e, IndexMismatch) else "the old index was unreadable"
         m = old.manifest
         reason = ""
         if m.embedding_model != self.embedder.model_name:
