@@ -19,6 +19,12 @@ def indexer(tmp_path, embedder):
     return Indexer(tmp_path / "index", embedder, ChunkingSettings(target_words=8, max_words=20))
 
 
+def _edit_manifest(root, **changes) -> None:
+    """Change fields of the live generation's manifest, as an older or damaged index would have them."""
+    path = current_generation(root) / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
 def test_build_search_persist(indexer):
     report = indexer.index([art(1), art(2), art(3)])
     assert sorted(report.added) == ["a1.txt", "a2.txt", "a3.txt"] and report.embedded == report.passages > 0
@@ -80,20 +86,14 @@ def test_other_model_or_dimension_is_refused(indexer):
     indexer.index([art(1)])
     with pytest.raises(IndexMismatch, match="embedding model"):
         IndexStore.open(indexer.root, "some/other-model")
-    gen = current_generation(indexer.root)
-    m = json.loads((gen / "manifest.json").read_text())
-    m["dimension"] = 768
-    (gen / "manifest.json").write_text(json.dumps(m))
+    _edit_manifest(indexer.root, dimension=768)
     with pytest.raises(IndexCorrupt, match="dimension"):
         IndexStore.open(indexer.root)
 
 
 def test_older_format_is_refused_then_rebuilt(indexer):
     indexer.index([art(1)])
-    gen = current_generation(indexer.root)
-    m = json.loads((gen / "manifest.json").read_text())
-    m["format_version"] = 1
-    (gen / "manifest.json").write_text(json.dumps(m))
+    _edit_manifest(indexer.root, format_version=1)
     with pytest.raises(IndexMismatch, match="format 1"):
         IndexStore.open(indexer.root)
     report = indexer.index([art(1)])
