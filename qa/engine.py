@@ -247,7 +247,7 @@ class Engine:
         if not question:
             raise ValueError("The question is empty.")
         t0 = time.perf_counter()
-        resolved = resolve(question, history or [])
+        resolved = resolve(_plain_text(question), history or [])
         hits, timings = self._search(resolved.query, self.config.top_k)
         t1 = time.perf_counter()
         spans = self.reader.read(resolved.question, [h.citation.passage for h in hits])
@@ -272,6 +272,18 @@ class Engine:
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
         return Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources, resolved.question, timings)
+
+
+def _plain_text(question: str) -> str:
+    """The words of a question pasted with HTML markup: tags would be read as words and cost the answer.
+
+    The question itself is kept as typed (and shown escaped); only retrieval and reading use this.
+    """
+    if "<" not in question:
+        return question
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(question, "html.parser").get_text(" ").split()) or question
 
 
 def _confidence(margin: float, threshold: float) -> float:

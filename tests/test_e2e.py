@@ -45,6 +45,14 @@ def test_more_questions(engine, question, expected):
     assert expected in (engine.ask(question).answer or "")
 
 
+def test_question_with_html_markup_is_read_by_its_words(engine):
+    question = '<span class="q">Who heads the TNC?</span>'  # declined when its tags were read as words
+    result = engine.ask(question)
+    assert result.found and result.answer == engine.ask("Who heads the TNC?").answer
+    assert result.question == question  # kept as typed; the chat shows it escaped
+    assert "Is 3 < 5" in engine.ask("Is 3 < 5 in the articles?").resolved_question  # a lone '<' is not markup
+
+
 def test_unanswerable_question_is_declined_with_closest_passages(engine):
     result = engine.ask("What is the boiling point of mercury in Kelvin?")
     assert not result.found and result.answer is None
