@@ -51,7 +51,7 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
-def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False) -> dict:
+def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all") -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
     Args:
@@ -62,11 +62,16 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
             is read this way unless a threshold is given, as the official v1.1 evaluation does.
         limit: Only the first N questions.
         quantize: int8 dynamic quantisation of the reader.
+        articles: Whose questions: 'all', 'untrained', 'fit' or 'report' (see :func:`select_articles`).
 
     Returns:
         Scores (official names), settings and timing.
     """
-    examples = load_squad(path)[:limit]
+    examples = load_squad(path)
+    if articles != "all":
+        keep = set(select_articles(list(dict.fromkeys(ex.title for ex in examples)), articles, model))
+        examples = [ex for ex in examples if ex.title in keep]
+    examples = examples[:limit]
     if threshold is None and not any(ex.is_impossible for ex in examples):
         always_answer = True
     reader = _reader(model, quantize)
@@ -76,7 +81,7 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
     elapsed = time.perf_counter() - t0
     preds = {ex.qid: ("" if (not always_answer and m < t) else text) for ex, (text, m) in zip(examples, margins)}
     result = evaluate(examples, preds)
-    return {"mode": "reader", "file": str(path), "model": model, "quantized": quantize, "threshold": None if always_answer else t,
+    return {"mode": "reader", "file": str(path), "model": model, "articles": articles, "quantized": quantize, "threshold": None if always_answer else t,
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 
@@ -107,29 +112,6 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     margins = reader_margins(reader, examples)
     threshold, f1 = best_threshold(examples, margins)
     return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
-
-
-def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: int = 1500, seed: int = 13) -> dict:
-    """Choose the threshold the engine uses when reading retrieved passages.
-
-    SQuAD v2.0's unanswerable questions are adversarial (written against the very
-    paragraph shown); in use, a question that the articles do not answer usually meets
-    passages on the topic that lack the answer. So this threshold is chosen on SQuAD
-    v1.1 validation questions read with their own paragraph (answerable) and with another
-    paragraph of the same article that lacks the answer (unanswerable), half and half.
-
-    Returns:
-        The settings written to ``qa_reader.json``.
-    """
-    from qa.training import synthetic_negatives
-
-    examples = load_squad(validation_file)[:limit]
-    negatives = synthetic_negatives(examples, 1.0, seed)
-    data = examples + negatives
-    reader = _reader(str(model_dir))
-    margins = reader_margins(reader, data)
-    threshold, f1 = best_threshold(data, margins)
-    return _update_settings(model_dir, {"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
 
 
 def trained_titles(model: str = "bundled") -> set[str]:
@@ -321,8 +303,8 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     keep = set(select_articles(titles, articles, model))
     examples = [ex for ex in examples if ex.title in keep][:limit]
     if sample is not None and sample < len(examples):
-        chosen = set(random.Random(seed).sample(range(len(examples)), sample))
-        examples = [ex for i, ex in enumerate(examples) if i in chosen]
+        # In random order, so that a run stopped early (the cache keeps what was asked) is still a fair sample.
+        examples = [examples[i] for i in random.Random(seed).sample(range(len(examples)), sample)]
     tmp = None
     if index_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="qa-eval-")
