@@ -54,6 +54,7 @@ def load_old(rev: str):
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("chunking_old", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["chunking_old"] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod.chunk_text
 

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.config import Config
+from qa.config import Config, ConfigError
 
 app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
 
@@ -21,10 +21,26 @@ ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
 
 
+# The command-line option of each setting, so that a bad value is reported as the user typed it.
+OPTIONS = {"index_dir": "--index", "articles_dir": "--articles", "reader_model": "--reader",
+           "embedding_model": "--embedding-model", "top_k": "--top-k", "threshold": "--threshold",
+           "index_type": "--index-type"}
+
+
+def _config(**settings) -> Config:
+    """Settings from the environment and the command line; a bad value exits 2 with a message naming it."""
+    try:
+        return Config.from_env(**settings)
+    except ConfigError as e:
+        if e.source is None and e.name in OPTIONS:  # from an option, not from a QA_* variable
+            _fail(f"{OPTIONS[e.name]} {e.value}: {e.reason}")
+        _fail(str(e))
+
+
 def _engine(index: str | None = None, articles: str | None = None, reader: str | None = None, embedding_model: str | None = None, **more):
     from qa.engine import Engine
 
-    return Engine(Config.from_env(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
+    return Engine(_config(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -115,9 +131,9 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the passages closest to a query (no reading)."""
-    engine = _engine(index)
+    engine = _engine(index, top_k=top_k)  # checks -k with the other settings
     _open(engine)
-    hits = engine.search(query, top_k)
+    hits = engine.search(query, engine.config.top_k)
     if as_json:
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
@@ -131,7 +147,7 @@ def serve(
     index: IndexOpt = None,
     reader: ReaderOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 7860,
+    port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale."""
@@ -278,7 +294,11 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    app()
+    try:
+        app()
+    except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
