@@ -164,6 +164,18 @@ class IndexStore(Protocol):
         """Make a store made by ``create`` the live index (atomically); a no-op for an opened live store."""
         ...
 
+    def discard(self) -> None:
+        """Remove a store made by ``create`` that was not published (a failed build); a no-op for the live store."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load the search structures now (readers; a writer never needs them).
+
+        Raises:
+            IndexCorrupt: They are damaged (e.g. vectors that are not finite).
+        """
+        ...
+
     def refresh(self) -> bool:
         """Pick up changes committed since this store was opened or last refreshed (by any process).
 
