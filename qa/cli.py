@@ -49,19 +49,24 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _run_index(engine, rebuild: bool = False) -> None:
-    from qa.store import IndexStoreError
+    from qa.indexing import NoArticles
+    from qa.stores import IndexStoreError
 
     folder = engine.config.articles_dir
     try:
-        report = engine.index(folder, rebuild=rebuild, show_progress=True)
+        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True)
     except FileNotFoundError as e:
         _fail(str(e))
+    except NoArticles as e:
+        _fail(str(e), code=1)
     except IndexStoreError as e:
         _fail(str(e))
     for w in report.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if report.rebuilt:
         typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
+    if report.reindexed:
+        typer.echo(f"Rebuilt the search structure (no embedding): {report.reindexed}.", err=True)
     typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
     if report.passages == 0:
         _fail(f"no articles could be indexed from {folder}/", code=1)
@@ -80,7 +85,7 @@ def index(
 
 
 def _open(engine) -> None:
-    from qa.store import IndexStoreError
+    from qa.stores import IndexStoreError
 
     try:
         engine.open()
@@ -149,11 +154,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Re-index the articles folder when its files change (not with --no-index)")] = True,
 ) -> None:
-    """Run the web chat; builds or refreshes the index first if it is missing or stale."""
+    """Run the web chat; builds or refreshes the index first if it is missing or stale.
+
+    The chat answers from the newest index: a rebuild or update by `qa index` (or by the
+    folder watch) is picked up before the next question, without a restart.
+    """
     import signal
 
-    from qa.store import current_generation
+    from qa.stores import IndexMissing, IndexStoreError, open_store
 
     engine = _engine(index, articles, reader=reader)
     if not no_index:
@@ -165,8 +175,13 @@ def serve(
             _fail(str(e))
         if engine.indexer().stale(arts):
             _run_index(engine)
-    elif current_generation(Path(engine.config.index_dir)) is None:
-        _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+    else:
+        try:
+            open_store(engine.config.index_dir).close()
+        except IndexMissing:
+            _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+        except IndexStoreError:
+            pass  # the engine's own check reports it, with what to do
     from qa.web import ChatProcess
 
     # Models load in a child process while this one imports and starts the web server.
@@ -178,6 +193,12 @@ def serve(
 
     signal.signal(signal.SIGTERM, stop)
     demo = None
+    watcher = None
+    if watch and not no_index:
+        from qa.watch import FolderWatcher, reindex_command
+
+        watcher = FolderWatcher(engine.config.articles_dir, reindex_command(engine.config))
+        watcher.start()
     try:
         from qa.web import launch
 
@@ -191,6 +212,8 @@ def serve(
             _fail(str(e) or repr(e))
         demo.block_thread()
     finally:
+        if watcher is not None:
+            watcher.stop()
         backend.close()
 
 
