@@ -18,6 +18,7 @@ app = typer.Typer(help="Question answering over a folder of articles, with citat
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
+FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
 
 
@@ -58,9 +59,10 @@ def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article")] = False,
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
 
 
 def _open(engine) -> None:
@@ -133,18 +135,19 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale."""
     import signal
 
     from qa.store import current_generation
 
-    engine = _engine(index, articles, reader=reader)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
     if not no_index:
-        from qa.articles import load_articles
+        from qa.articles import load_articles, reader_options
 
         try:
-            arts, _ = load_articles(engine.config.articles_dir)
+            arts, _ = load_articles(engine.config.articles_dir, **reader_options(engine.config))
         except FileNotFoundError as e:
             _fail(str(e))
         if engine.indexer().stale(arts):

@@ -24,6 +24,9 @@ class Config:
         max_answer_tokens: Longest answer in tokens.
         index_type: 'auto', 'flat' (exact) or 'hnsw' (approximate, for very large corpora).
         chunking: Passage sizes.
+        max_article_bytes: Article files (and .jsonl lines) larger than this are skipped with a message.
+        max_json_depth: JSON nested deeper than this is refused with a message.
+        follow_links: Read files and folders that links in the articles folder point to outside it.
     """
 
     articles_dir: str = "seeds"
@@ -35,6 +38,9 @@ class Config:
     max_answer_tokens: int = 30
     index_type: str = "auto"
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    max_article_bytes: int = 20_000_000
+    max_json_depth: int = 64
+    follow_links: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -44,8 +50,10 @@ class Config:
             value = os.environ.get(f"QA_{f.name.upper()}")
             if value is None or f.name == "chunking":
                 continue
-            if f.name in ("top_k", "max_answer_tokens"):
+            if f.name in ("top_k", "max_answer_tokens", "max_article_bytes", "max_json_depth"):
                 value = int(value)
+            elif f.name == "follow_links":
+                value = value.strip().lower() in ("1", "true", "yes", "on")
             elif f.name == "threshold":
                 value = float(value)
             setattr(cfg, f.name, value)

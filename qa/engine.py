@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.articles import Article
+from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.followup import Turn, resolve
@@ -166,7 +166,8 @@ class Engine:
         Returns:
             What changed.
         """
-        report = self.indexer().index_folder(articles_dir or self.config.articles_dir, rebuild, show_progress)
+        folder = articles_dir or self.config.articles_dir
+        report = self.indexer().index_folder(folder, rebuild, show_progress, **reader_options(self.config))
         self.open()
         return report
 

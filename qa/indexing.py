@@ -74,9 +74,9 @@ class Indexer:
         store.close()
         return m.articles != {a.id: a.hash for a in articles} or m.chunking != asdict(self.chunking)
 
-    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
-        """Index every article in a folder (see :func:`qa.articles.load_articles`)."""
-        articles, warnings = load_articles(folder)
+    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False, **read_options) -> IndexReport:
+        """Index every article in a folder (see :func:`qa.articles.load_articles`; ``read_options`` go to it)."""
+        articles, warnings = load_articles(folder, **read_options)
         report = self.index(articles, rebuild=rebuild, show_progress=show_progress)
         report.warnings = warnings + report.warnings
         return report
