@@ -18,6 +18,7 @@ app = typer.Typer(help="Question answering over a folder of articles, with citat
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
+FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
 
 
@@ -49,15 +50,18 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _run_index(engine, rebuild: bool = False) -> None:
+    from qa.articles import reader_options
     from qa.indexing import NoArticles
     from qa.stores import IndexStoreError
 
     folder = engine.config.articles_dir
     try:
-        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True)
+        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True, **reader_options(engine.config))
     except FileNotFoundError as e:
         _fail(str(e))
     except NoArticles as e:
+        for w in e.warnings:
+            typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
         _fail(str(e), code=1)
     except IndexStoreError as e:
         _fail(str(e))
@@ -79,9 +83,10 @@ def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article")] = False,
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
 
 
 def _open(engine) -> None:
@@ -155,6 +160,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Re-index the articles folder when its files change (not with --no-index)")] = True,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale.
 
@@ -165,12 +171,12 @@ def serve(
 
     from qa.stores import IndexMissing, IndexStoreError, open_store
 
-    engine = _engine(index, articles, reader=reader)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
     if not no_index:
-        from qa.articles import load_articles
+        from qa.articles import load_articles, reader_options
 
         try:
-            arts, _ = load_articles(engine.config.articles_dir)
+            arts, _ = load_articles(engine.config.articles_dir, **reader_options(engine.config))
         except FileNotFoundError as e:
             _fail(str(e))
         if engine.indexer().stale(arts):

@@ -52,6 +52,7 @@ class Config:
             ones are dropped (the chat and the API send the whole conversation each time).
         max_upload_bytes: Largest file the web server accepts on its upload route (Gradio's
             ``max_file_size``; the route is open to anyone who can reach the server).
+        follow_links: Read files and folders that links in the articles folder point to outside it.
     """
 
     articles_dir: str = "seeds"
@@ -67,6 +68,7 @@ class Config:
     max_json_depth: int = 100
     max_history_turns: int = 20
     max_upload_bytes: int = 5_000_000
+    follow_links: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -83,6 +85,10 @@ class Config:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "chunking":
+                continue
+            if f.type == "bool":
+                if not isinstance(value, bool):
+                    raise ConfigError(f.name, "must be true or false", value)
                 continue
             if f.type == "int":
                 # bool is an int to Python, but `top_k=True` is a mistake, not 1.
@@ -129,6 +135,12 @@ class Config:
 def _parse(name: str, type_: str, raw: str, var: str):
     """An environment variable's text as the field's type."""
     text = raw.strip()
+    if type_ == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(name, "must be true or false (1/0, yes/no, on/off)", raw, var)
     if type_ == "int":
         try:
             return int(text)

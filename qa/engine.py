@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa.articles import Article
+from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.followup import Turn, resolve
@@ -140,7 +140,8 @@ class Engine:
         Raises:
             qa.indexing.NoArticles: No article could be read from the folder (the index is left as it was).
         """
-        report = self.indexer().index_folder(articles_dir or self.config.articles_dir, rebuild, show_progress)
+        folder = articles_dir or self.config.articles_dir
+        report = self.indexer().index_folder(folder, rebuild, show_progress, **reader_options(self.config))
         self._reopen()
         return report
 
