@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
 from qa.embedding import DEFAULT_EMBEDDING_MODEL
+from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 
 
@@ -24,6 +25,8 @@ class Config:
         max_answer_tokens: Longest answer in tokens.
         index_type: 'auto', 'flat' (exact) or 'hnsw' (approximate, for very large corpora).
         chunking: Passage sizes.
+        max_question_chars: Longest question accepted (chat, APIs, CLI and ``Engine.ask``); longer ones
+            are refused with a message that says so.
     """
 
     articles_dir: str = "seeds"
@@ -35,6 +38,7 @@ class Config:
     max_answer_tokens: int = 30
     index_type: str = "auto"
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -44,7 +48,7 @@ class Config:
             value = os.environ.get(f"QA_{f.name.upper()}")
             if value is None or f.name == "chunking":
                 continue
-            if f.name in ("top_k", "max_answer_tokens"):
+            if f.name in ("top_k", "max_answer_tokens", "max_question_chars"):
                 value = int(value)
             elif f.name == "threshold":
                 value = float(value)
