@@ -108,7 +108,13 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
+    from qa.questions import check_question_length
+
     engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    try:
+        check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
+    except ValueError as e:
+        _fail(str(e))
     _open(engine)
     try:
         result = engine.ask(question)

@@ -10,8 +10,9 @@ from pathlib import Path
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.followup import Turn, resolve
+from qa.conversation import Reading, Turn, readings
 from qa.indexing import Indexer, IndexReport
+from qa.questions import check_question_length
 from qa.reader import Reader
 from qa.retrieval import Citation, Hit, Retriever
 from qa.squad import normalize_answer
@@ -31,7 +32,8 @@ class Answer:
         confidence: 0..1, 0.5 at the "no answer" threshold.
         citations: Where the answer is found, best first.
         sources: The closest passages retrieved (shown when there is no answer).
-        resolved_question: The question after follow-up resolution.
+        resolved_question: The reading of the question that was answered: the question as asked, or
+            (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
         timings: Seconds spent per stage.
     """
 
@@ -199,31 +201,45 @@ class Engine:
         t = self.config.threshold
         return self.reader.open_threshold if t is None else t
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+    def ask(self, question: str, history: list[Answer | Turn | dict] | None = None) -> Answer:
         """Answer a question from the articles.
 
         Args:
             question: The question.
-            history: Earlier turns of a conversation, for follow-up questions.
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: the
+                :class:`Answer` objects ``ask`` returned (or :class:`qa.Turn` objects, or dicts with
+                ``question``/``resolved_question`` and ``answer``). They are not answered again.
 
         Returns:
             The answer with citations; ``answer`` is None when the articles do not answer it.
+
+        Raises:
+            ValueError: The question is empty, or longer than ``Config.max_question_chars`` (:class:`QuestionTooLong`).
         """
+        check_question_length(question, self.config.max_question_chars)
         question = " ".join(question.split())
         if not question:
             raise ValueError("The question is empty.")
+        # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
+        # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
+        answers = [self._answer(question, r) for r in readings(_plain_text(question), history)]
+        best = max(answers, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        best.timings["total"] = sum(a.timings.get("total", 0.0) for a in answers)
+        return best
+
+    def _answer(self, question: str, reading: Reading) -> Answer:
+        """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        resolved = resolve(_plain_text(question), history or [])
-        hits, timings = self._search(resolved.query, self.config.top_k)
+        hits, timings = self._search(reading.query, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(resolved.question, [h.citation.passage for h in hits])
+        spans = self.reader.read(reading.question, [h.citation.passage for h in hits])
         t2 = time.perf_counter()
         sources = [h.citation for h in hits]
         threshold = self.threshold
         timings.update(read=t2 - t1, total=t2 - t0)
         if not spans or spans[0].margin < threshold:
             margin = spans[0].margin if spans else -math.inf
-            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings)
+            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, reading.question, timings)
         best = spans[0]
         # The same answer found in several passages is cited from each of them.
         same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]
@@ -237,7 +253,7 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        return Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources, resolved.question, timings)
+        return Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources, reading.question, timings)
 
 
 def _plain_text(question: str) -> str:
