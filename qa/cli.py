@@ -259,12 +259,22 @@ def eval_open(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
+    unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
+    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, untrained (articles the reader was not trained on), fit or report (alternate halves of untrained)")] = "all",
+    sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out articles and the sample")] = 13,
+    cache: Annotated[Optional[Path], typer.Option(help="Write per-question candidates here (JSONL, resumable), for `qa eval fit-confidence`")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Retrieval + reader over the file's articles: EM / F1, recall@k, latency."""
+    """Retrieval + reader over the file's articles: EM / F1, false answers to unindexed articles' questions, ECE, recall@k, latency."""
     from qa.evaluation import evaluate_open, print_table
 
-    result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer)
+    try:
+        result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer,
+                               unindexed=unindexed, articles=articles, sample=sample, seed=seed, cache=cache, threshold=threshold)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -289,6 +299,28 @@ def eval_calibrate(
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
     if open_data:
         typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
+
+
+@eval_app.command("fit-confidence")
+def eval_fit_confidence(
+    cache: Annotated[Path, typer.Argument(help="Per-question cache of `qa eval open --unindexed F --articles untrained --cache PATH`", exists=True, dir_okay=False)],
+    data: Annotated[Path, typer.Option(help="The SQuAD file that run read")] = Path("../shared/data/squad/validation-v1.1.json"),
+    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_threshold")] = None,
+    max_false_rate: Annotated[float, typer.Option(help="Largest share of unindexed-article questions answered, on the fitting articles", min=0.0, max=1.0)] = 0.04,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Fit the confidence (P(right) from the margin) and the engine's threshold on half the articles; report on the other half."""
+    from qa.evaluation import fit_confidence
+
+    try:
+        result = fit_confidence(cache, data, write, max_false_rate)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(str(e))
+    summary = {k: v for k, v in result.items() if k not in ("fit", "report")}
+    for when in ("before", "after"):
+        summary[f"report_{when}"] = {k: v for k, v in result["report"][when].items() if not isinstance(v, list)}
+    typer.echo(json.dumps(summary, indent=2))
+    _write(result, output)
 
 
 def _write(result: dict, output: Path | None) -> None:
