@@ -366,7 +366,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, "articles": articles,
             "unindexed": unindexed, "threshold": engine.threshold, **open_metrics(rows, predictions),
             f"recall@{top_k}": 100 * sum(r["recalled"] for r in inside) / max(len(inside), 1),
-            "passages": len(engine.store), "latency_ms_p50": float(np.percentile(lat, 50)),
+            "passages": engine.stats().passages, "latency_ms_p50": float(np.percentile(lat, 50)),
             "latency_ms_p95": float(np.percentile(lat, 95)), "build_seconds": build_seconds}
 
 
@@ -416,7 +416,7 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
     Returns:
         Before / after scores on the reporting articles, and what was fitted.
     """
-    from qa.answers import Calibration, expected_calibration_error, fit_platt, reliability
+    from qa.answers import expected_calibration_error, fit_platt, reliability
 
     settings, rows = read_cache(cache)
     titles = [t for t, _ in load_articles(data_file)]

@@ -107,6 +107,34 @@ def merge_overlapping(spans: list[Span]) -> list[Span]:
     return kept
 
 
+MIN_CONTEXT_TOKENS = 32  # context tokens each window keeps beyond the stride, however long the question
+
+
+def truncate_question(tokenizer, question: str, max_tokens: int) -> str:
+    """The question cut to at most ``max_tokens`` tokens, keeping its start and its end.
+
+    A question longer than the window leaves no room for the passage (the tokenizer
+    panics when the stride is not below that room). The start usually says what is
+    asked and the end holds the question proper ("... so who heads the TNC?"), so the
+    middle is dropped.
+
+    Args:
+        tokenizer: The reader's fast tokenizer.
+        question: The question.
+        max_tokens: Token budget (without special tokens).
+
+    Returns:
+        The question itself when it fits, else its first and last parts joined by " … ".
+    """
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= max_tokens:
+        return question
+    head = max(1, max_tokens // 3)
+    tail = max(1, max_tokens - head - 1)  # one token for the ellipsis
+    return question[: offsets[head - 1][1]] + " … " + question[offsets[-tail][0] :]
+
+
 class Reader:
     """Extractive QA over passages with a span-extraction model.
 
@@ -207,6 +235,11 @@ class Reader:
             per_pair[sp.passage].append(sp)
         return [merge_overlapping(spans)[:top_k] for spans in per_pair]
 
+    @property
+    def question_budget(self) -> int:
+        """Most question tokens a window can take and still hold more passage than the stride."""
+        return self.max_length - self.stride - 3 - MIN_CONTEXT_TOKENS  # 3: [CLS] and two [SEP]
+
     def _spans(self, questions: list[str], passages: list[str], top_k: int) -> list[Span]:
         """Candidate spans of every window of every (question, passage) pair, in one batched pass."""
         import torch
@@ -215,6 +248,7 @@ class Reader:
         if not passages:
             return []
         tok = self._tokenizer
+        questions = [truncate_question(tok, q, self.question_budget) for q in questions]
         enc = tok(
             questions,
             passages,
