@@ -241,7 +241,7 @@ def eval_reader(
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
-    articles: Annotated[str, typer.Option(help="Whose questions: all, untrained (articles the reader was not trained on), fit or report")] = "all",
+    articles: Annotated[str, typer.Option(help="Whose questions: all, or untrained (articles the reader was not trained on)")] = "all",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
@@ -266,7 +266,7 @@ def eval_open(
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
     unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
-    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, untrained (articles the reader was not trained on), fit or report (alternate halves of untrained)")] = "all",
+    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, or untrained (articles the reader was not trained on)")] = "all",
     sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
     seed: Annotated[int, typer.Option(help="Seed of the held-out articles and the sample")] = 13,
     cache: Annotated[Optional[Path], typer.Option(help="Write per-question candidates here (JSONL, resumable), for `qa eval fit-confidence`")] = None,
