@@ -5,7 +5,7 @@ from __future__ import annotations
 from qa.engine import Engine
 from qa.followup import Turn
 from qa.web.render import _text, history_turns
-from qa.web.worker import ChatProcess, LocalChat
+from qa.web.worker import ChatProcess, LocalChat, Pending
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
@@ -25,11 +25,45 @@ CSS = """
 """
 
 
+def _reply_when_ready(pending: Pending, poll_s: float = 0.5):
+    """Yield "waiting: N questions ahead" while ``pending`` is in line, then its reply (or its failure, in words)."""
+    shown = 0
+    while True:
+        try:
+            yield pending.result(timeout=poll_s)
+            return
+        except TimeoutError:
+            ahead = pending.ahead()
+            if ahead != shown:
+                shown = ahead
+                yield (f'<p class="qa-waiting">waiting: {ahead} question{"s" if ahead != 1 else ""} ahead</p>' if ahead
+                       else '<p class="qa-waiting">answering…</p>')
+        except ValueError as e:  # ChatError or a refusal: its message, escaped
+            yield f"<p>{_text(str(e))}</p>"
+            return
+
+
 def build_app(chat_backend: LocalChat | ChatProcess | Engine):
     """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`."""
     import gradio as gr
 
     backend = LocalChat(chat_backend) if isinstance(chat_backend, Engine) else chat_backend
+
+    def replies(message: str, history: list[dict]):
+        """The reply's HTML, after "waiting: N questions ahead" notes while the question is in line.
+
+        The engine answers one question at a time; a note says so rather than a silent wait.
+        Any failure is a message in the reply, never a bare "Error".
+        """
+        question = (message or "").strip()
+        if not question:
+            yield "<p>Please type a question.</p>"
+            return
+        if len(question) > 1000:
+            yield "<p>That question is too long; please keep it under 1,000 characters.</p>"
+            return
+        turns = history_turns(history or [])[-backend.config.max_history_turns:]
+        yield from _reply_when_ready(backend.start("reply", question, turns))
 
     def chat(message: str, history: list[dict]) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
@@ -38,12 +72,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             message: The question.
             history: Earlier messages as {"role", "content"} dicts (for follow-up questions).
         """
-        question = (message or "").strip()
-        if not question:
-            return "<p>Please type a question.</p>"
-        if len(question) > 1000:
-            return "<p>That question is too long; please keep it under 1,000 characters.</p>"
-        return backend.reply(question, history_turns(history or []))
+        *_, html = replies(message, history)
+        return html
 
     def ask(question: str, history: list[str] | None = None) -> dict:
         """Answer a question; returns the answer, confidence and citations as JSON.
@@ -52,18 +82,22 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             question: The question.
             history: Earlier questions of the conversation, oldest first (for follow-ups).
         """
-        turns: list[Turn] = []
-        for q in history or []:
-            earlier = backend.answer(q, turns)
-            turns.append(Turn(earlier["resolved_question"], earlier["answer"]))
-        return backend.answer(question, turns)
+        try:
+            turns: list[Turn] = []
+            for q in (history or [])[-backend.config.max_history_turns:]:
+                earlier = backend.answer(q, turns)
+                turns.append(Turn(earlier["resolved_question"], earlier["answer"]))
+            return backend.answer(question, turns)
+        except ValueError as e:  # a refusal or a failure: the client gets the message, not {"error": null}
+            raise gr.Error(str(e), print_exception=False) from None
 
     def add_question(message: str, history: list[dict]):
         # The question is shown escaped: markup in it appears as typed.
         return "", history + [{"role": "user", "content": _text(message or "")}], message
 
     def add_answer(question: str, history: list[dict]):
-        return history + [{"role": "assistant", "content": chat(question, history[:-1])}]
+        for html in replies(question, history[:-1]):
+            yield history + [{"role": "assistant", "content": html}]
 
     ids = set(backend.article_ids())
     with gr.Blocks(title="qa: ask the articles") as demo:
@@ -82,7 +116,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             gr.Examples(EXAMPLES, inputs=box, label="Example questions")
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
-                add_answer, [pending, chatbot], chatbot, api_visibility="private"
+                # No Gradio limit here: the engine keeps the line, so the reply can say how long it is.
+                add_answer, [pending, chatbot], chatbot, api_visibility="private", concurrency_limit=None
             )
         clear.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
         gr.api(chat, api_name="chat")
@@ -99,5 +134,8 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
     import gradio as gr
 
     demo = build_app(chat_backend)
-    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"], **kwargs)
+    config = chat_backend.config
+    # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
+    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"],
+                max_file_size=config.max_upload_bytes, **kwargs)
     return demo

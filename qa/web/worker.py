@@ -1,15 +1,72 @@
-"""The engine behind the chat: in this process (:class:`LocalChat`) or a child process (:class:`ChatProcess`)."""
+"""The engine behind the chat: in this process (:class:`LocalChat`) or a child process (:class:`ChatProcess`).
+
+Both answer through :meth:`start`, which returns a :class:`Pending` answer: the chat uses it to
+say how many questions are ahead while it waits. Any failure reaches the caller as a
+:class:`ChatError` whose message is meant for the user (the chat shows it, the API returns it).
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
 import signal
 import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 
 from qa.config import Config
 from qa.engine import Engine
 from qa.followup import Turn
 from qa.web.render import render
+
+log = logging.getLogger("qa.web")
+
+
+class ChatError(ValueError):
+    """A question could not be answered; the message says why, in words for the user.
+
+    A ValueError, like the engine's own refusals (an empty question), so callers need one except.
+    """
+
+
+def _failure(e: BaseException) -> ChatError:
+    detail = " ".join(str(e).split())[:300] or "no details"
+    return ChatError(f"Answering this question failed ({type(e).__name__}: {detail}). "
+                     "The articles and the index are unchanged; please ask again or rephrase the question.")
+
+
+class Pending:
+    """An answer on its way.
+
+    Methods:
+        ahead(): questions still in line before this one (0 once it is being answered).
+        result(timeout): the answer; raises :class:`ChatError`, or ``TimeoutError`` when not ready in time.
+    """
+
+    def ahead(self) -> int:
+        return 0
+
+    def result(self, timeout: float | None = None):
+        raise NotImplementedError
+
+
+class _Done(Pending):
+    def __init__(self, fn, *args):
+        try:
+            self._value, self._error = fn(*args), None
+        except ValueError as e:  # the engine's refusals (empty question...) say what to do already
+            self._value, self._error = None, e
+        except Exception as e:  # anything else: a message, never a bare "Error"
+            log.exception("answering failed")
+            self._value, self._error = None, _failure(e)
+
+    def result(self, timeout: float | None = None):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
 
 class LocalChat:
     """The chat's view of an engine in this process (for Python users and tests).
@@ -20,18 +77,29 @@ class LocalChat:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.config = engine.config
 
     def article_ids(self) -> list[str]:
         """Ids of the indexed articles."""
         return [a.id for a in self.engine.store.articles()]
 
+    def _reply(self, question: str, turns: list[Turn]) -> str:
+        return render(self.engine.ask(question, turns), self.engine)
+
+    def _answer(self, question: str, turns: list[Turn]) -> dict:
+        return self.engine.ask(question, turns).to_dict()
+
+    def start(self, method: str, *args) -> Pending:
+        """Answer now (``method``: 'reply' or 'answer'); failures come back as :class:`ChatError`."""
+        return _Done(getattr(self, "_" + method), *args)
+
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
-        return render(self.engine.ask(question, turns), self.engine)
+        return self.start("reply", question, turns).result()
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         """The answer as JSON-ready data."""
-        return self.engine.ask(question, turns).to_dict()
+        return self.start("answer", question, turns).result()
 
 
 _WORKER: dict = {}
@@ -61,7 +129,9 @@ def _worker_start(config: Config) -> None:
 def _worker_call(method: str, *args):
     if "error" in _WORKER:
         raise _WORKER["error"]
-    return getattr(_WORKER["chat"], method)(*args)
+    if method == "article_ids":
+        return _WORKER["chat"].article_ids()
+    return _WORKER["chat"].start(method, *args).result()
 
 
 def _manifest_article_ids(index_dir: str) -> list[str] | None:
@@ -76,26 +146,104 @@ def _manifest_article_ids(index_dir: str) -> list[str] | None:
         return None  # the child's own check reports what is wrong
 
 
+class _InLine(Pending):
+    """A question sent to the child process; sent again once to a new child if this one dies."""
+
+    def __init__(self, owner: "ChatProcess", ticket: int, method: str, args: tuple):
+        self._owner, self._ticket, self._method, self._args = owner, ticket, method, args
+        self._resent = False
+        self._pool, self._future = owner._submit(method, args)
+
+    def ahead(self) -> int:
+        return self._owner._ahead(self._ticket)
+
+    def result(self, timeout: float | None = None):
+        try:
+            value = self._future.result(timeout)
+        except FutureTimeout:
+            raise TimeoutError from None  # still in line or being answered: the caller may wait again
+        except BrokenProcessPool:
+            self._owner._restart(self._pool)
+            if self._resent:
+                self._owner._finish(self._ticket)
+                raise ChatError("The answering process stopped twice while answering this question; it has been "
+                                "restarted. The index is unchanged; please ask again.") from None
+            self._resent = True
+            self._pool, self._future = self._owner._submit(self._method, self._args)
+            return self.result(timeout)
+        except ValueError:
+            self._owner._finish(self._ticket)
+            raise
+        except Exception as e:  # e.g. the engine could not load: said in words
+            self._owner._finish(self._ticket)
+            raise _failure(e) from None
+        self._owner._finish(self._ticket)
+        return value
+
+
 class ChatProcess:
     """The engine in a child process, with the same methods as :class:`LocalChat`.
 
     ``qa serve`` uses it so that the models load on one core while the web server
     (Gradio) imports on the other: on a 2-core laptop the first answer comes seconds
-    sooner. Questions are answered one at a time, in order.
+    sooner. Questions are answered one at a time, in order. If the child process dies
+    (killed, out of memory), the next call starts a new one and the questions that were
+    in line are sent to it once more.
 
     Args:
         config: Settings for the engine; the index must exist.
+
+    Attributes:
+        restarts: How many times the child process was started again.
     """
 
     def __init__(self, config: Config):
+        self.config = config
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._tickets = itertools.count(1)
+        self._open: set[int] = set()
+        self._pool = self._new_pool()
+        self._ready = self._pool.submit(_worker_call, "article_ids")
+        self._ids = _manifest_article_ids(config.index_dir)
+
+    def _new_pool(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: the parent may already run torch threads (after indexing) or Gradio's.
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_start, initargs=(config,))
-        self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._ids = _manifest_article_ids(config.index_dir)
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(self.config,))
+
+    def _submit(self, method: str, args: tuple) -> tuple[object, Future]:
+        with self._lock:
+            pool = self._pool
+        try:
+            return pool, pool.submit(_worker_call, method, *args)
+        except BrokenProcessPool:  # already known dead: a future that says so
+            future: Future = Future()
+            future.set_exception(BrokenProcessPool("the answering process died"))
+            return pool, future
+        except RuntimeError:  # shut down by close(): the server is stopping
+            raise ChatError("The server is shutting down; please ask again when it is back.") from None
+
+    def _restart(self, broken) -> None:
+        """Replace a dead pool by a new one (once, however many callers noticed)."""
+        with self._lock:
+            if self._pool is not broken:
+                return
+            log.warning("The answering process stopped; starting a new one (the questions in line are sent again).")
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.restarts += 1
+
+    def _ahead(self, ticket: int) -> int:
+        with self._lock:
+            return sum(1 for t in self._open if t < ticket)
+
+    def _finish(self, ticket: int) -> None:
+        with self._lock:
+            self._open.discard(ticket)
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
@@ -105,17 +253,35 @@ class ChatProcess:
         """Ids of the indexed articles: read from the manifest, so the page can be served before the models load."""
         return self._ids if self._ids is not None else self._ready.result()
 
+    def start(self, method: str, *args) -> Pending:
+        """Put a question in line (``method``: 'reply' or 'answer')."""
+        with self._lock:
+            ticket = next(self._tickets)
+            self._open.add(ticket)
+        try:
+            return _InLine(self, ticket, method, args)
+        except BaseException:
+            self._finish(ticket)
+            raise
+
+    def waiting(self) -> int:
+        """Questions in line or being answered."""
+        with self._lock:
+            return len(self._open)
+
     def reply(self, question: str, turns: list[Turn]) -> str:
-        return self._pool.submit(_worker_call, "reply", question, turns).result()
+        return self.start("reply", question, turns).result()
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
-        return self._pool.submit(_worker_call, "answer", question, turns).result()
+        return self.start("answer", question, turns).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""
         # Ending the worker first lets shutdown wait without delay. A shutdown that does not
         # wait leaves the pool's manager thread racing the interpreter's exit hook, which on
         # Python 3.11 sometimes prints an "OSError: Bad file descriptor" traceback at exit.
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        with self._lock:
+            pool = self._pool
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)

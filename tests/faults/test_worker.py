@@ -1,0 +1,73 @@
+"""The engine's process killed while `qa serve` runs: the server starts a new one and answers; failures are messages."""
+
+import threading
+
+import pytest
+
+from conftest import FACTS, assert_nothing_lost, engine_worker_pid, kill_and_wait, needs_reader, serve
+
+pytestmark = needs_reader
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, _built_template):
+    tmp = tmp_path_factory.mktemp("serve")
+    import shutil
+
+    shutil.copytree(_built_template.articles, tmp / "articles")
+    shutil.copytree(_built_template.index, tmp / "index")
+    with serve(tmp / "articles", tmp / "index", tmp, "--no-index") as s:
+        from gradio_client import Client
+
+        s.client = Client(s.url, verbose=False)
+        s.index = tmp / "index"
+        yield s
+
+
+def test_worker_killed_is_restarted_and_answers(server, engine_models, _built_template):
+    fact = FACTS[0]
+    assert fact.answer in (server.client.predict(fact.question, api_name="/ask")["answer"] or "")
+    first = engine_worker_pid(server)
+    kill_and_wait(first)
+    # The next question starts a new engine process and is answered by it.
+    result = server.client.predict(fact.question, api_name="/ask")
+    assert fact.answer in (result["answer"] or "")
+    assert engine_worker_pid(server) != first
+    assert "starting a new one" in server.output()
+    # The chat (HTML) answers too, and the index is as it was.
+    assert FACTS[1].answer in server.client.predict(FACTS[1].question, [], api_name="/chat")
+    assert_nothing_lost(server.index, _built_template.before, engine_models.embedder)
+
+
+def test_question_whose_worker_dies_twice_gets_a_message(server):
+    from gradio_client.exceptions import AppError
+
+    kill_and_wait(engine_worker_pid(server))
+    errors: list[Exception] = []
+
+    def ask():
+        try:
+            server.client.predict(FACTS[0].question, api_name="/ask")
+        except Exception as e:
+            errors.append(e)
+
+    t = threading.Thread(target=ask)
+    t.start()
+    # The question restarts the engine; kill that one too while it loads.
+    dead = set()
+    while t.is_alive() and not dead:
+        pid = engine_worker_pid(server)
+        kill_and_wait(pid)
+        dead.add(pid)
+    t.join(120)
+    assert len(errors) == 1 and isinstance(errors[0], AppError), errors
+    assert "stopped twice" in str(errors[0]) and "please ask again" in str(errors[0])
+    # And the server still answers afterwards.
+    assert FACTS[0].answer in (server.client.predict(FACTS[0].question, api_name="/ask")["answer"] or "")
+
+
+def test_empty_question_over_the_api_gets_a_message(server):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="The question is empty"):
+        server.client.predict("   ", api_name="/ask")
