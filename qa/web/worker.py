@@ -152,7 +152,7 @@ class _InLine(Pending):
     def __init__(self, owner: "ChatProcess", ticket: int, method: str, args: tuple):
         self._owner, self._ticket, self._method, self._args = owner, ticket, method, args
         self._resent = False
-        self._pool, self._future = owner._submit(method, args)
+        self._pool, self._future = owner._submit(ticket, method, args)
 
     def ahead(self) -> int:
         return self._owner._ahead(self._ticket)
@@ -165,19 +165,15 @@ class _InLine(Pending):
         except BrokenProcessPool:
             self._owner._restart(self._pool)
             if self._resent:
-                self._owner._finish(self._ticket)
                 raise ChatError("The answering process stopped twice while answering this question; it has been "
                                 "restarted. The index is unchanged; please ask again.") from None
             self._resent = True
-            self._pool, self._future = self._owner._submit(self._method, self._args)
+            self._pool, self._future = self._owner._submit(self._ticket, self._method, self._args)
             return self.result(timeout)
         except ValueError:
-            self._owner._finish(self._ticket)
             raise
         except Exception as e:  # e.g. the engine could not load: said in words
-            self._owner._finish(self._ticket)
             raise _failure(e) from None
-        self._owner._finish(self._ticket)
         return value
 
 
@@ -202,7 +198,7 @@ class ChatProcess:
         self.restarts = 0
         self._lock = threading.Lock()
         self._tickets = itertools.count(1)
-        self._open: set[int] = set()
+        self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
         self._ready = self._pool.submit(_worker_call, "article_ids")
         self._ids = _manifest_article_ids(config.index_dir)
@@ -215,17 +211,29 @@ class ChatProcess:
         return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_start, initargs=(self.config,))
 
-    def _submit(self, method: str, args: tuple) -> tuple[object, Future]:
+    def _submit(self, ticket: int, method: str, args: tuple) -> tuple[object, Future]:
+        """Send a question to the current child process; it counts as in line until its future is done."""
         with self._lock:
             pool = self._pool
         try:
-            return pool, pool.submit(_worker_call, method, *args)
+            future = pool.submit(_worker_call, method, *args)
         except BrokenProcessPool:  # already known dead: a future that says so
-            future: Future = Future()
+            future = Future()
             future.set_exception(BrokenProcessPool("the answering process died"))
-            return pool, future
         except RuntimeError:  # shut down by close(): the server is stopping
             raise ChatError("The server is shutting down; please ask again when it is back.") from None
+        with self._lock:
+            self._line[ticket] = future
+
+        def leave(done: Future) -> None:
+            with self._lock:
+                if self._line.get(ticket) is done:  # not a later resend of the same question
+                    del self._line[ticket]
+
+        # Tied to the future, not to a caller reading the result: a caller that went away
+        # (a closed browser tab) must not stay counted in the line.
+        future.add_done_callback(leave)
+        return pool, future
 
     def _restart(self, broken) -> None:
         """Replace a dead pool by a new one (once, however many callers noticed)."""
@@ -239,11 +247,7 @@ class ChatProcess:
 
     def _ahead(self, ticket: int) -> int:
         with self._lock:
-            return sum(1 for t in self._open if t < ticket)
-
-    def _finish(self, ticket: int) -> None:
-        with self._lock:
-            self._open.discard(ticket)
+            return sum(1 for t in self._line if t < ticket)
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
@@ -257,17 +261,12 @@ class ChatProcess:
         """Put a question in line (``method``: 'reply' or 'answer')."""
         with self._lock:
             ticket = next(self._tickets)
-            self._open.add(ticket)
-        try:
-            return _InLine(self, ticket, method, args)
-        except BaseException:
-            self._finish(ticket)
-            raise
+        return _InLine(self, ticket, method, args)
 
     def waiting(self) -> int:
         """Questions in line or being answered."""
         with self._lock:
-            return len(self._open)
+            return len(self._line)
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         return self.start("reply", question, turns).result()
