@@ -5,7 +5,7 @@ from __future__ import annotations
 from qa.engine import Engine
 from qa.followup import Turn
 from qa.web.render import _text, history_turns
-from qa.web.worker import ChatProcess, LocalChat, Pending
+from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
@@ -62,8 +62,13 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
         if len(question) > 1000:
             yield "<p>That question is too long; please keep it under 1,000 characters.</p>"
             return
-        turns = history_turns(history or [])[-backend.config.max_history_turns:]
-        yield from _reply_when_ready(backend.start("reply", question, turns))
+        try:
+            turns = history_turns(history or [])[-backend.config.max_history_turns:]
+            pending = backend.start("reply", question, turns)
+        except Exception as e:  # e.g. a malformed history sent to /chat: a message, not a bare "Error"
+            yield f"<p>{_text(str(as_chat_error(e)))}</p>"
+            return
+        yield from _reply_when_ready(pending)
 
     def chat(message: str, history: list[dict]) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
@@ -88,8 +93,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
                 earlier = backend.answer(q, turns)
                 turns.append(Turn(earlier["resolved_question"], earlier["answer"]))
             return backend.answer(question, turns)
-        except ValueError as e:  # a refusal or a failure: the client gets the message, not {"error": null}
-            raise gr.Error(str(e), print_exception=False) from None
+        except Exception as e:  # a refusal or a failure: the client gets the message, not {"error": null}
+            raise gr.Error(str(as_chat_error(e)), print_exception=False) from None
 
     def add_question(message: str, history: list[dict]):
         # The question is shown escaped: markup in it appears as typed.

@@ -31,7 +31,10 @@ class ChatError(ValueError):
     """
 
 
-def _failure(e: BaseException) -> ChatError:
+def as_chat_error(e: BaseException) -> ChatError:
+    """Any exception met while answering, as a message for the user (a ValueError is one already)."""
+    if isinstance(e, ValueError):
+        return e if isinstance(e, ChatError) else ChatError(str(e))
     detail = " ".join(str(e).split())[:300] or "no details"
     return ChatError(f"Answering this question failed ({type(e).__name__}: {detail}). "
                      "The articles and the index are unchanged; please ask again or rephrase the question.")
@@ -60,7 +63,7 @@ class _Done(Pending):
             self._value, self._error = None, e
         except Exception as e:  # anything else: a message, never a bare "Error"
             log.exception("answering failed")
-            self._value, self._error = None, _failure(e)
+            self._value, self._error = None, as_chat_error(e)
 
     def result(self, timeout: float | None = None):
         if self._error is not None:
@@ -173,7 +176,7 @@ class _InLine(Pending):
         except ValueError:
             raise
         except Exception as e:  # e.g. the engine could not load: said in words
-            raise _failure(e) from None
+            raise as_chat_error(e) from None
         return value
 
 
