@@ -248,6 +248,7 @@ def train(
     work_dir: str | Path,
     facts: DeviceFacts | None = None,
     stop_at_step: int | None = None,
+    time_limit_s: float | None = None,
 ) -> Path:
     """Train (or resume training) a reader; checkpoints go to ``work_dir``.
 
@@ -257,6 +258,8 @@ def train(
         work_dir: Folder for features, checkpoints and the log; not part of the repo.
         facts: The machine's facts (default: detected); tests pass their own.
         stop_at_step: Stop (with a checkpoint) at this step, as an interruption would.
+        time_limit_s: Stop (with a checkpoint) once the steps have run this long: a
+            lease on a GPU machine ends at a fixed time, and a later call resumes.
 
     Returns:
         The path of the last checkpoint.
@@ -359,8 +362,12 @@ def train(
                 bar.update(1)
                 if step % per_epoch == 0:
                     _save_weights(model, work / f"epoch-{step // per_epoch}.safetensors")
-                if step % cfg.checkpoint_every == 0 or step == target:
+                out_of_time = time_limit_s is not None and time.time() - t0 > time_limit_s
+                if step % cfg.checkpoint_every == 0 or step == target or out_of_time:
                     _save_checkpoint(model, optimizer, scheduler, step, ckpt)
+                if out_of_time:
+                    logger.warning("time limit reached: stopped at step %d of %d (resumable)", step, cfg.total_steps)
+                    target = step
                 if step >= target:
                     break
     finally:

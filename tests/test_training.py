@@ -294,3 +294,37 @@ def load_file_len(work):
     import numpy as np
 
     return np.load(work / "features.npz")["start"]
+
+
+def test_gpu_script_end_to_end_on_cpu_with_a_tiny_model(tiny_reader, tmp_path):
+    """tools/train_gpu.py as the GPU machine runs it (qa's __init__ not imported), on CPU."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    (data / "squad").mkdir(parents=True)
+    (data / "squad" / "train-v1.1.json").write_text(json.dumps(squad_json(copies=4)))
+    (data / "squad" / "validation-v1.1.json").write_text(json.dumps(squad_json(title="Val")))
+    v2 = squad_json(title="Val2")
+    v2["data"][0]["paragraphs"][0]["qas"].append({"id": "v2-none", "question": "Who was the mayor?", "answers": [], "is_impossible": True})
+    (data / "squad" / "validation-v2.0.json").write_text(json.dumps(v2))
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools/train_gpu.py"), "--allow-cpu", "--init", tiny_reader, "--data", str(data),
+         "--out", str(out), "--work", str(tmp_path / "work"), "--epochs", "2", "--batch-size", "8",
+         "--negatives", "other-paragraph,swap", "--split-mib", "1"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) <= 8 and "validation.json" in files and "reader-files.tar" in files
+    result = json.loads((out / "validation.json").read_text())
+    assert set(result["scores"]) == {"init", "epoch-1", "epoch-2"} and result["chosen"] in ("epoch-1", "epoch-2")
+    assert 0 <= result["scores"]["epoch-2"]["v1.1_f1"] <= 100
+    joined = join_parts(out / "model.safetensors.parts.json")
+    import tarfile
+
+    with tarfile.open(out / "reader-files.tar") as tar:
+        names = tar.getnames()
+    assert {"config.json", "tokenizer.json", "training.json"} <= set(names)
+    assert joined.stat().st_size == json.loads((out / "model.safetensors.parts.json").read_text())["size"]
