@@ -332,27 +332,68 @@ def _write(result: dict, output: Path | None) -> None:
 
 @app.command("train-reader")
 def train_reader(
-    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2000,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    learning_rate: Annotated[float, typer.Option()] = 1e-4,
-    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),
+    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run [default: --epochs]")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data [default: 1; on resume: as saved]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step [default: 128 on a GPU, 16 on a CPU]")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 1e-4 x sqrt(batch/16), at most 3e-4]")] = None,
+    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
+    negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
+    device: Annotated[str, typer.Option(help="auto (a CUDA GPU where there is one), cuda or cpu")] = "auto",
     export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
+    split_mib: Annotated[Optional[float], typer.Option("--split-mib", help="With --export: cut model.safetensors into parts of at most this many MiB, with a sha256 manifest")] = None,
+    join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
 ) -> None:
-    """Fine-tune the bundled MiniLM into a reader (resumes from the last checkpoint)."""
+    """Fine-tune a reader (the bundled MiniLM, or --init weights); resumes from the last checkpoint."""
+    from qa.training_data import data_file, parse_negatives
+
+    if join is not None:
+        from qa.file_parts import PartsError, join_parts, manifest_path
+
+        manifest = manifest_path(join / "model.safetensors")
+        if not manifest.exists():
+            _fail(f"{manifest} not found: nothing to join")
+        try:
+            joined = join_parts(manifest, remove_parts=True)
+        except PartsError as e:
+            _fail(f"not joined: {e}")
+        typer.echo(f"joined and verified {joined}")
+        return
+    try:
+        sources = parse_negatives(negatives)
+    except ValueError as e:
+        _fail(str(e))
+    if init is not None and not (init / "config.json").exists():
+        _fail(f"--init {init}: no model there (config.json missing)")
+    try:
+        train_file = data_file(data, "squad/train-v1.1.json")
+    except FileNotFoundError as e:
+        _fail(f"training data: {e}")
     from qa.training import TrainConfig, export, train
+    from qa.training_device import detect_facts, plan_device
+
+    try:
+        plan_device(detect_facts(), device)
+    except ValueError as e:
+        _fail(str(e))
 
     logging.basicConfig(level=logging.INFO)
     cfg = TrainConfig(
-        train_files=[str(data / "squad/train-v1.1.json")],
-        negative_files=[str(data / "squad/validation-v2.0.json")],
+        base_model=str(init or ""),
+        init_from=str(init or ""),
+        data_dir=str(data),
+        train_files=[str(train_file)],
+        negatives=sources,
         total_steps=steps,
+        epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        device=device,
     )
     train(cfg, work_dir)
     if export_to:
-        export(work_dir, export_to)
+        export(work_dir, export_to, split_mib=split_mib)
         typer.echo(f"exported to {export_to}; calibrate it with: qa eval calibrate {export_to}")
 
 
