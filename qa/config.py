@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
 from qa.embedding import DEFAULT_EMBEDDING_MODEL
+from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
@@ -52,6 +53,9 @@ class Config:
             ones are dropped (the chat and the API send the whole conversation each time).
         max_upload_bytes: Largest file the web server accepts on its upload route (Gradio's
             ``max_file_size``; the route is open to anyone who can reach the server).
+        follow_links: Read files and folders that links in the articles folder point to outside it.
+        max_question_chars: Longest question accepted (chat, APIs, CLI and ``Engine.ask``); longer ones
+            are refused with a message that says so.
     """
 
     articles_dir: str = "seeds"
@@ -67,6 +71,8 @@ class Config:
     max_json_depth: int = 100
     max_history_turns: int = 20
     max_upload_bytes: int = 5_000_000
+    follow_links: bool = False
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
 
     def __post_init__(self) -> None:
         self.validate()
@@ -83,6 +89,10 @@ class Config:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "chunking":
+                continue
+            if f.type == "bool":
+                if not isinstance(value, bool):
+                    raise ConfigError(f.name, "must be true or false", value)
                 continue
             if f.type == "int":
                 # bool is an int to Python, but `top_k=True` is a mistake, not 1.
@@ -129,6 +139,12 @@ class Config:
 def _parse(name: str, type_: str, raw: str, var: str):
     """An environment variable's text as the field's type."""
     text = raw.strip()
+    if type_ == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(name, "must be true or false (1/0, yes/no, on/off)", raw, var)
     if type_ == "int":
         try:
             return int(text)

@@ -17,11 +17,36 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 from qa.config import Config
+from qa.conversation import Turn, as_turn
 from qa.engine import Engine
-from qa.followup import Turn
+from qa.stores import IndexStoreError
 from qa.web.render import render
 
-log = logging.getLogger("qa.web")
+logger = logging.getLogger(__name__)
+
+
+def earlier_turns(history: list | None) -> list[Turn]:
+    """The conversation so far from what a client sent: {question, answer} dicts (or bare earlier questions).
+
+    Raises:
+        ValueError: An item is neither (e.g. chat messages as {"role", "content"}: replies are not parsed).
+    """
+    turns = []
+    for item in history or []:
+        if isinstance(item, str):  # an earlier question alone (the API's older shape): used, not re-answered
+            item = {"question": item}
+        if not isinstance(item, dict) or "question" not in item and "resolved_question" not in item:
+            raise ValueError(
+                "Each earlier turn must be a dict with 'question' and 'answer' (e.g. what /ask returned), "
+                f"got {item!r:.120}"
+            )
+        turns.append(as_turn(item))
+    return turns
+
+
+def turn_of(answer) -> dict:
+    """What the chat remembers of an answer for later follow-ups."""
+    return {"question": answer.question, "resolved_question": answer.resolved_question, "answer": answer.answer}
 
 
 class ChatError(ValueError):
@@ -62,7 +87,7 @@ class _Done(Pending):
         except ValueError as e:  # the engine's refusals (empty question...) say what to do already
             self._value, self._error = None, e
         except Exception as e:  # anything else: a message, never a bare "Error"
-            log.exception("answering failed")
+            logger.exception("answering failed")
             self._value, self._error = None, as_chat_error(e)
 
     def result(self, timeout: float | None = None):
@@ -83,17 +108,29 @@ class LocalChat:
         self.config = engine.config
 
     def article_ids(self) -> list[str]:
-        """Ids of the indexed articles."""
-        return [a.id for a in self.engine.store.articles()]
+        """Ids of the indexed articles (as of the newest index on disk)."""
+        self.refresh()
+        return [a.id for a in self.engine.articles()]
 
-    def _reply(self, question: str, turns: list[Turn]) -> str:
-        return render(self.engine.ask(question, turns), self.engine)
+    def stats(self) -> dict:
+        """What the index holds now: ``articles``, ``passages``, ``version`` (changes with every update)."""
+        self.refresh()
+        s = self.engine.stats()
+        return {"articles": s.articles, "passages": s.passages, "version": s.version}
 
-    def _answer(self, question: str, turns: list[Turn]) -> dict:
-        return self.engine.ask(question, turns).to_dict()
+    def refresh(self) -> bool:
+        """Reopen the index if a build or update changed it since the last question (a cheap check).
+
+        A damaged new index is reported in the log and the one in memory keeps answering.
+        """
+        try:
+            return self.engine.refresh()
+        except IndexStoreError as e:
+            logger.warning("keeping the index in memory: %s", e)
+            return False
 
     def start(self, method: str, *args) -> Pending:
-        """Answer now (``method``: 'reply' or 'answer'); failures come back as :class:`ChatError`."""
+        """Answer now (``method``: 'reply', 'answer' or 'exchange'); failures come back as :class:`ChatError`."""
         return _Done(getattr(self, "_" + method), *args)
 
     def reply(self, question: str, turns: list[Turn]) -> str:
@@ -103,6 +140,23 @@ class LocalChat:
     def answer(self, question: str, turns: list[Turn]) -> dict:
         """The answer as JSON-ready data."""
         return self.start("answer", question, turns).result()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        """The answer as the chat's HTML, and the turn for the chat to remember."""
+        return self.start("exchange", question, turns).result()
+
+    def _reply(self, question: str, turns: list[Turn]) -> str:
+        self.refresh()
+        return render(self.engine.ask(question, turns), self.engine)
+
+    def _answer(self, question: str, turns: list[Turn]) -> dict:
+        self.refresh()
+        return self.engine.ask(question, turns).to_dict()
+
+    def _exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        self.refresh()
+        answer = self.engine.ask(question, turns)
+        return render(answer, self.engine), turn_of(answer)
 
 
 _WORKER: dict = {}
@@ -132,21 +186,27 @@ def _worker_start(config: Config) -> None:
 def _worker_call(method: str, *args):
     if "error" in _WORKER:
         raise _WORKER["error"]
-    if method == "article_ids":
-        return _WORKER["chat"].article_ids()
-    return _WORKER["chat"].start(method, *args).result()
+    if method in ("reply", "answer", "exchange"):
+        return _WORKER["chat"].start(method, *args).result()
+    return getattr(_WORKER["chat"], method)(*args)
 
 
-def _manifest_article_ids(index_dir: str) -> list[str] | None:
-    from pathlib import Path
+def _read_index(index_dir: str, what):
+    """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
+    from qa.stores import open_store
 
-    from qa.store import Manifest, current_generation
-
-    gen = current_generation(Path(index_dir))
     try:
-        return list(Manifest.read(gen / "manifest.json").articles) if gen else None
-    except (OSError, ValueError, TypeError, KeyError):
+        store = open_store(index_dir)
+    except IndexStoreError:
         return None  # the child's own check reports what is wrong
+    try:
+        return what(store)
+    finally:
+        store.close()
+
+
+def _stored_article_ids(index_dir: str) -> list[str] | None:
+    return _read_index(index_dir, lambda store: [a.id for a in store.list_articles()])
 
 
 class _InLine(Pending):
@@ -204,7 +264,8 @@ class ChatProcess:
         self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
         self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._ids = _manifest_article_ids(config.index_dir)
+        self._index_dir = config.index_dir
+        self._ids = _stored_article_ids(config.index_dir)
 
     def _new_pool(self):
         import multiprocessing
@@ -243,7 +304,7 @@ class ChatProcess:
         with self._lock:
             if self._pool is not broken:
                 return
-            log.warning("The answering process stopped; starting a new one (the questions in line are sent again).")
+            logger.warning("The answering process stopped; starting a new one (the questions in line are sent again).")
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
             self.restarts += 1
@@ -257,11 +318,21 @@ class ChatProcess:
         self._ready.result()
 
     def article_ids(self) -> list[str]:
-        """Ids of the indexed articles: read from the manifest, so the page can be served before the models load."""
+        """Ids of the indexed articles: read from the index here, so the page can be served before the models load."""
         return self._ids if self._ids is not None else self._ready.result()
 
+    def stats(self) -> dict:
+        """What the index on disk holds now (see :meth:`LocalChat.stats`), read here: no wait behind questions.
+
+        The worker reopens a changed index before its next question.
+        """
+        found = _read_index(self._index_dir, lambda store: store.stats())
+        if found is None:
+            return {"articles": len(self.article_ids()), "passages": None, "version": None}
+        return {"articles": found.articles, "passages": found.passages, "version": found.version}
+
     def start(self, method: str, *args) -> Pending:
-        """Put a question in line (``method``: 'reply' or 'answer')."""
+        """Put a question in line (``method``: 'reply', 'answer' or 'exchange')."""
         with self._lock:
             ticket = next(self._tickets)
         return _InLine(self, ticket, method, args)
@@ -276,6 +347,9 @@ class ChatProcess:
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         return self.start("answer", question, turns).result()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        return self.start("exchange", question, turns).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""

@@ -129,7 +129,7 @@ class Snapshot:
 def snapshot(index: Path, embedder) -> Snapshot:
     engine = _engine(index, embedder)
     engine.open()
-    return Snapshot(frozenset(a.id for a in engine.store.articles()), len(engine.store))
+    return Snapshot(frozenset(a.id for a in engine.articles()), engine.stats().passages)
 
 
 def assert_nothing_lost(index: Path, before: Snapshot, embedder, reader=None) -> None:
@@ -143,9 +143,9 @@ def assert_nothing_lost(index: Path, before: Snapshot, embedder, reader=None) ->
     """
     engine = _engine(index, embedder, reader)
     engine.open()  # raises if the index no longer opens
-    ids = {a.id for a in engine.store.articles()}
+    ids = {a.id for a in engine.articles()}
     assert before.article_ids <= ids, f"articles lost: {sorted(before.article_ids - ids)}"
-    assert len(engine.store) >= before.passages
+    assert engine.stats().passages >= before.passages
     for f in FACTS:
         if f.file not in before.article_ids:
             continue

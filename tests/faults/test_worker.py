@@ -77,22 +77,27 @@ def test_empty_question_over_the_api_gets_a_message(server):
 def test_questions_in_line_say_how_many_are_ahead(indexed):
     """A busy engine: each question knows its place in line, and the chat's reply says it while waiting."""
     from qa.config import Config
-    from qa.web.app import _reply_when_ready
+    from qa.web.app import _waiting_notes
     from qa.web.worker import ChatProcess
 
     chat = ChatProcess(Config(index_dir=str(indexed.index)))
     try:
         # The engine process is still loading its models (seconds): all three are in line.
-        line = [chat.start("reply", f.question, []) for f in (FACTS[0], FACTS[1], FACTS[0])]
+        line = [chat.start("exchange", f.question, []) for f in (FACTS[0], FACTS[1], FACTS[0])]
         assert [p.ahead() for p in line] == [0, 1, 2]
         assert chat.waiting() == 3
-        steps = list(_reply_when_ready(line[2], poll_s=0.2))
-        assert steps[0] == '<p class="qa-waiting">waiting: 2 questions ahead</p>'
+        notes, waiting = [], _waiting_notes(line[2], poll_s=0.2)
+        try:
+            while True:
+                notes.append(next(waiting))
+        except StopIteration as done:
+            html, turn = done.value
+        assert notes[0] == ('<p class="qa-waiting">waiting: 2 questions ahead</p>', None)
         # Then (if polled in time) fewer ahead, then the answer itself.
-        notes = {'<p class="qa-waiting">waiting: 1 question ahead</p>', '<p class="qa-waiting">answering…</p>'}
-        assert set(steps[1:-1]) <= notes
-        assert FACTS[0].answer in steps[-1] and "qa-waiting" not in steps[-1]
-        assert FACTS[1].answer in line[1].result()
+        later = {'<p class="qa-waiting">waiting: 1 question ahead</p>', '<p class="qa-waiting">answering…</p>'}
+        assert {n for n, _ in notes[1:]} <= later
+        assert FACTS[0].answer in html and FACTS[0].answer in turn["answer"]
+        assert FACTS[1].answer in line[1].result()[0]
         assert chat.waiting() == 0 and line[2].ahead() == 0
     finally:
         chat.close()
