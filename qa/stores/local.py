@@ -605,15 +605,19 @@ class LocalStore:
         name = f"seg-{self._state('version', 0) + 1:06d}-{uuid.uuid4().hex[:6]}"
         folder = self.gen / "segments" / name
         folder.mkdir(parents=True)
-        np.save(folder / "ids.npy", vids)
-        np.save(folder / "vectors.npy", vectors)
-        if kind == "hnsw":
-            index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 40
-            index.add(np.ascontiguousarray(vectors))
-            faiss.write_index(index, str(folder / "index.faiss"))
-        files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
-        _fsync_path(folder)
+        try:
+            np.save(folder / "ids.npy", vids)
+            np.save(folder / "vectors.npy", vectors)
+            if kind == "hnsw":
+                index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+                index.hnsw.efConstruction = 40
+                index.add(np.ascontiguousarray(vectors))
+                faiss.write_index(index, str(folder / "index.faiss"))
+            files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
+            _fsync_path(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # half-written: never listed, never left behind
+            raise
         return name, kind, len(vids), json.dumps(files)
 
     def _compact(self) -> None:
