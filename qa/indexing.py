@@ -34,7 +34,15 @@ logger = logging.getLogger(__name__)
 
 
 class NoArticles(IndexStoreError):
-    """A folder gave no article to index (the index is left as it was)."""
+    """A folder gave no article to index (the index is left as it was).
+
+    Attributes:
+        warnings: Why each file of the folder was skipped.
+    """
+
+    def __init__(self, message: str, warnings: list[str] | None = None):
+        super().__init__(message)
+        self.warnings = warnings or []
 
 
 @dataclass
@@ -98,16 +106,16 @@ class Indexer:
         finally:
             store.close()
 
-    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
-        """Make the index hold exactly the articles of a folder (see :func:`qa.articles.load_articles`).
+    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False, **read_options) -> IndexReport:
+        """Make the index hold exactly the articles of a folder (see :func:`qa.articles.load_articles`; ``read_options`` go to it).
 
         Raises:
             NoArticles: No article could be read from the folder; the index is left as it was.
         """
-        articles, warnings = load_articles(folder)
+        articles, warnings = load_articles(folder, **read_options)
         if not articles:
             skipped = f" ({len(warnings)} file{'s' if len(warnings) != 1 else ''} skipped, see the warnings)" if warnings else ""
-            raise NoArticles(f"No articles could be read from {folder}/{skipped}; the index was left as it was.")
+            raise NoArticles(f"No articles could be read from {folder}/{skipped}; the index was left as it was.", warnings)
         report = self.index(articles, rebuild=rebuild, show_progress=show_progress)
         report.warnings = warnings + report.warnings
         return report

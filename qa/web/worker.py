@@ -8,12 +8,37 @@ import signal
 import threading
 
 from qa.config import Config
+from qa.conversation import Turn, as_turn
 from qa.engine import Engine
-from qa.followup import Turn
 from qa.stores import IndexStoreError
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
+
+
+def earlier_turns(history: list | None) -> list[Turn]:
+    """The conversation so far from what a client sent: {question, answer} dicts (or bare earlier questions).
+
+    Raises:
+        ValueError: An item is neither (e.g. chat messages as {"role", "content"}: replies are not parsed).
+    """
+    turns = []
+    for item in history or []:
+        if isinstance(item, str):  # an earlier question alone (the API's older shape): used, not re-answered
+            item = {"question": item}
+        if not isinstance(item, dict) or "question" not in item and "resolved_question" not in item:
+            raise ValueError(
+                "Each earlier turn must be a dict with 'question' and 'answer' (e.g. what /ask returned), "
+                f"got {item!r:.120}"
+            )
+        turns.append(as_turn(item))
+    return turns
+
+
+def turn_of(answer) -> dict:
+    """What the chat remembers of an answer for later follow-ups."""
+    return {"question": answer.question, "resolved_question": answer.resolved_question, "answer": answer.answer}
+
 
 class LocalChat:
     """The chat's view of an engine in this process (for Python users and tests).
@@ -56,6 +81,12 @@ class LocalChat:
         """The answer as JSON-ready data."""
         self.refresh()
         return self.engine.ask(question, turns).to_dict()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        """The answer as the chat's HTML, and the turn for the chat to remember."""
+        self.refresh()
+        answer = self.engine.ask(question, turns)
+        return render(answer, self.engine), turn_of(answer)
 
 
 _WORKER: dict = {}
@@ -151,6 +182,9 @@ class ChatProcess:
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         return self._pool.submit(_worker_call, "answer", question, turns).result()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        return self._pool.submit(_worker_call, "exchange", question, turns).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""
