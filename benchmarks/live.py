@@ -96,7 +96,7 @@ def build(index: Path, n: int) -> None:
     rng = np.random.default_rng(0)
     d = base.shape[1]
     store = LocalStore.create(index, StoreSettings(DEFAULT_EMBEDDING_MODEL, d, asdict(ChunkingSettings()), "flat"))
-    count, rep, batch = 0, 0, []
+    count, rep, batch, pending = 0, 0, [], 0
     t0 = time.perf_counter()
     while count < n:
         for a, passages in articles:
@@ -111,9 +111,10 @@ def build(index: Path, n: int) -> None:
                        for k, (p, t) in enumerate(passages)]
             batch.append(ArticleRecord(Article(aid, a.title, a.text, "", "", ""), records))
             count += len(records)
-            if sum(len(r.passages) for r in batch) >= 50_000:
+            pending += len(records)
+            if pending >= 50_000:
                 store.write(batch)
-                batch = []
+                batch, pending = [], 0
                 print(f"  {count} passages written, {time.perf_counter() - t0:.0f} s", flush=True)
         rep += 1
     if batch:
