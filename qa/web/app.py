@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from qa.engine import Engine
-from qa.followup import Turn
-from qa.web.render import _text, history_turns
-from qa.web.worker import ChatProcess, LocalChat
+from qa.web.render import _text
+from qa.web.worker import ChatProcess, LocalChat, earlier_turns
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
@@ -31,49 +30,70 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
 
     backend = LocalChat(chat_backend) if isinstance(chat_backend, Engine) else chat_backend
 
-    def chat(message: str, history: list[dict]) -> str:
+    def exchange(question: str, history: list[dict] | None) -> tuple[str, dict | None]:
+        """The reply's HTML and the turn to remember (None when nothing was answered)."""
+        question = (question or "").strip()
+        if not question:
+            return "<p>Please type a question.</p>", None
+        try:
+            return backend.exchange(question, earlier_turns(history))
+        except ValueError as e:  # too long, or a malformed history: said plainly, nothing lost
+            return f"<p>{_text(str(e))}</p>", None
+
+    def chat(message: str, history: list[dict] | None = None) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
 
         Args:
             message: The question.
-            history: Earlier messages as {"role", "content"} dicts (for follow-up questions).
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: each a
+                dict with ``question`` and ``answer`` (the dicts ``/ask`` returns will do). Not answered again.
         """
-        question = (message or "").strip()
-        if not question:
-            return "<p>Please type a question.</p>"
-        if len(question) > 1000:
-            return "<p>That question is too long; please keep it under 1,000 characters.</p>"
-        return backend.reply(question, history_turns(history or []))
+        return exchange(message, history)[0]
 
-    def ask(question: str, history: list[str] | None = None) -> dict:
+    def ask(question: str, history: list[dict] | None = None) -> dict:
         """Answer a question; returns the answer, confidence and citations as JSON.
 
         Args:
             question: The question.
-            history: Earlier questions of the conversation, oldest first (for follow-ups).
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: each a
+                dict with ``question`` and ``answer`` (the dicts ``/ask`` returned will do; their
+                ``resolved_question`` is used when present). Not answered again.
         """
-        turns: list[Turn] = []
-        for q in history or []:
-            earlier = backend.answer(q, turns)
-            turns.append(Turn(earlier["resolved_question"], earlier["answer"]))
-        return backend.answer(question, turns)
+        import gradio as gr
+
+        try:
+            return backend.answer((question or "").strip(), earlier_turns(history))
+        except ValueError as e:  # too long, empty, or a malformed history: the client gets the message
+            raise gr.Error(str(e)) from None
 
     def add_question(message: str, history: list[dict]):
         # The question is shown escaped: markup in it appears as typed.
         return "", history + [{"role": "user", "content": _text(message or "")}], message
 
-    def add_answer(question: str, history: list[dict]):
-        return history + [{"role": "assistant", "content": chat(question, history[:-1])}]
+    def add_answer(question: str, history: list[dict], turns: list[dict]):
+        # The conversation is kept as data (earlier questions and answers), never read back from the replies.
+        html, turn = exchange(question, turns)
+        return history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
 
     ids = set(backend.article_ids())
+
+    def header(count: int) -> str:
+        return (f"## Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
+                "from the articles with numbered citations; when the articles do not hold an answer, you are told so.")
+
+    def current_header():
+        # The index can change while the chat runs (qa index, qa serve --watch): count what it holds now.
+        try:
+            return header(backend.stats()["articles"])
+        except Exception:  # the count is a nicety; the question path reports real failures
+            return gr.skip()
+
     with gr.Blocks(title="qa: ask the articles") as demo:
-        gr.Markdown(
-            f"## Ask the articles\n{len(ids)} article{'s' if len(ids) != 1 else ''} indexed. Answers are quoted "
-            "from the articles with numbered citations; when the articles do not hold an answer, you are told so."
-        )
+        heading = gr.Markdown(header(len(ids)), elem_id="qa-heading")
         chatbot = gr.Chatbot(height=560, sanitize_html=True, label="qa", elem_id="qa-chat",
                              placeholder="Ask a question about the articles.")
         pending = gr.State("")
+        turns = gr.State([])  # earlier turns as {question, resolved_question, answer} dicts
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, elem_id="qa-question", autofocus=True)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
@@ -82,11 +102,18 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             gr.Examples(EXAMPLES, inputs=box, label="Example questions")
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
-                add_answer, [pending, chatbot], chatbot, api_visibility="private"
-            )
-        clear.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+                add_answer, [pending, chatbot, turns], [chatbot, turns], api_visibility="private"
+            ).then(current_header, None, heading, queue=False, api_visibility="private")
+        demo.load(current_header, None, heading, queue=False, api_visibility="private")
+        clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
         gr.api(chat, api_name="chat")
         gr.api(ask, api_name="ask")
+
+        def stats() -> dict:
+            """What the index holds now: articles, passages and a version that changes with every update."""
+            return backend.stats()
+
+        gr.api(stats, api_name="stats")
     return demo
 
 
