@@ -14,7 +14,7 @@ CITY = Turn("Which city did Anders Fogh Rasmussen visit?", "Sochi")
 
 def rewrite(question, *history):
     """The rewritten reading, or None when the question is read only as asked."""
-    rs = readings(question, list(history))
+    rs = readings(question, list(history), max_rewrites=1)
     assert rs[0].question == question and not rs[0].rewritten  # the question as asked always comes first
     return rs[1].question if len(rs) > 1 else None
 
