@@ -194,7 +194,7 @@ def _kind_of_answer(answer: str, question: str) -> str | None:
     if word in ("which", "what") and after:
         # The head noun of "Which TV channel ...", "What city ...", "Which Russian president ...".
         for w in after[:4]:
-            w = w.strip("?,.'’s")
+            w = w.strip("?,.").removesuffix("'s").removesuffix("’s")
             if w in _PERSON_NOUNS:
                 return PERSON
             if w in _PLACE_NOUNS:
@@ -206,10 +206,8 @@ def _kind_of_answer(answer: str, question: str) -> str | None:
         if after[0] in ("is", "was", "are", "were"):
             return _kind_of_name(text, question)
         return THING  # "Which team ...", "Which TV channel ...", "What tower ..."
-    if word in ("who", "whom"):
-        kind = _kind_of_name(text, "")
-        return PERSON if kind == PERSON or kind is None else kind
-    return _kind_of_name(text, question)
+    # "Who ...": a person unless the name says otherwise (NATO, the Denver Broncos, Russia)
+    return _kind_of_name(text, "" if word in ("who", "whom") else question)
 
 
 def _kind_of_name(name: str, context: str) -> str:
