@@ -2,10 +2,11 @@
 
 transformers 5 has no question-answering pipeline, so spans are decoded here:
 passages longer than the model's window are read in overlapping windows, all
-windows of all passages go through the model in one padded batch, only context
-tokens can start or end an answer, and candidates are ranked by raw start + end
-logits, which compare across windows and passages (a per-window softmax would
-not). Each window's [CLS] score is its "no answer" score.
+windows of all passages go through the model in one padded batch, and only context
+tokens can start or end an answer. Each window's [CLS] score is its "no answer"
+score, and candidates are ranked by their margin over it: raw start + end logits
+carry a per-window offset, so they do not compare across windows and passages,
+while the margin is the statistic the "no answer" decision uses (`qa/answers.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ class Span:
         start: Character offset of the answer in that passage.
         end: End offset (exclusive).
         text: ``passage_text[start:end]``.
-        score: start + end logit (comparable across passages).
+        score: start + end logit (raw: not comparable across windows).
         null_score: The "no answer" score of the window it was found in.
+
+    Candidates are compared by :attr:`margin`.
     """
 
     passage: int
@@ -91,9 +94,13 @@ def decode_window(
 
 
 def merge_overlapping(spans: list[Span]) -> list[Span]:
-    """Keep the best of spans that overlap in the same passage (overlapping windows find the same answer)."""
+    """Keep the best (highest margin) of spans that overlap in the same passage (overlapping windows find the same answer).
+
+    Returns:
+        The kept spans, highest margin first.
+    """
     kept: list[Span] = []
-    for sp in sorted(spans, key=lambda s: -s.score):
+    for sp in sorted(spans, key=lambda s: -s.margin):
         if any(k.passage == sp.passage and k.start < sp.end and sp.start < k.end for k in kept):
             continue
         kept.append(sp)
@@ -207,11 +214,15 @@ class Reader:
             top_k: How many candidates to return.
 
         Returns:
-            Up to ``top_k`` spans, best score first, overlapping duplicates merged.
+            Up to ``top_k`` spans, highest margin over "no answer" first, overlapping duplicates merged.
         """
         if not passages or not question.strip():
             return []
-        return merge_overlapping(self._spans([question] * len(passages), passages, top_k))[:top_k]
+        return merge_overlapping(self.candidates(question, passages, top_k))[:top_k]
+
+    def candidates(self, question: str, passages: list[str], top_k: int = 5) -> list[Span]:
+        """Every window's best spans (``2 * top_k`` each), unmerged and unsorted (what :meth:`read` chooses from)."""
+        return self._spans([question] * len(passages), passages, top_k)
 
     def read_pairs(self, questions: list[str], passages: list[str], top_k: int = 1) -> list[list[Span]]:
         """Read many (question, passage) pairs in shared batches (for evaluation).
