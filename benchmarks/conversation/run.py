@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,14 +68,20 @@ def judge(case: dict, answer) -> dict:
     return {"read_ok": read_ok, "answer_ok": answer_ok, "resolved_question": used, "answer": answer.answer}
 
 
-def run(engine, cases: list[dict], resolver: str) -> list[dict]:
-    """Every case through the engine; returns per-case results."""
+def run(engine, cases: list[dict], resolver: str, cache: dict) -> list[dict]:
+    """Every case through the engine; returns per-case results.
+
+    ``cache`` keeps answers by the conversation so far: cases that open alike are not asked twice,
+    and a first question (no history: both resolvers read it as asked) is shared between resolvers.
+    """
     out = []
     for case in cases:
         history = []
-        for q in case["turns"]:
-            a = engine.ask(q, history) if resolver == "new" else ask_old(engine, q, history)
-            history.append(a)
+        for i, q in enumerate(case["turns"]):
+            key = ("any" if i == 0 else resolver, tuple(case["turns"][: i + 1]))
+            if key not in cache:
+                cache[key] = engine.ask(q, history) if resolver == "new" else ask_old(engine, q, history)
+            history.append(cache[key])
         out.append({"id": case["id"], "category": case["category"], **judge(case, history[-1])})
         print(f"[{resolver}] {case['id']:>3} {'R' if out[-1]['read_ok'] else '-'}{'A' if out[-1]['answer_ok'] else '-'} "
               f"{out[-1]['resolved_question']!r} -> {out[-1]['answer']!r}", file=sys.stderr, flush=True)
@@ -111,16 +118,17 @@ def main() -> None:
         engine.config.index_dir = str(Path(tmp) / "index")
         engine.index(HERE / "articles")
         engine.warm_up()
-        results = {}
+        results, cache = {}, {}
         t0 = time.perf_counter()
         for name in (["old", "new"] if args.resolver == "both" else [args.resolver]):
-            results[name] = run(engine, cases, name)
+            results[name] = run(engine, cases, name, cache)
         seconds = time.perf_counter() - t0
     text = table(results)
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps({"cases": len(cases), "seconds": round(seconds, 1), "table": text,
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+        args.output.write_text(json.dumps({"cases": len(cases), "commit": commit, "seconds": round(seconds, 1), "table": text,
                                            "results": results}, indent=1, ensure_ascii=False))
 
 
