@@ -66,15 +66,14 @@ MUTATIONS = [
     ),
     Mutation(
         "confidence-step", "confidence as a 0/1 step",
-        "qa/engine.py", "    return min(0.99, max(0.01, 1.0 / (1.0 + math.exp(-(margin - threshold)))))",
-        "    return 1.0 if margin >= threshold else 0.0",
-        ["tests/test_e2e.py"],
+        "qa/answers.py", "        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))",
+        "        return 1.0 if z >= 0 else 0.0",
+        ["tests/test_answers.py", "tests/test_e2e.py"],
     ),
     Mutation(
         "fusion-without-bm25", "BM25 removed from the fusion",
-        "qa/engine.py", "        for rank, (row, _) in enumerate(self.store.keyword_search(query, pool)):",
-        "        for rank, (row, _) in enumerate([]):",
-        ["tests/test_e2e.py", "tests/test_store.py"],
+        "qa/retrieval.py", "            ranked = fuse([dense, keyword], k)", "            ranked = fuse([dense], k)",
+        ["tests/test_store.py", "tests/test_e2e.py"],
     ),
     Mutation(
         "threshold-ignored", "the configured threshold ignored",
@@ -84,15 +83,14 @@ MUTATIONS = [
     ),
     Mutation(
         "kept-vectors-wrong-rows", "kept vectors taken from the wrong rows",
-        "qa/indexing.py", "old.vectors[kept[0][0] : kept[-1][0] + 1]",
-        "old.vectors[kept[0][0] + 1 : kept[-1][0] + 2]",
+        "qa/stores/local.py", "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid))])",
+        "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid)) - 1])",
         ["tests/test_store.py"],
     ),
     Mutation(
         "one-citation-only", "only one citation per answer",
-        "qa/engine.py", "        same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]",
-        "        same = [best]",
-        ["tests/test_e2e.py"],
+        "qa/engine.py", "        for s in choice.same:", "        for s in choice.same[:1]:",
+        ["tests/test_answers.py", "tests/test_e2e.py"],
     ),
     Mutation(
         "conversation-standalone-rewritten", "a standalone pronoun question rewritten",
@@ -107,7 +105,7 @@ MUTATIONS = [
     ),
     Mutation(
         "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
-        "qa/engine.py", "        best = max(answers, key=lambda a: a.score)", "        best = answers[-1]",
+        "qa/engine.py", "        best = max(tried, key=lambda a: a.score)", "        best = tried[-1]",
         ["tests/test_e2e.py"],
     ),
     Mutation(
