@@ -90,7 +90,7 @@ def test_chat_in_browser_answers_with_highlighted_citation(server, browser):
     assert reply.find_elements(By.CSS_SELECTOR, "details")  # the full source, expandable
     # a follow-up question uses the conversation
     reply2 = ask_in_page(browser, "Which city did he visit?", 2)
-    assert "Sochi" in reply2.text
+    assert "Sochi" in reply2.text and "Read as: “Which city did Anders Fogh Rasmussen visit?”" in reply2.text
     browser.save_screenshot(str(ROOT / "tests" / "last-chat.png")) if os.environ.get("QA_SCREENSHOT") else None
 
 
