@@ -47,7 +47,9 @@ _DUMMY_IT = re.compile(r"\bit\s+(?:is|was|'s|will be|would be)\s+\w+\s+(?:that|t
                        re.IGNORECASE)
 
 # Runs of capitalised words with short joiners: "Anders Fogh Rasmussen", "Saif al-Islam Gadhafi", "TF1".
-_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:al|el|de|du|von|van|bin|of|the)[-\s]+)?[A-Z][\w’'.-]*)*")
+_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:al|el|de|du|von|van|bin|of|the)[-\s]+)?[A-Z][\w’'.-]*)*(?:\s+\d+\b)?")
+# A capitalised adjective before a lowercase word: "British rock group", "Russian president".
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ish|ian|ese|ean|an|ic|i)$")
 _QUESTION_WORDS = {
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "is", "are", "was", "were", "did",
     "does", "do", "can", "could", "will", "would", "has", "have", "had", "and", "the", "a", "an", "in", "on",
@@ -229,6 +231,8 @@ def _kind_of_name(name: str, context: str) -> str:
             return PERSON
         if before and before[-1] in ("in", "to", "from", "at", "near", "into", "across", "visit", "visited"):
             return PLACE
+        if before[-2:-1] and before[-1] == "of" and before[-2] in _PERSON_NOUNS:
+            return PLACE  # "the mayor of Port Harlow", "the president of Russia"
         if before and before[-1] == "the":
             return THING  # "the Transitional National Council", "the Denver Broncos"
     return PERSON if 1 <= len(words) <= 4 else THING
@@ -242,20 +246,26 @@ def _titled(name: str, context: str) -> bool:
 
 
 def _names(question: str) -> list[tuple[int, str]]:
-    """Capitalised names in a question with their offsets, question words and titles trimmed off."""
+    """Capitalised names in a question with their offsets, question words, titles and adjectives trimmed off.
+
+    A possessive ends a name ("Tesla's AC induction motor" names Tesla).
+    """
     out = []
     for m in _NAME.finditer(question):
-        words = m.group(0).split()
-        start = m.start()
-        while words and (words[0].lower().strip(".,") in _QUESTION_WORDS or words[0].lower().strip(".,") in _TITLES):
-            start = question.index(words[0], start) + len(words[0])
-            words = words[1:]
-        if not words:
-            continue
-        name = " ".join(words)
-        name = re.sub(r"(’s|'s)$", "", name).strip(" .,;:")
-        if name:
-            out.append((question.index(words[0], start), name))
+        run: list[tuple[int, str]] = []  # (offset, word) of the current name
+        words = [(m.start() + w.start(), w.group(0)) for w in re.finditer(r"\S+", m.group(0))]
+        for i, (at, w) in enumerate(words):
+            plain = w.lower().strip(".,")
+            if not run and (plain in _QUESTION_WORDS or plain in _TITLES):
+                continue
+            if not run and _DEMONYM.match(w) and (i + 1 == len(words)) and re.match(r"\s+[a-z]", question[at + len(w):]):
+                continue
+            run.append((at, w))
+            if w.endswith(("'s", "’s")) or i + 1 == len(words):
+                name = re.sub(r"(’s|'s)$", "", " ".join(x for _, x in run)).strip(" .,;:")
+                if name:
+                    out.append((run[0][0], name))
+                run = []
     return out
 
 
@@ -266,8 +276,10 @@ def _entities(turn: Turn) -> list[Entity]:
         kind = _kind_of_answer(turn.answer, turn.question)
         if kind:
             out.append(Entity(turn.answer.strip(" .,;:"), kind))
-    for _, name in _names(turn.question):
-        out.append(Entity(name, _kind_of_name(name, turn.question)))
+    for at, name in _names(turn.question):
+        kind = _kind_of_name(name, turn.question)
+        the = "the " if kind != PERSON and turn.question[:at].lower().endswith("the ") else ""
+        out.append(Entity(the + name, kind))  # "the Transitional National Council", as the question had it
     return out
 
 
@@ -318,11 +330,16 @@ def _substitute(question: str, match: re.Match, entity: str) -> str:
     return question[: match.start()] + text + question[match.end():]
 
 
-def _referents(kinds: set[str], history: list[Turn], n: int = 2) -> list[Entity]:
-    """The ``n`` newest distinct entities of the conversation whose kind fits the pronoun, newest first."""
+def _referents(kinds: set[str], history: list[Turn], question: str, n: int = 2) -> list[Entity]:
+    """The ``n`` newest distinct entities of the conversation whose kind fits the pronoun, newest first.
+
+    An entity the question names itself is not what its pronoun stands for ("When did he hire Tesla?").
+    """
     out: list[Entity] = []
     for turn in reversed(history):
         for e in _entities(turn):
+            if e.text.lower().removeprefix("the ") in question.lower():
+                continue
             if e.kind in kinds and all(e.text.lower() != o.text.lower() for o in out):
                 out.append(e)
                 if len(out) == n:
@@ -380,10 +397,7 @@ def readings(question: str, history: Iterable[Any] | None = None, max_rewrites: 
     if m is None:
         return [asked]
     out = [asked]
-    for entity in _referents(_PRONOUN_KINDS[m.group(0).lower()], turns, max_rewrites):
-        text = entity.text
-        if entity.kind == THING and len(text.split()) > 1 and any(w.lower() in _ORG_WORDS for w in text.split()):
-            text = "the " + text if not text.lower().startswith("the ") else text  # "the Transitional National Council"
-        rewrite = _substitute(question, m, text)
+    for entity in _referents(_PRONOUN_KINDS[m.group(0).lower()], turns, question, max_rewrites):
+        rewrite = _substitute(question, m, entity.text)
         out.append(Reading(rewrite, rewrite, True))
     return out
