@@ -108,6 +108,7 @@ class _Read:
 
     article: Article
     label: str  # 'feed.jsonl line 3', 'a.txt'
+    link: bool = False  # read through a link (a second name for a file, when it is inside the folder)
 
 
 class ArticleReader:
@@ -148,7 +149,7 @@ class ArticleReader:
             raise FileNotFoundError(f"articles folder not found: {root}")
         warnings: list[str] = []
         read: list[_Read] = []
-        for path, rel in self._files(root, warnings):
+        for path, rel, is_link in self._files(root, warnings):
             if path.suffix.lower() not in SUFFIXES:
                 if path.name.lower() not in ("readme", "license"):
                     warnings.append(f"skipped {rel}: unsupported file type (use {', '.join(SUFFIXES)})")
@@ -161,6 +162,8 @@ class ArticleReader:
             except OSError as e:
                 warnings.append(f"skipped {rel}: {_reason(e)}")
                 continue
+            for r in found:
+                r.link = is_link
             read.extend(found)
             warnings.extend(notes)
         articles = _unique(read, warnings)
@@ -185,14 +188,30 @@ class ArticleReader:
 
     # --- walking the folder ---------------------------------------------------------
 
-    def _files(self, root: Path, warnings: list[str]) -> Iterator[tuple[Path, str]]:
-        """(path, name under root) of each file to read, in name order; the rest named in warnings."""
+    def _files(self, root: Path, warnings: list[str]) -> Iterator[tuple[Path, str, bool]]:
+        """(path, name under root, whether it is a link) of each file to read, in name order.
+
+        Folders reached through links are walked after all the others, so that a folder is
+        read under its own name and a link to it is named as a second way in.
+        """
         top = root.resolve()
-        seen_dirs = {top}
-        files: list[tuple[str, Path]] = []
-        stack: list[tuple[Path, str]] = [(root, "")]
-        while stack:
-            folder, rel = stack.pop()
+        seen_dirs = {top: "./"}  # real path -> the name it was read under
+        files: list[tuple[str, Path, bool]] = []
+        stack: list[tuple[Path, str, Path]] = [(root, "", top)]
+        linked: list[tuple[Path, str, Path]] = []
+        while stack or linked:
+            if not stack:  # every folder reachable without links is read: now the linked ones
+                path, name, real_dir = linked.pop(0)
+                if real_dir in seen_dirs:
+                    where = seen_dirs[real_dir]
+                    if (top / name).parent.resolve().is_relative_to(real_dir):
+                        warnings.append(f"skipped {name}/: link loop (it points to {where}, a folder that holds it)")
+                    else:
+                        warnings.append(f"skipped {name}/: link to {where}, which is read under that name")
+                    continue
+                seen_dirs[real_dir] = name + "/"
+                stack.append((path, name + "/", real_dir))
+            folder, rel, _ = stack.pop()
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
@@ -205,7 +224,8 @@ class ArticleReader:
                 name = rel + entry.name
                 path = Path(entry.path)
                 real = path
-                if entry.is_symlink():
+                is_link = entry.is_symlink()
+                if is_link:
                     try:
                         real = path.resolve(strict=True)
                     except FileNotFoundError:
@@ -223,18 +243,19 @@ class ArticleReader:
                     warnings.append(f"skipped {name}: {_reason(e)}")
                     continue
                 if stat.S_ISDIR(mode):
-                    real_dir = real.resolve()
-                    if real_dir in seen_dirs:
-                        warnings.append(f"skipped {name}/: link loop (it leads back to a folder already read)")
-                        continue
-                    seen_dirs.add(real_dir)
-                    stack.append((path, name + "/"))
+                    if is_link:
+                        linked.append((path, name, real))
+                    elif real.resolve() in seen_dirs:  # inside a linked folder, reached before
+                        warnings.append(f"skipped {name}/: already read as {seen_dirs[real.resolve()]}")
+                    else:
+                        seen_dirs[real.resolve()] = name + "/"
+                        stack.append((path, name + "/", real.resolve()))
                 elif stat.S_ISREG(mode):
-                    files.append((name, path))
+                    files.append((name, path, is_link))
                 else:
                     warnings.append(f"skipped {name}: not a regular file (a device, pipe or socket)")
-        for name, path in sorted(files):
-            yield path, name
+        for name, path, is_link in sorted(files):
+            yield path, name, is_link
 
     # --- one file ---------------------------------------------------------------------
 
@@ -356,7 +377,7 @@ def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
 
     Same id: the newest by date is kept; with equal or no dates, the one read last (later
     in the folder or the file: an update appended to a feed). Same text under different
-    ids: the first in the folder is kept.
+    ids: the first in the folder is kept (a file's own name before a link to it).
     """
     by_id: dict[str, list[_Read]] = {}
     for r in read:
@@ -377,11 +398,11 @@ def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
         by_text.setdefault(hashlib.sha256(" ".join(r.article.text.split()).encode("utf-8")).hexdigest(), []).append(r)
     out = []
     for group in by_text.values():
-        out.append(group[0].article)
+        first = next((g for g in group if not g.link), group[0])  # a file's own name before a link's
+        out.append(first.article)
         if len(group) > 1:
-            warnings.append(
-                f"same text in {group[0].label} and {', '.join(g.label for g in group[1:])}: indexed once, as {group[0].label}"
-            )
+            others = ", ".join(g.label for g in group if g is not first)
+            warnings.append(f"same text in {first.label} and {others}: indexed once, as {first.label}")
     return out
 
 
