@@ -392,7 +392,8 @@ def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
         others = ", ".join(g.label for g in group if g is not best)
         warnings.append(f"same id {aid!r} in {best.label} and {others}: kept {best.label} ({why})")
         kept.append(best)
-    kept.sort(key=lambda r: read.index(r))
+    order = {id(r): n for n, r in enumerate(read)}
+    kept.sort(key=lambda r: order[id(r)])  # folder order again
     by_text: dict[str, list[_Read]] = {}
     for r in kept:
         by_text.setdefault(hashlib.sha256(" ".join(r.article.text.split()).encode("utf-8")).hexdigest(), []).append(r)
