@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -321,7 +321,9 @@ class ArticleReader:
                 except UnicodeDecodeError as e:
                     raise ArticleError(f"not UTF-8 text (line {n}: {e.reason} at byte {e.start} of the line)") from None
 
-    def _records(self, records, source: str, reference: datetime) -> tuple[list[_Read], list[str]]:
+    def _records(
+        self, records: Iterable[tuple[str, object]], source: str, reference: datetime
+    ) -> tuple[list[_Read], list[str]]:
         """Articles from JSON records: a bad record is skipped with where it was, the rest kept."""
         fields_list: list[Fields] = []
         notes: list[str] = []
