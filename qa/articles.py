@@ -294,32 +294,34 @@ class ArticleReader:
             size = path.stat().st_size
             if size > self.max_article_bytes:
                 raise self._too_big(size)
-            lines: Iterator[tuple[int, str | None]] = enumerate(_decode(path.read_bytes()).splitlines(), 1)
+            lines: Iterator[tuple[int, str | ArticleError]] = enumerate(_decode(path.read_bytes()).splitlines(), 1)
         else:
             lines = self._utf8_lines(path)
-        found, notes = self._records(jsonl_records(lines, self.max_json_depth, self.max_article_bytes), source, reference)
+        found, notes = self._records(jsonl_records(lines, self.max_json_depth), source, reference)
         return found, notes
 
-    def _utf8_lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
-        """Lines of a UTF-8 file, read one at a time; None for a line over the size limit."""
+    def _utf8_lines(self, path: Path) -> Iterator[tuple[int, str | ArticleError]]:
+        """Lines of a UTF-8 file, read one at a time; a line that cannot be read is an ArticleError."""
         with path.open("rb") as f:
             for n in itertools.count(1):
                 line = f.readline(self.max_article_bytes + 1)
                 if not line:
                     return
                 if len(line) > self.max_article_bytes and not line.endswith(b"\n"):
-                    while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    size = len(line)
+                    while (rest := f.readline(1 << 20)) and (size := size + len(rest)) and not rest.endswith(b"\n"):
                         pass  # skip the rest of the long line without holding it
-                    yield n, None
+                    yield n, self._too_big(size)
                     continue
                 if n == 1 and line.startswith(codecs.BOM_UTF8):
                     line = line[len(codecs.BOM_UTF8):]
                 if b"\0" in line:
-                    raise ArticleError(f"binary file (NUL byte on line {n})")
+                    yield n, ArticleError("binary data (a NUL byte)")
+                    continue
                 try:
                     yield n, line.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise ArticleError(f"not UTF-8 text (line {n}: {e.reason} at byte {e.start} of the line)") from None
+                    yield n, ArticleError(f"not UTF-8 text ({e.reason} at byte {e.start} of the line)")
 
     def _records(
         self, records: Iterable[tuple[str, object]], source: str, reference: datetime

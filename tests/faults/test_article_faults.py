@@ -172,7 +172,24 @@ def test_article_over_the_size_limit_is_skipped_with_a_message(tmp_path):
     assert _named_once(warnings, "huge.txt") == (
         "skipped huge.txt: 10,006 bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
     )
-    assert "Config.max_article_bytes" in _named_once(warnings, "feed.jsonl line 2")
+    big_line = len(json.dumps(lines[1])) + 1
+    assert _named_once(warnings, "feed.jsonl line 2") == (
+        f"skipped feed.jsonl line 2: {big_line:,} bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
+    )
+
+
+def test_jsonl_lines_that_cannot_be_read_are_skipped_the_rest_kept(tmp_path):
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    good = [json.dumps({"title": t, "text": f"{t} text."}).encode() for t in ("One", "Two", "Three")]
+    latin1 = json.dumps({"title": "Caf\u00e9", "text": "x"}, ensure_ascii=False).encode("latin-1")
+    (arts / "feed.jsonl").write_bytes(b"\n".join([good[0], latin1, good[1], b'{"text": "a\x00b"}', good[2]]) + b"\n")
+    articles, warnings = load_articles(arts)
+    assert sorted(a.title for a in articles) == ["One", "Three", "Two"]
+    assert warnings == [
+        "skipped feed.jsonl line 2: not UTF-8 text (invalid continuation byte at byte 14 of the line)",
+        "skipped feed.jsonl line 4: binary data (a NUL byte)",
+    ]
 
 
 def test_empty_article_lists_are_named(tmp_path):
