@@ -269,7 +269,8 @@ class ArticleReader:
         if suffix == ".jsonl":
             return self._read_jsonl(path, source, reference)
         if info.st_size > self.max_article_bytes:
-            raise self._too_big(info.st_size)
+            hint = "; as .jsonl (one article a line) it would be read line by line" if suffix == ".json" else ""
+            raise ArticleError(f"{self._too_big(info.st_size)}{hint}")
         text = _decode(path.read_bytes())
         if not text.strip():
             raise ArticleError("empty file")

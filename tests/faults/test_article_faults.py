@@ -172,6 +172,9 @@ def test_article_over_the_size_limit_is_skipped_with_a_message(tmp_path):
     assert _named_once(warnings, "huge.txt") == (
         "skipped huge.txt: 10,006 bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
     )
+    (arts / "list.json").write_text(json.dumps(lines))
+    articles, warnings = load_articles(arts, max_article_bytes=1000)
+    assert _named_once(warnings, "list.json").endswith("as .jsonl (one article a line) it would be read line by line")
     big_line = len(json.dumps(lines[1])) + 1
     assert _named_once(warnings, "feed.jsonl line 2") == (
         f"skipped feed.jsonl line 2: {big_line:,} bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
