@@ -118,6 +118,17 @@ def test_cli_refuses_too_long_question_clearly(tmp_path):
     assert r.returncode == 2 and "too long" in r.stderr and "1,000" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_configured_threshold_decides(engine):
+    saved = engine.config.threshold
+    try:
+        engine.config.threshold = 1e6  # no margin reaches it: every question declined
+        assert not engine.ask("Who is the NATO Secretary-General?").found
+        engine.config.threshold = -1e6  # every question answered
+        assert engine.ask("What is the boiling point of mercury in Kelvin?").found
+    finally:
+        engine.config.threshold = saved
+
+
 def test_search_only(engine):
     hits = engine.search("French arms drop to rebels", k=2)
     assert hits and "French" in hits[0].citation.passage and hits[0].score >= hits[-1].score
