@@ -51,7 +51,7 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
-def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False) -> dict:
+def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all") -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
     Args:
@@ -62,11 +62,16 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
             is read this way unless a threshold is given, as the official v1.1 evaluation does.
         limit: Only the first N questions.
         quantize: int8 dynamic quantisation of the reader.
+        articles: Whose questions: 'all' or 'untrained' (see :func:`select_articles`).
 
     Returns:
         Scores (official names), settings and timing.
     """
-    examples = load_squad(path)[:limit]
+    examples = load_squad(path)
+    if articles != "all":
+        keep = set(select_articles(list(dict.fromkeys(ex.title for ex in examples)), articles, model))
+        examples = [ex for ex in examples if ex.title in keep]
+    examples = examples[:limit]
     if threshold is None and not any(ex.is_impossible for ex in examples):
         always_answer = True
     reader = _reader(model, quantize)
@@ -76,7 +81,7 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
     elapsed = time.perf_counter() - t0
     preds = {ex.qid: ("" if (not always_answer and m < t) else text) for ex, (text, m) in zip(examples, margins)}
     result = evaluate(examples, preds)
-    return {"mode": "reader", "file": str(path), "model": model, "quantized": quantize, "threshold": None if always_answer else t,
+    return {"mode": "reader", "file": str(path), "model": model, "articles": articles, "quantized": quantize, "threshold": None if always_answer else t,
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 
@@ -107,29 +112,6 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     margins = reader_margins(reader, examples)
     threshold, f1 = best_threshold(examples, margins)
     return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
-
-
-def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: int = 1500, seed: int = 13) -> dict:
-    """Choose the threshold the engine uses when reading retrieved passages.
-
-    SQuAD v2.0's unanswerable questions are adversarial (written against the very
-    paragraph shown); in use, a question that the articles do not answer usually meets
-    passages on the topic that lack the answer. So this threshold is chosen on SQuAD
-    v1.1 validation questions read with their own paragraph (answerable) and with another
-    paragraph of the same article that lacks the answer (unanswerable), half and half.
-
-    Returns:
-        The settings written to ``qa_reader.json``.
-    """
-    from qa.training import synthetic_negatives
-
-    examples = load_squad(validation_file)[:limit]
-    negatives = synthetic_negatives(examples, 1.0, seed)
-    data = examples + negatives
-    reader = _reader(str(model_dir))
-    margins = reader_margins(reader, data)
-    threshold, f1 = best_threshold(data, margins)
-    return _update_settings(model_dir, {"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
 
 
 def trained_titles(model: str = "bundled") -> set[str]:
@@ -164,9 +146,7 @@ def select_articles(titles: list[str], part: str, model: str = "bundled") -> lis
 
     Args:
         titles: The file's article titles, in file order.
-        part: 'all'; 'untrained' (articles the reader never saw in training); 'fit' / 'report':
-            every other untrained article (even / odd positions in file order), so that a
-            calibration is fitted on one set of articles and reported on another.
+        part: 'all', or 'untrained': the articles the reader never saw in training.
         model: The reader (its ``training.json`` says what it was trained on).
 
     Returns:
@@ -174,13 +154,28 @@ def select_articles(titles: list[str], part: str, model: str = "bundled") -> lis
     """
     if part == "all":
         return list(titles)
-    if part not in ("untrained", "fit", "report"):
-        raise ValueError(f"articles must be all, untrained, fit or report, not {part!r}")
+    if part != "untrained":
+        raise ValueError(f"articles must be all or untrained, not {part!r}")
     trained = trained_titles(model)
-    clean = [t for t in titles if t not in trained]
-    if part == "untrained":
-        return clean
-    return clean[0 if part == "fit" else 1 :: 2]
+    return [t for t in titles if t not in trained]
+
+
+def calibration_split(titles: list[str], rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Split the asked articles into a fitting and a reporting half.
+
+    Indexed and unindexed articles alternate separately (in file order), so both halves
+    hold the same number of each.
+
+    Returns:
+        (fitting titles, reporting titles).
+    """
+    indexed = {r["title"]: r["indexed"] for r in rows}
+    fit, report = [], []
+    for flag in (True, False):
+        group = [t for t in titles if indexed.get(t) is flag]
+        fit += group[0::2]
+        report += group[1::2]
+    return fit, report
 
 
 def held_out_articles(titles: list[str], fraction: float, seed: int = 13, groups: list[list[str]] | None = None) -> set[str]:
@@ -288,7 +283,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
         always_answer: Never decline.
         unindexed: Fraction of the file's articles left out of the index (seeded choice);
             their questions are still asked, and any answer to them is a false answer.
-        articles: Whose questions to ask: 'all', 'untrained', 'fit' or 'report' (see :func:`select_articles`).
+        articles: Whose questions to ask: 'all' or 'untrained' (see :func:`select_articles`).
         sample: Ask a seeded random sample of N of the selected questions.
         seed: For the held-out articles and the sample.
         cache: A JSONL file that gets one row per question (candidates with margins, the
@@ -311,18 +306,15 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     examples = load_squad(path)
     all_articles = load_articles(path)
     titles = [t for t, _ in all_articles]
-    if articles in ("all", "untrained"):
-        groups = [select_articles(titles, articles, model)]
-    else:
-        groups = [select_articles(titles, "fit", model), select_articles(titles, "report", model)]
+    groups = [select_articles(titles, articles, model)]
     held_out = held_out_articles(titles, unindexed, seed, groups) if unindexed else set()
     if held_out and index_dir is not None:
         raise ValueError("--unindexed builds its own index from the file; it cannot be used with --index")
     keep = set(select_articles(titles, articles, model))
     examples = [ex for ex in examples if ex.title in keep][:limit]
     if sample is not None and sample < len(examples):
-        chosen = set(random.Random(seed).sample(range(len(examples)), sample))
-        examples = [ex for i, ex in enumerate(examples) if i in chosen]
+        # In random order, so that a run stopped early (the cache keeps what was asked) is still a fair sample.
+        examples = [examples[i] for i in random.Random(seed).sample(range(len(examples)), sample)]
     tmp = None
     if index_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="qa-eval-")
@@ -439,8 +431,8 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
     settings, rows = read_cache(cache)
     titles = [t for t, _ in load_articles(data_file)]
     model = settings["model"]
-    fit_titles = set(select_articles(titles, "fit", model))
-    report_titles = set(select_articles(titles, "report", model))
+    fit_list, report_list = calibration_split(titles, rows)
+    fit_titles, report_titles = set(fit_list), set(report_list)
 
     def decided(part_rows, chooser):
         out = []
@@ -469,9 +461,19 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
         return out
 
     report_rows = [r for r in rows if r["title"] in report_titles]
+    # Compared, not shipped: isotonic regression on the same data (a step function, needs more data to be smooth).
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+        [r["margin"] for r in with_candidate], [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate])
+    report_cand = [r for r in decided(report_rows, new_choice) if np.isfinite(r["margin"])]
+    report_right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in report_cand]
+    alternatives = {"isotonic_ece_all": expected_calibration_error(iso.predict([r["margin"] for r in report_cand]), report_right),
+                    "platt_ece_all": expected_calibration_error([calibration.probability(r["margin"]) for r in report_cand], report_right)}
     result = {"cache": str(cache), "run": settings, "fit_articles": sorted(fit_titles), "report_articles": sorted(report_titles),
               "fit_questions": len(fit_rows), "report_questions": len(report_rows),
-              "calibration": calibration.to_settings(), "open_threshold": threshold, "max_false_rate_on_fit": max_false_rate}
+              "calibration": calibration.to_settings(), "open_threshold": threshold, "max_false_rate_on_fit": max_false_rate,
+              "alternatives_on_report": alternatives}
     for name, part in (("fit", fit_rows), ("report", report_rows)):
         result[name] = {
             "before": evaluate_rule(part, old_choice, old_threshold, old_confidence),
@@ -481,7 +483,7 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
     if model_dir is not None:
         _update_settings(model_dir, {
             "open_threshold": round(threshold, 4),
-            "open_calibration": {"file": Path(data_file).name, "articles": "fit (alternate untrained articles)",
+            "open_calibration": {"file": Path(data_file).name, "articles": "fitting half of the untrained articles (qa.evaluation.calibration_split)",
                                  "questions": len(fit_rows), "unindexed": settings["unindexed"], "top_k": settings["top_k"],
                                  "max_false_rate": max_false_rate, "command": "qa eval fit-confidence"},
             "confidence": {**calibration.to_settings(), "right": "F1 >= 0.5",

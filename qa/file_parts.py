@@ -69,8 +69,6 @@ def split_file(file: str | Path, part_bytes: int = 16 * MIB, out_dir: str | Path
             whole.update(data)
             parts.append({"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
             index += 1
-            if len(data) < part_bytes:
-                break
     manifest = {
         "file": src.name,
         "size": sum(p["size"] for p in parts),

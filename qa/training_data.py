@@ -31,7 +31,7 @@ from qa.squad import SquadExample, load_squad
 NEGATIVE_SOURCES = ("other-paragraph", "swap", "negation", "subjqa", "molweni", "v2-validation")
 DEFAULT_NEGATIVES = ("other-paragraph", "swap", "negation", "subjqa", "molweni")
 # Per answerable train question (other-paragraph, swap) or per eligible one (negation).
-DEFAULT_RATES = {"other-paragraph": 0.15, "swap": 0.12, "negation": 0.25}
+DEFAULT_RATES = {"other-paragraph": 0.15, "swap": 0.12, "negation": 0.5}
 # Data files, relative to the data folder (a .json.xz / .json.gz beside or instead is read too).
 SOURCE_FILES = {
     "subjqa": "extra/subjqa.json",

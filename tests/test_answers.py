@@ -105,6 +105,16 @@ def test_held_out_articles_take_the_same_share_of_each_group():
         held_out_articles(titles, 1.0)
 
 
+def test_calibration_split_halves_indexed_and_unindexed_articles_alike():
+    from qa.evaluation import calibration_split
+
+    titles = [f"t{i}" for i in range(10)]
+    rows = [{"title": t, "indexed": i in (0, 1, 2, 5)} for i, t in enumerate(titles) if i != 9]  # t9: no question asked
+    fit, report = calibration_split(titles, rows)
+    assert set(fit).isdisjoint(report) and set(fit) | set(report) == set(titles[:9])
+    assert fit == ["t0", "t2", "t3", "t6", "t8"] and report == ["t1", "t5", "t4", "t7"]
+
+
 PARAGRAPHS = {
     "Libya": "NATO Secretary-General Anders Fogh Rasmussen visited the Russian city of Sochi on Monday, "
              "where he discussed Libya with Russian President Dmitry Medvedev.",

@@ -223,6 +223,15 @@ def test_training_examples_mix_and_unknown_sources(tmp_path):
         training_examples([str(train)], ["molweni"], tmp_path)
 
 
+def test_held_out_overlap_catches_shared_ids_and_shared_paragraphs(tiny_squad):
+    held = [SquadExample("dev-1", "Dev", "Who?", "A dev paragraph.", ["A"], [0])]
+    clean = tiny_squad + [SquadExample("t-9", "T", "Who?", "Another paragraph.")]
+    assert held_out_overlap(clean, held) == []
+    same_paragraph = SquadExample("fresh-id", "T", "What is it?", " A dev paragraph. ")
+    same_id = SquadExample("dev-1_swap", "T", "Who not?", "Other text.")
+    assert held_out_overlap(clean + [same_paragraph, same_id], held) == ["fresh-id", "dev-1_swap"]
+
+
 @pytest.mark.skipif(not (DATA / "squad" / "train-v1.1.json").exists(), reason="needs ../shared/data (SQuAD and extra sets)")
 def test_default_training_data_never_holds_validation_or_test_questions_or_paragraphs():
     examples, counts = training_examples([str(DATA / "squad/train-v1.1.json")], list(DEFAULT_NEGATIVES), DATA)
@@ -277,6 +286,9 @@ def test_tiny_model_trains_checkpoints_resumes_with_the_documented_lr_and_export
     # What the README says: warm restart at lr*(T-s)/(T-w), w = int(0.06*T) = 3.
     assert learning_rate_at(30, 3e-3, 60, 0.06) == pytest.approx(3e-3 * 30 / 57)
 
+    train(TrainConfig(device="cpu"), work, facts=cpu, time_limit_s=0)  # out of time after one step
+    assert torch.load(work / "last.pt", weights_only=False)["step"] == 32
+
     out = export(work, tmp_path / "reader", split_mib=0.01)  # tiny model: parts of ~10 KiB
     parts = sorted(out.glob("model.safetensors.part-*"))
     assert len(parts) > 1 and not (out / "model.safetensors").exists()
@@ -287,7 +299,7 @@ def test_tiny_model_trains_checkpoints_resumes_with_the_documented_lr_and_export
     name = "qa_outputs.weight"
     assert torch.allclose(weights[name].float(), trained[name], atol=1e-3)
     record = json.loads((out / "training.json").read_text())
-    assert record["steps"] == 31 and record["training_data"]["swap"] > 0
+    assert record["steps"] == 32 and record["training_data"]["swap"] > 0
 
 
 def load_file_len(work):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qa.engine import Engine
 from qa.web.render import _text
-from qa.web.worker import ChatProcess, LocalChat, earlier_turns
+from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
@@ -24,21 +24,56 @@ CSS = """
 """
 
 
+def _waiting_notes(pending: Pending, poll_s: float = 0.5):
+    """Yield ``(note, None)`` while ``pending`` is in line ("waiting: N questions ahead"); return its result.
+
+    The engine answers one question at a time; a note says so rather than a silent wait.
+
+    Raises:
+        ChatError: The question could not be answered (the message says why).
+    """
+    shown = 0
+    while True:
+        try:
+            return pending.result(timeout=poll_s)
+        except TimeoutError:
+            ahead = pending.ahead()
+            if ahead != shown:
+                shown = ahead
+                yield (f'<p class="qa-waiting">waiting: {ahead} question{"s" if ahead != 1 else ""} ahead</p>' if ahead
+                       else '<p class="qa-waiting">answering…</p>'), None
+
+
 def build_app(chat_backend: LocalChat | ChatProcess | Engine):
     """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`."""
     import gradio as gr
 
     backend = LocalChat(chat_backend) if isinstance(chat_backend, Engine) else chat_backend
 
-    def exchange(question: str, history: list[dict] | None) -> tuple[str, dict | None]:
-        """The reply's HTML and the turn to remember (None when nothing was answered)."""
+    def turns_of(history: list | None):
+        # Only the latest turns matter to a follow-up; a client may send the whole conversation.
+        return earlier_turns(history)[-backend.config.max_history_turns:]
+
+    def exchanges(question: str, history: list[dict] | None):
+        """Yield ``(html, None)`` notes while the question waits, then the reply's HTML and the turn to remember.
+
+        Any failure is a message in the reply (turn None), never a bare "Error".
+        """
         question = (question or "").strip()
         if not question:
-            return "<p>Please type a question.</p>", None
+            yield "<p>Please type a question.</p>", None
+            return
         try:
-            return backend.exchange(question, earlier_turns(history))
-        except ValueError as e:  # too long, or a malformed history: said plainly, nothing lost
-            return f"<p>{_text(str(e))}</p>", None
+            reply = yield from _waiting_notes(backend.start("exchange", question, turns_of(history)))
+        except Exception as e:  # too long, a malformed history, a failure: said plainly, nothing lost
+            yield f"<p>{_text(str(as_chat_error(e)))}</p>", None
+            return
+        yield reply
+
+    def exchange(question: str, history: list[dict] | None) -> tuple[str, dict | None]:
+        """The reply's HTML and the turn to remember (None when nothing was answered)."""
+        *_, last = exchanges(question, history)
+        return last
 
     def chat(message: str, history: list[dict] | None = None) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
@@ -62,9 +97,9 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
         import gradio as gr
 
         try:
-            return backend.answer((question or "").strip(), earlier_turns(history))
-        except ValueError as e:  # too long, empty, or a malformed history: the client gets the message
-            raise gr.Error(str(e)) from None
+            return backend.answer((question or "").strip(), turns_of(history))
+        except Exception as e:  # too long, empty, a malformed history, a failure: the message, not {"error": null}
+            raise gr.Error(str(as_chat_error(e)), print_exception=False) from None
 
     def add_question(message: str, history: list[dict]):
         # The question is shown escaped: markup in it appears as typed.
@@ -72,8 +107,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
 
     def add_answer(question: str, history: list[dict], turns: list[dict]):
         # The conversation is kept as data (earlier questions and answers), never read back from the replies.
-        html, turn = exchange(question, turns)
-        return history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
+        for html, turn in exchanges(question, turns):
+            yield history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
 
     ids = set(backend.article_ids())
 
@@ -102,7 +137,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             gr.Examples(EXAMPLES, inputs=box, label="Example questions")
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
-                add_answer, [pending, chatbot, turns], [chatbot, turns], api_visibility="private"
+                # No Gradio limit here: the engine keeps the line, so the reply can say how long it is.
+                add_answer, [pending, chatbot, turns], [chatbot, turns], api_visibility="private", concurrency_limit=None
             ).then(current_header, None, heading, queue=False, api_visibility="private")
         demo.load(current_header, None, heading, queue=False, api_visibility="private")
         clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
@@ -126,5 +162,7 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
     import gradio as gr
 
     demo = build_app(chat_backend)
-    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"], **kwargs)
+    # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
+    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"],
+                max_file_size=chat_backend.config.max_upload_bytes, **kwargs)
     return demo
