@@ -108,18 +108,18 @@ MUTATIONS = [
     ),
     Mutation(
         "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
-        "qa/engine.py", "        best = max(tried, key=lambda a: a.score)", "        best = tried[-1]",
+        "qa/engine.py", "        best = max(pool, key=lambda a: a.score)", "        best = tried[-1]",
         ["tests/test_e2e.py"],
     ),
     Mutation(
         "api-history-ignored", "the /ask API drops the earlier turns",
-        "qa/web/app.py", "            return backend.answer((question or \"\").strip(), earlier_turns(history))",
+        "qa/web/app.py", "            return backend.answer((question or \"\").strip(), turns_of(history))",
         "            return backend.answer((question or \"\").strip(), [])",
         ["tests/test_web.py"],
     ),
     Mutation(
         "chat-state-ignored", "the chat page forgets the conversation",
-        "qa/web/app.py", "        html, turn = exchange(question, turns)", "        html, turn = exchange(question, [])",
+        "qa/web/app.py", "        for html, turn in exchanges(question, turns):", "        for html, turn in exchanges(question, []):",
         ["tests/test_web.py"],
     ),
     Mutation(
