@@ -341,3 +341,27 @@ def test_gpu_script_end_to_end_on_cpu_with_a_tiny_model(tiny_reader, tmp_path):
         names = tar.getnames()
     assert {"config.json", "tokenizer.json", "training.json"} <= set(names)
     assert joined.stat().st_size == json.loads((out / "model.safetensors.parts.json").read_text())["size"]
+
+
+def test_cli_train_reader_refuses_bad_options_with_clear_messages(tmp_path):
+    from typer.testing import CliRunner
+
+    from qa.cli import app
+
+    def run(*args):
+        return CliRunner().invoke(app, ["train-reader", "--work-dir", str(tmp_path / "run"), *args])
+
+    r = run("--negatives", "subjqa,squad2")
+    assert r.exit_code == 2 and "unknown negative source(s) squad2" in r.output
+    r = run("--init", str(tmp_path / "nowhere"))
+    assert r.exit_code == 2 and "no model there" in r.output
+    r = run("--data", str(tmp_path / "nodata"))
+    assert r.exit_code == 2 and "training data" in r.output and "train-v1.1.json" in r.output
+    import torch
+
+    if not torch.cuda.is_available():
+        (tmp_path / "d" / "squad").mkdir(parents=True)
+        (tmp_path / "d" / "squad" / "train-v1.1.json").write_text(json.dumps(squad_json()))
+        r = run("--data", str(tmp_path / "d"), "--device", "cuda")
+        assert r.exit_code == 2 and "no CUDA GPU" in r.output
+    assert not (tmp_path / "run").exists()  # nothing was started
