@@ -32,9 +32,9 @@ case "$cmd" in
     # The device image's python3 has torch, transformers, tokenizers, safetensors, numpy, tqdm;
     # nothing is installed (the machine has no network).
     : "${OUT:?OUT is set by the device tool}"
-    export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+    export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error TQDM_MININTERVAL=10
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-    python3 tools/train_gpu.py --data .train-data --out "$OUT" "$@" 2>&1 | tee "$OUT/run.log" | grep -v '^train:\|^featurize:' || true
+    python3 tools/train_gpu.py --data .train-data --out "$OUT" "$@" 2>&1 | tee "$OUT/run.log" || true
     test -f "$OUT/validation.json"
     ls -l "$OUT"
     ;;
