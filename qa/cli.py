@@ -295,10 +295,10 @@ def _write(result: dict, output: Path | None) -> None:
 @app.command("train-reader")
 def train_reader(
     work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
-    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run [default: --epochs]")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data [default: 1; on resume: as saved]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step [default: 128 on a GPU, 16 on a CPU]")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 1e-4 x sqrt(batch/16), at most 3e-4]")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run (default: from --epochs)")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data (default: 1; on resume: as saved)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step (default: 128 on a GPU, 16 on a CPU)")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: 1e-4 x sqrt(batch/16), at most 3e-4)")] = None,
     data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
     negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
