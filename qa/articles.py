@@ -27,8 +27,10 @@ from qa.formats.records import json_records, jsonl_records, record_fields
 __all__ = ["Article", "ArticleError", "ArticleReader", "load_articles", "parse_date", "parse_plain", "read_file"]
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
-DEFAULT_MAX_ARTICLE_BYTES = 20_000_000
-DEFAULT_MAX_JSON_DEPTH = 64
+# The defaults of Config.max_article_bytes / max_json_depth (qa.config imports this module's
+# users, so it cannot be imported here).
+DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+DEFAULT_MAX_JSON_DEPTH = 100
 
 # Byte-order marks, longest first (the UTF-32-LE mark begins with the UTF-16-LE one).
 _BOMS = (

@@ -108,7 +108,13 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
+    from qa.questions import check_question_length
+
     engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    try:
+        check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
+    except ValueError as e:
+        _fail(str(e))
     _open(engine)
     try:
         result = engine.ask(question)
@@ -235,12 +241,17 @@ def eval_reader(
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
+    articles: Annotated[str, typer.Option(help="Whose questions: all, or untrained (articles the reader was not trained on)")] = "all",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
     from qa.evaluation import evaluate_reader, print_table
 
-    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit, quantize=quantize)
+    try:
+        result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null,
+                                 limit=limit, quantize=quantize, articles=articles)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -253,12 +264,22 @@ def eval_open(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
+    unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
+    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, or untrained (articles the reader was not trained on)")] = "all",
+    sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out articles and the sample")] = 13,
+    cache: Annotated[Optional[Path], typer.Option(help="Write per-question candidates here (JSONL, resumable), for `qa eval fit-confidence`")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Retrieval + reader over the file's articles: EM / F1, recall@k, latency."""
+    """Retrieval + reader over the file's articles: EM / F1, false answers to unindexed articles' questions, ECE, recall@k, latency."""
     from qa.evaluation import evaluate_open, print_table
 
-    result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer)
+    try:
+        result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer,
+                               unindexed=unindexed, articles=articles, sample=sample, seed=seed, cache=cache, threshold=threshold)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -267,22 +288,38 @@ def eval_open(
 def eval_calibrate(
     model_dir: Annotated[Path, typer.Argument(help="Reader folder; gets qa_reader.json", exists=True, file_okay=False)],
     data: Annotated[Path, typer.Option(help="SQuAD v2.0 validation file")] = Path("../shared/data/squad/validation-v2.0.json"),
-    open_data: Annotated[Optional[Path], typer.Option(help="SQuAD v1.1 validation file for the engine's threshold")] = Path("../shared/data/squad/validation-v1.1.json"),
-    only_open: Annotated[bool, typer.Option("--only-open", help="Only the engine's threshold")] = False,
 ) -> None:
-    """Choose the 'no answer' thresholds: the reader's (SQuAD v2.0 style) and the engine's (retrieved passages).
+    """Choose the reader's 'no answer' threshold for SQuAD v2.0-style reading, on the v2.0 validation articles not used in training.
 
-    Both on validation data: the v2.0 validation articles not used in training, and v1.1 validation questions.
+    The engine's threshold and its confidence are fitted in the engine's own setting by
+    `qa eval open --unindexed 0.5 --articles untrained --cache C` then `qa eval fit-confidence C --write DIR`.
     """
-    from qa.evaluation import calibrate, calibrate_open
-
-    if only_open:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
-        return
+    from qa.evaluation import calibrate
 
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
-    if open_data:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
+    typer.echo("next, for the engine's threshold and confidence: qa eval open ... --cache C; qa eval fit-confidence C --write " + str(model_dir))
+
+
+@eval_app.command("fit-confidence")
+def eval_fit_confidence(
+    cache: Annotated[Path, typer.Argument(help="Per-question cache of `qa eval open --unindexed F --articles untrained --cache PATH`", exists=True, dir_okay=False)],
+    data: Annotated[Path, typer.Option(help="The SQuAD file that run read")] = Path("../shared/data/squad/validation-v1.1.json"),
+    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_threshold")] = None,
+    max_false_rate: Annotated[float, typer.Option(help="Largest share of unindexed-article questions answered, on the fitting articles", min=0.0, max=1.0)] = 0.04,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Fit the confidence (P(right) from the margin) and the engine's threshold on half the articles; report on the other half."""
+    from qa.evaluation import fit_confidence
+
+    try:
+        result = fit_confidence(cache, data, write, max_false_rate)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(str(e))
+    summary = {k: v for k, v in result.items() if k not in ("fit", "report")}
+    for when in ("before", "after"):
+        summary[f"report_{when}"] = {k: v for k, v in result["report"][when].items() if not isinstance(v, list)}
+    typer.echo(json.dumps(summary, indent=2))
+    _write(result, output)
 
 
 def _write(result: dict, output: Path | None) -> None:

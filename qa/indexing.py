@@ -28,7 +28,7 @@ from qa.stores import (
     create_store,
     open_store,
 )
-from qa.stores.local import build_lock
+from qa.stores.local import build_lock, remove_unused_generations
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,7 @@ class Indexer:
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""
         report = IndexReport()
+        remove_unused_generations(self.root)  # a killed build's partial generation, also when nothing changed
         if rebuild:
             report.rebuilt = "asked to rebuild"
             return None, report
@@ -209,6 +210,8 @@ class Indexer:
         if report.rebuilt:
             store.close()
             return None, report
+        if hasattr(store, "tidy"):
+            store.tidy()  # a killed update's orphan segment (the local store)
         if self.index_type not in ("auto", s.index_type):
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)

@@ -90,7 +90,7 @@ def test_chat_in_browser_answers_with_highlighted_citation(server, browser):
     assert reply.find_elements(By.CSS_SELECTOR, "details")  # the full source, expandable
     # a follow-up question uses the conversation
     reply2 = ask_in_page(browser, "Which city did he visit?", 2)
-    assert "Sochi" in reply2.text
+    assert "Sochi" in reply2.text and "Read as: “Which city did Anders Fogh Rasmussen visit?”" in reply2.text
     browser.save_screenshot(str(ROOT / "tests" / "last-chat.png")) if os.environ.get("QA_SCREENSHOT") else None
 
 
@@ -115,3 +115,41 @@ def test_gradio_client_api(server):
     assert "Rasmussen" in data["answer"] and data["citations"][0]["date"] == "2011-07-04"
     html = client.predict("Who is the NATO Secretary-General?", [], api_name="/chat")
     assert "<mark>" in html and "Rasmussen" in html
+
+
+def test_api_follow_ups_take_earlier_turns_as_data(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    first = client.predict("Who heads the TNC?", api_name="/ask")
+    assert "Jalil" in first["answer"]
+    # what /ask returned is the history: used as it is, not answered again
+    second = client.predict("When did he resign from Libya's government?", [first], api_name="/ask")
+    assert "Jalil" in second["resolved_question"] and "February" in second["answer"]
+    third = client.predict("Why did he resign?", [first, second], api_name="/ask")
+    assert third["resolved_question"] == "Why did Mustafa Abdel Jalil resign?"
+    html = client.predict("When did he resign from Libya's government?", [{"question": "Who heads the TNC?", "answer": "Mustafa Abdel Jalil"}], api_name="/chat")
+    assert "February" in html and "Read as" in html
+    # chat messages are not turns: said plainly, not guessed from the replies' HTML
+    html = client.predict("When did he resign?", [{"role": "assistant", "content": "<div>Jalil</div>"}], api_name="/chat")
+    assert "must be a dict with &#x27;question&#x27;" in html
+
+
+def test_too_long_question_gets_the_same_message_everywhere(server, browser):
+    from gradio_client import Client
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    long = ("Who heads the TNC? " * 264)[:5000]
+    client = Client(server, verbose=False)
+    with pytest.raises(Exception, match="too long .5,000 characters.; please keep it under 1,000"):
+        client.predict(long, api_name="/ask")
+    assert "too long (5,000 characters)" in client.predict(long, [], api_name="/chat")
+    browser.get(server)
+    box = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, "#qa-question textarea"))
+    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", box, long)
+    browser.find_element(By.CSS_SELECTOR, "#qa-ask").click()
+    message = "too long (5,000 characters); please keep it under 1,000"
+    WebDriverWait(browser, 60).until(lambda d: message in d.find_element(By.CSS_SELECTOR, "#qa-chat").text)
+    # the chat goes on working after it
+    assert "Rasmussen" in ask_in_page(browser, "Who is the NATO Secretary-General?", 1).text

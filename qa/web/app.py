@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from qa.engine import Engine
-from qa.followup import Turn
-from qa.web.render import _text, history_turns
-from qa.web.worker import ChatProcess, LocalChat
+from qa.web.render import _text
+from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
 
 EXAMPLES = [
     "Who is the NATO Secretary-General?",
@@ -25,45 +24,91 @@ CSS = """
 """
 
 
+def _waiting_notes(pending: Pending, poll_s: float = 0.5):
+    """Yield ``(note, None)`` while ``pending`` is in line ("waiting: N questions ahead"); return its result.
+
+    The engine answers one question at a time; a note says so rather than a silent wait.
+
+    Raises:
+        ChatError: The question could not be answered (the message says why).
+    """
+    shown = 0
+    while True:
+        try:
+            return pending.result(timeout=poll_s)
+        except TimeoutError:
+            ahead = pending.ahead()
+            if ahead != shown:
+                shown = ahead
+                yield (f'<p class="qa-waiting">waiting: {ahead} question{"s" if ahead != 1 else ""} ahead</p>' if ahead
+                       else '<p class="qa-waiting">answering…</p>'), None
+
+
 def build_app(chat_backend: LocalChat | ChatProcess | Engine):
     """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`."""
     import gradio as gr
 
     backend = LocalChat(chat_backend) if isinstance(chat_backend, Engine) else chat_backend
 
-    def chat(message: str, history: list[dict]) -> str:
+    def turns_of(history: list | None):
+        # Only the latest turns matter to a follow-up; a client may send the whole conversation.
+        return earlier_turns(history)[-backend.config.max_history_turns:]
+
+    def exchanges(question: str, history: list[dict] | None):
+        """Yield ``(html, None)`` notes while the question waits, then the reply's HTML and the turn to remember.
+
+        Any failure is a message in the reply (turn None), never a bare "Error".
+        """
+        question = (question or "").strip()
+        if not question:
+            yield "<p>Please type a question.</p>", None
+            return
+        try:
+            reply = yield from _waiting_notes(backend.start("exchange", question, turns_of(history)))
+        except Exception as e:  # too long, a malformed history, a failure: said plainly, nothing lost
+            yield f"<p>{_text(str(as_chat_error(e)))}</p>", None
+            return
+        yield reply
+
+    def exchange(question: str, history: list[dict] | None) -> tuple[str, dict | None]:
+        """The reply's HTML and the turn to remember (None when nothing was answered)."""
+        *_, last = exchanges(question, history)
+        return last
+
+    def chat(message: str, history: list[dict] | None = None) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
 
         Args:
             message: The question.
-            history: Earlier messages as {"role", "content"} dicts (for follow-up questions).
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: each a
+                dict with ``question`` and ``answer`` (the dicts ``/ask`` returns will do). Not answered again.
         """
-        question = (message or "").strip()
-        if not question:
-            return "<p>Please type a question.</p>"
-        if len(question) > 1000:
-            return "<p>That question is too long; please keep it under 1,000 characters.</p>"
-        return backend.reply(question, history_turns(history or []))
+        return exchange(message, history)[0]
 
-    def ask(question: str, history: list[str] | None = None) -> dict:
+    def ask(question: str, history: list[dict] | None = None) -> dict:
         """Answer a question; returns the answer, confidence and citations as JSON.
 
         Args:
             question: The question.
-            history: Earlier questions of the conversation, oldest first (for follow-ups).
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: each a
+                dict with ``question`` and ``answer`` (the dicts ``/ask`` returned will do; their
+                ``resolved_question`` is used when present). Not answered again.
         """
-        turns: list[Turn] = []
-        for q in history or []:
-            earlier = backend.answer(q, turns)
-            turns.append(Turn(earlier["resolved_question"], earlier["answer"]))
-        return backend.answer(question, turns)
+        import gradio as gr
+
+        try:
+            return backend.answer((question or "").strip(), turns_of(history))
+        except Exception as e:  # too long, empty, a malformed history, a failure: the message, not {"error": null}
+            raise gr.Error(str(as_chat_error(e)), print_exception=False) from None
 
     def add_question(message: str, history: list[dict]):
         # The question is shown escaped: markup in it appears as typed.
         return "", history + [{"role": "user", "content": _text(message or "")}], message
 
-    def add_answer(question: str, history: list[dict]):
-        return history + [{"role": "assistant", "content": chat(question, history[:-1])}]
+    def add_answer(question: str, history: list[dict], turns: list[dict]):
+        # The conversation is kept as data (earlier questions and answers), never read back from the replies.
+        for html, turn in exchanges(question, turns):
+            yield history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
 
     ids = set(backend.article_ids())
 
@@ -83,6 +128,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
         chatbot = gr.Chatbot(height=560, sanitize_html=True, label="qa", elem_id="qa-chat",
                              placeholder="Ask a question about the articles.")
         pending = gr.State("")
+        turns = gr.State([])  # earlier turns as {question, resolved_question, answer} dicts
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, elem_id="qa-question", autofocus=True)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
@@ -91,10 +137,11 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
             gr.Examples(EXAMPLES, inputs=box, label="Example questions")
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
-                add_answer, [pending, chatbot], chatbot, api_visibility="private"
+                # No Gradio limit here: the engine keeps the line, so the reply can say how long it is.
+                add_answer, [pending, chatbot, turns], [chatbot, turns], api_visibility="private", concurrency_limit=None
             ).then(current_header, None, heading, queue=False, api_visibility="private")
         demo.load(current_header, None, heading, queue=False, api_visibility="private")
-        clear.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
+        clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
         gr.api(chat, api_name="chat")
         gr.api(ask, api_name="ask")
 
@@ -115,5 +162,7 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
     import gradio as gr
 
     demo = build_app(chat_backend)
-    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"], **kwargs)
+    # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
+    demo.launch(server_name=host, server_port=port, css=CSS, theme=gr.themes.Soft(), footer_links=["api"],
+                max_file_size=chat_backend.config.max_upload_bytes, **kwargs)
     return demo

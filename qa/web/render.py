@@ -8,10 +8,8 @@ reply is one HTML block with no blank lines, so Markdown does not reinterpret it
 from __future__ import annotations
 
 import html
-import re
 
 from qa.engine import Answer, Citation, Engine
-from qa.followup import Turn
 
 def _text(s: str) -> str:
     """Escape text for HTML and keep paragraph breaks without blank lines."""
@@ -53,21 +51,3 @@ def render(answer: Answer, engine: Engine | None = None) -> str:
         parts.append(f'<li>{_cite_head(n, c)}<div class="qa-passage">{_marked(c)}</div>{full}</li>')
     parts.append("</ol></div>")
     return "".join(parts)
-
-
-_ATTR = re.compile(r'<div class="qa-answer" data-question="([^"]*)" data-answer="([^"]*)"')
-
-
-def history_turns(history: list[dict]) -> list[Turn]:
-    """Earlier turns from Gradio's message history (our own replies carry the resolved question and answer)."""
-    turns = []
-    for msg in history:
-        if msg.get("role") != "assistant":
-            continue
-        content = msg.get("content")
-        if isinstance(content, list):  # Gradio may hand back content as a list of parts
-            content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-        m = _ATTR.search(str(content or ""))
-        if m:
-            turns.append(Turn(html.unescape(m.group(1)), html.unescape(m.group(2)) or None))
-    return turns

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -76,7 +77,15 @@ def test_loops_and_broken_links_are_named_with_their_reason(tmp_path):
 def test_a_pipe_is_named_not_waited_on(tmp_path):
     arts = _folder(tmp_path)
     os.mkfifo(arts / "pipe.txt")
-    articles, warnings = load_articles(arts)
+    result = []
+    reading = threading.Thread(target=lambda: result.append(load_articles(arts)), daemon=True)
+    reading.start()
+    reading.join(30)
+    if reading.is_alive():  # opening the pipe blocks until someone writes: unblock it, then fail
+        os.close(os.open(arts / "pipe.txt", os.O_WRONLY | os.O_NONBLOCK))
+        reading.join(5)
+        pytest.fail("load_articles waited on a named pipe")
+    articles, warnings = result[0]
     assert [a.id for a in articles] == ["good.txt"]
     assert "not a regular file" in _named_once(warnings, "pipe.txt")
 
