@@ -430,7 +430,33 @@ def load_trained(work_dir: str | Path, weights: str | Path | None = None):
     return model, AutoTokenizer.from_pretrained(cfg.base_model), cfg, steps
 
 
-def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None = None, split_mib: float | None = None) -> Path:
+def _recorded_files(cfg: TrainConfig, data_dir: str | None) -> tuple[list[str], str]:
+    """Training file names for ``training.json``, as seen from ``data_dir`` (default: as trained).
+
+    A run on a GPU machine reads ``.train-data/squad/train-v1.1.json.xz``; the record names
+    ``../shared/data/squad/train-v1.1.json`` so that it can be opened where the model is used.
+    """
+    if not data_dir:
+        return list(cfg.train_files), cfg.data_dir
+    files = []
+    for f in cfg.train_files:
+        try:
+            rel = Path(f).relative_to(cfg.data_dir)
+        except ValueError:
+            files.append(f)
+            continue
+        name = rel.name.removesuffix(".xz").removesuffix(".gz")
+        files.append(str(Path(data_dir) / rel.parent / name))
+    return files, data_dir
+
+
+def export(
+    work_dir: str | Path,
+    out_dir: str | Path,
+    weights: str | Path | None = None,
+    split_mib: float | None = None,
+    record_data_dir: str | None = None,
+) -> Path:
     """Write the trained model as fp16 safetensors with its tokenizer and training record.
 
     Args:
@@ -440,6 +466,8 @@ def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None
         split_mib: Also cut ``model.safetensors`` into parts of at most this many MiB
             with a sha256 manifest (and drop the whole file); :func:`qa.file_parts.join_parts`
             or ``qa train-reader --join`` puts it back.
+        record_data_dir: Name the training files in ``training.json`` as inside this
+            folder (e.g. ``../shared/data`` for a run that read a copy elsewhere).
 
     Returns:
         ``out_dir``.
@@ -455,8 +483,14 @@ def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None
     model.half().save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     data = Path(work_dir) / "data.json"
+    train_files, data_dir = _recorded_files(cfg, record_data_dir)
     record = {
         **asdict(cfg),
+        "train_files": train_files,
+        "data_dir": data_dir,
+        # What `qa.evaluation.trained_titles` reads to leave trained articles out.
+        "negative_files": [str(Path(data_dir) / "squad/validation-v2.0.json")] if "v2-validation" in cfg.negatives else [],
+        "negatives_split": "even",
         "steps": steps,
         "weights": Path(weights).name if weights else "last.pt",
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",

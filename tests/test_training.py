@@ -301,6 +301,7 @@ def test_tiny_model_trains_checkpoints_resumes_with_the_documented_lr_and_export
     assert torch.allclose(weights[name].float(), trained[name], atol=1e-3)
     record = json.loads((out / "training.json").read_text())
     assert record["steps"] == 32 and record["training_data"]["swap"] > 0
+    assert record["train_files"] == [str(train_file)] and record["negative_files"] == []
 
 
 def load_file_len(work):
@@ -339,7 +340,10 @@ def test_gpu_script_end_to_end_on_cpu_with_a_tiny_model(tiny_reader, tmp_path):
 
     with tarfile.open(out / "reader-files.tar") as tar:
         names = tar.getnames()
+        record = json.load(tar.extractfile("training.json"))
     assert {"config.json", "tokenizer.json", "training.json"} <= set(names)
+    # Named as where the model is used (what qa.evaluation.trained_titles opens), not the run's copy.
+    assert record["train_files"] == ["../shared/data/squad/train-v1.1.json"] and record["negative_files"] == []
     assert joined.stat().st_size == json.loads((out / "model.safetensors.parts.json").read_text())["size"]
 
 
