@@ -369,3 +369,29 @@ def test_cli_train_reader_refuses_bad_options_with_clear_messages(tmp_path):
         r = run("--data", str(tmp_path / "d"), "--device", "cuda")
         assert r.exit_code == 2 and "no CUDA GPU" in r.output
     assert not (tmp_path / "run").exists()  # nothing was started
+
+
+def test_gpu_script_scores_like_the_shipped_reader_code(tiny_reader, tmp_path):
+    """The GPU script's device wrapper decodes exactly as qa.reader does (here on CPU)."""
+    import importlib.util
+
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from qa.evaluation import reader_margins
+    from qa.reader import Reader
+
+    spec = importlib.util.spec_from_file_location("train_gpu", ROOT / "tools" / "train_gpu.py")
+    train_gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_gpu)
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(squad_json()))
+    examples = load_squad(path)
+    model = AutoModelForQuestionAnswering.from_pretrained(tiny_reader)
+    wrapped = train_gpu.device_reader(model, AutoTokenizer.from_pretrained(tiny_reader), batch_size=3)
+    plain = Reader(tiny_reader)
+    plain.warm_up()
+    got, want = reader_margins(wrapped, examples, show_progress=False), reader_margins(plain, examples, show_progress=False)
+    assert [t for t, _ in got] == [t for t, _ in want]
+    assert [m for _, m in got] == pytest.approx([m for _, m in want], abs=1e-4)
+    scores = train_gpu.validation_scores(wrapped, examples, examples)
+    assert scores["select"] == pytest.approx((scores["v1.1_f1"] + scores["v2.0_f1_best_threshold"]) / 2, abs=0.01)
