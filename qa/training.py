@@ -75,7 +75,7 @@ class TrainConfig:
     freeze_word_embeddings: bool = True
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "TrainConfig":
+    def from_dict(cls, saved: dict) -> TrainConfig:
         """Settings saved by this or an older version (which mixed in v2.0 validation articles)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in saved.items() if k in known}
@@ -117,7 +117,7 @@ class Features:
         np.savez(path, **asdict(self))
 
     @classmethod
-    def load(cls, path: Path) -> "Features":
+    def load(cls, path: Path) -> Features:
         with np.load(path) as z:
             return cls(**{k: z[k] for k in ("ids", "offsets", "ctx_start", "start", "end")})
 
@@ -269,7 +269,11 @@ def train(
     """
     import torch
     from tqdm import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import (
+        AutoModelForQuestionAnswering,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
 
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -327,7 +331,7 @@ def train(
     autocast = torch.autocast(plan.device, dtype=torch.bfloat16, enabled=plan.autocast_dtype == "bfloat16")
     lengths = feats.lengths()
     model.train()
-    log = open(work / "train.log", "a")
+    log = open(work / "train.log", "a")  # noqa: SIM115  (closed in the finally below)
     bar = tqdm(total=cfg.total_steps, initial=step, desc="train", unit="step", mininterval=5)
     running = None
     loss_sum, summed = torch.zeros((), device=plan.device), 0

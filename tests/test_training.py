@@ -6,9 +6,16 @@ import os
 import re
 
 import pytest
-
 from conftest import ROOT
-from qa.file_parts import MIB, PartsError, join_parts, manifest_path, split_file, verify_file
+
+from qa.file_parts import (
+    MIB,
+    PartsError,
+    join_parts,
+    manifest_path,
+    split_file,
+    verify_file,
+)
 from qa.squad import SquadExample, load_squad
 from qa.training_data import (
     DEFAULT_NEGATIVES,
@@ -79,9 +86,9 @@ def test_split_and_join_roundtrip_is_byte_identical(tmp_path):
     assert [p.name for p in parts] == ["model.safetensors.part-000", "model.safetensors.part-001", "model.safetensors.part-002"]
     assert all(p.stat().st_size <= MIB for p in parts)
     assert meta["sha256"] == hashlib.sha256(data).hexdigest() and meta["size"] == len(data)
+    assert verify_file(src, manifest) and not verify_file(manifest, manifest)
     joined = join_parts(manifest, remove_parts=True)
     assert joined.read_bytes() == data
-    assert verify_file(joined, manifest_path(src)) if manifest_path(src).exists() else True
     assert not list((tmp_path / "moved").glob("*.part-*")) and not manifest.exists()
 
 
@@ -327,7 +334,7 @@ def test_gpu_script_end_to_end_on_cpu_with_a_tiny_model(tiny_reader, tmp_path):
         [sys.executable, str(ROOT / "tools/train_gpu.py"), "--allow-cpu", "--init", tiny_reader, "--data", str(data),
          "--out", str(out), "--work", str(tmp_path / "work"), "--epochs", "2", "--batch-size", "8",
          "--negatives", "other-paragraph,swap", "--split-mib", "1"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""},
+        check=False, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""},
     )
     assert r.returncode == 0, r.stderr[-3000:]
     files = sorted(p.name for p in out.iterdir())
