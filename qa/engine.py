@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa import news
 from qa.articles import Article
 from qa.config import Config
 from qa.embedding import Embedder
@@ -31,7 +32,7 @@ class Citation:
         date: Publication date.
         source: File the article was read from.
         url: Article URL, if known.
-        passage_number: Which passage of the article (0-based).
+        passage_number: Which passage of the article, counted from 1 (as shown in the chat and the CLI).
         passage_start: Character offset of the passage in the article.
         passage_end: End offset of the passage.
         passage: The passage text.
@@ -75,6 +76,10 @@ class Answer:
         sources: The closest passages retrieved (shown when there is no answer).
         resolved_question: The question after follow-up resolution.
         timings: Seconds spent per stage.
+        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
+            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
+        period: The period the question named (ISO 8601, e.g. ``2011-07``) when articles of it were preferred.
+        over_time: When articles of different dates answer differently: each answer with its date, newest first.
     """
 
     question: str
@@ -85,6 +90,9 @@ class Answer:
     sources: list[Citation] = field(default_factory=list)
     resolved_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    answer_date: str | None = None
+    period: str | None = None
+    over_time: list[dict] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -224,7 +232,7 @@ class Engine:
         hits = []
         for sp, cos in zip(self.store.passages(rows), cosines):
             a, p = sp.article, sp.passage
-            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=float(cos))
+            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text, retrieval_score=float(cos))
             hits.append(Hit(c, fused[rows[len(hits)]]))
         return hits, {"embed": t1 - t0, "search": time.perf_counter() - t1}
 
@@ -248,16 +256,19 @@ class Engine:
             raise ValueError("The question is empty.")
         t0 = time.perf_counter()
         resolved = resolve(_plain_text(question), history or [])
-        hits, timings = self._search(resolved.query, self.config.top_k)
+        # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
+        period = news.question_period(resolved.question)
+        hits, timings = self._search(resolved.query, self.config.top_k * (4 if period else 1))
+        sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(resolved.question, [h.citation.passage for h in hits])
+        spans = self.reader.read(resolved.question, [c.passage for c in sources])
         t2 = time.perf_counter()
-        sources = [h.citation for h in hits]
         threshold = self.threshold
         timings.update(read=t2 - t1, total=t2 - t0)
         if not spans or spans[0].margin < threshold:
             margin = spans[0].margin if spans else -math.inf
-            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings)
+            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings,
+                          period=period.iso if preferred else None)
         best = spans[0]
         # The same answer found in several passages is cited from each of them.
         same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]
@@ -271,7 +282,9 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        return Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources, resolved.question, timings)
+        answer = Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources,
+                        resolved.question, timings, period=period.iso if preferred else None)
+        return news.annotate(answer, spans, sources, threshold)
 
 
 def _plain_text(question: str) -> str:

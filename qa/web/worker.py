@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+from dataclasses import asdict
 
 from qa.config import Config
 from qa.engine import Engine
 from qa.followup import Turn
+from qa.web import library
 from qa.web.render import render
 
 class LocalChat:
@@ -27,11 +30,24 @@ class LocalChat:
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
-        return render(self.engine.ask(question, turns), self.engine)
+        return render(self.engine.ask(question, turns))
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         """The answer as JSON-ready data."""
         return self.engine.ask(question, turns).to_dict()
+
+    def articles(self) -> list[dict]:
+        """The indexed articles (id, title, date, source, url), newest first, undated last."""
+        return library.listing(self.engine.store.articles())
+
+    def article(self, article_id: str) -> dict | None:
+        """One article with its text (the page's "show article"), or None."""
+        a = self.engine.store.article(article_id)
+        return asdict(a) if a else None
+
+    def add_files(self, paths: list[str]) -> dict:
+        """Add uploaded files to the articles folder and index them (see :func:`qa.web.library.add_files`)."""
+        return library.add_files(self.engine, paths)
 
 
 _WORKER: dict = {}
@@ -40,6 +56,10 @@ _WORKER: dict = {}
 def _worker_start(config: Config) -> None:
     # Ctrl-C is the parent's to handle; a parent killed outright must not leave this process behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # close() ends this process with SIGTERM; exiting through Python runs multiprocessing's exit hooks,
+    # which release the semaphores made here (tqdm's lock): killed outright, they were reported as
+    # "leaked semaphore objects" at every shutdown.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     parent = os.getppid()
 
     def watch() -> None:
@@ -110,6 +130,15 @@ class ChatProcess:
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         return self._pool.submit(_worker_call, "answer", question, turns).result()
+
+    def articles(self) -> list[dict]:
+        return self._pool.submit(_worker_call, "articles").result()
+
+    def article(self, article_id: str) -> dict | None:
+        return self._pool.submit(_worker_call, "article", article_id).result()
+
+    def add_files(self, paths: list[str]) -> dict:
+        return self._pool.submit(_worker_call, "add_files", paths).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""
