@@ -19,10 +19,10 @@ from conftest import ROOT, SEEDS, free_port, needs_reader
 pytestmark = [needs_reader, pytest.mark.browser]
 
 OUTPUT = ROOT / "tests" / "output"
-HARBOUR_URL = "https://example.org/news/harbour-master?id=1&lang=en"
+HARBOUR_URL = "https://example.org/news/sea-museum?id=1&lang=en"
 LINKED = [
-    {"title": "Port Vell names a harbour master", "date": "2012-05-02", "url": HARBOUR_URL,
-     "text": "The harbour master of Port Vell is Joan Ferrer, appointed by the harbour board after a long search."},
+    {"title": "Cadaqués opens a sea museum", "date": "2012-05-02", "url": HARBOUR_URL,
+     "text": "The new sea museum of Cadaqués was designed by the architect Joan Ferrer after a long search."},
     {"title": "Ferry timetable", "date": "2010-01-05", "url": "javascript:window.__pwned=4",
      "text": "The ferry to Menorca leaves at nine in the morning, the ferry company said."},
 ]
@@ -159,7 +159,7 @@ def test_copy_gives_plain_text(server, browser):
 def test_links_open_the_article_url_in_a_new_tab_and_show_article_fetches_it(server, browser):
     url, _ = server
     open_page(browser, url)
-    reply = ask_in_page(browser, "Who is the harbour master of Port Vell?", 1)
+    reply = ask_in_page(browser, "Who designed the sea museum of Cadaqués?", 1)
     assert "Joan Ferrer" in css(reply, ".qa-text")[0].text
     css(reply, "details.qa-sources summary")[0].click()
     link = css(reply, "a.qa-link")[0]
@@ -169,7 +169,7 @@ def test_links_open_the_article_url_in_a_new_tab_and_show_article_fetches_it(ser
     assert not css(browser, "#qa-article-view .qa-article")  # nothing embedded until asked for
     css(reply, "a.qa-show")[0].click()
     view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
-    assert "Port Vell names a harbour master" in view.text and "after a long search" in view.text
+    assert "Cadaqués opens a sea museum" in view.text and "after a long search" in view.text
     shot(browser, "3-show-article")
     link.click()
     wait(browser, lambda d: len(d.window_handles) == 2, 10)  # opened in a new tab
@@ -191,16 +191,16 @@ def test_only_http_urls_become_links(server, browser):
 def test_article_panel_lists_newest_first_and_filters(server, browser):
     url, _ = server
     open_page(browser, url)
-    rows = lambda d: [r.text for r in css(d, "#qa-articles tbody tr")]  # noqa: E731
+    rows = lambda d: [r.text for r in css(d, "#qa-articles div[role=row]")]  # noqa: E731  (body rows; the header is a tr)
     listed = wait(browser, lambda d: len(rows(d)) == 4 and rows(d))
-    assert listed[0].startswith("Port Vell names a harbour master") and "2012-05-02" in listed[0]
+    assert listed[0].startswith("Cadaqués opens a sea museum") and "2012-05-02" in listed[0]
     assert "Russia, NATO Clash Over Libya Campaign" in listed[1] and "Ferry timetable" in listed[2]
     assert "4 articles indexed" in css(browser, "#qa-count")[0].text
     css(browser, "#qa-article-search input, #qa-article-search textarea")[0].send_keys("libya")
     filtered = wait(browser, lambda d: len(rows(d)) == 1 and rows(d))
     assert "Russia, NATO Clash Over Libya Campaign" in filtered[0]
     shot(browser, "4-panel-filtered")
-    css(browser, "#qa-articles tbody tr td")[0].click()  # a row shows its article
+    css(browser, "#qa-articles div[role=row] > *")[0].click()  # a row shows its article
     view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
     assert "Sochi" in view.text
 
@@ -220,7 +220,7 @@ def test_upload_indexes_and_the_new_article_is_answerable(server, browser, tmp_p
     status = wait(browser, lambda d: "Added" in css(d, "#qa-add-status")[0].text and css(d, "#qa-add-status")[0], 180)
     assert "observatory.md" in status.text and "broken.json" in status.text  # the bad file is named, the good one kept
     assert (arts / "observatory.md").exists() and not (arts / "broken.json").exists()
-    wait(browser, lambda d: any("Observatory opens on Montjuic" in r.text for r in css(d, "#qa-articles tbody tr")), 30)
+    wait(browser, lambda d: any("Observatory opens on Montjuic" in r.text for r in css(d, "#qa-articles div[role=row]")), 30)
     shot(browser, "5-uploaded")
     reply = ask_in_page(browser, "Who directs the observatory on Montjuic?", 1)
     assert "Laia Soler" in css(reply, ".qa-text")[0].text
@@ -265,4 +265,4 @@ def test_gradio_client_api(server):
     article = client.predict(c["article_id"], api_name="/article")
     assert article["text"][c["answer_start"]:c["answer_end"]] == "Monday"
     listed = client.predict(api_name="/articles")
-    assert listed[0]["title"] == "Port Vell names a harbour master" and listed[0]["url"] == HARBOUR_URL
+    assert listed[0]["title"] == "Cadaqués opens a sea museum" and listed[0]["url"] == HARBOUR_URL

@@ -182,7 +182,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
                 count = gr.Markdown(_count(len(backend.article_ids())), elem_id="qa-count")
                 search = gr.Textbox(placeholder="Filter articles by title, date or source", show_label=False, elem_id="qa-article-search")
                 listing = gr.Dataframe(headers=["Title", "Date", "Source"], value=[["", "", ""]], interactive=False,
-                                       wrap=True, max_height=300, column_widths=["62%", "18%", "20%"], elem_id="qa-articles", label="Articles (newest first)")
+                                       wrap=True, max_height=300, column_widths=["52%", "22%", "26%"], elem_id="qa-articles", label="Articles (newest first)")
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add-panel"):
                     upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt .md .html .json .jsonl",
                                      elem_id="qa-upload")
