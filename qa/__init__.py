@@ -11,9 +11,9 @@ from qa.articles import Article, load_articles
 from qa.chunking import ChunkingSettings, Passage, chunk_article
 from qa.config import Config
 from qa.engine import Answer, Citation, Engine, Hit
-from qa.followup import Turn
+from qa.conversation import Turn
 from qa.indexing import Indexer, IndexReport
-from qa.store import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError
+from qa.stores import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError
 
 __all__ = [
     "Answer", "Article", "ChunkingSettings", "Citation", "Config", "Engine", "Hit", "IndexCorrupt",

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.config import Config
+from qa.config import Config, ConfigError
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True,
@@ -38,13 +38,30 @@ def _main(
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
+FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
+
+
+# The command-line option of each setting, so that a bad value is reported as the user typed it.
+OPTIONS = {"index_dir": "--index", "articles_dir": "--articles", "reader_model": "--reader",
+           "embedding_model": "--embedding-model", "top_k": "--top-k", "threshold": "--threshold",
+           "index_type": "--index-type"}
+
+
+def _config(**settings) -> Config:
+    """Settings from the environment and the command line; a bad value exits 2 with a message naming it."""
+    try:
+        return Config.from_env(**settings)
+    except ConfigError as e:
+        if e.source is None and e.name in OPTIONS:  # from an option, not from a QA_* variable
+            _fail(f"{OPTIONS[e.name]} {e.value}: {e.reason}")
+        _fail(str(e))
 
 
 def _engine(index: str | None = None, articles: str | None = None, reader: str | None = None, embedding_model: str | None = None, **more):
     from qa.engine import Engine
 
-    return Engine(Config.from_env(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
+    return Engine(_config(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -53,19 +70,27 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _run_index(engine, rebuild: bool = False) -> None:
-    from qa.store import IndexStoreError
+    from qa.articles import reader_options
+    from qa.indexing import NoArticles
+    from qa.stores import IndexStoreError
 
     folder = engine.config.articles_dir
     try:
-        report = engine.index(folder, rebuild=rebuild, show_progress=True)
+        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True, **reader_options(engine.config))
     except FileNotFoundError as e:
         _fail(str(e))
+    except NoArticles as e:
+        for w in e.warnings:
+            typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+        _fail(str(e), code=1)
     except IndexStoreError as e:
         _fail(str(e))
     for w in report.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if report.rebuilt:
         typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
+    if report.reindexed:
+        typer.echo(f"Rebuilt the search structure (no embedding): {report.reindexed}.", err=True)
     typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
     if report.passages == 0:
         _fail(f"no articles could be indexed from {folder}/", code=1)
@@ -78,13 +103,14 @@ def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article")] = False,
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
 
 
 def _open(engine) -> None:
-    from qa.store import IndexStoreError
+    from qa.stores import IndexStoreError
 
     try:
         engine.open()
@@ -103,9 +129,14 @@ def ask(
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
     from qa.news import describe
+    from qa.questions import check_question_length
     from qa.web.render import answer_line
 
     engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    try:
+        check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
+    except ValueError as e:
+        _fail(str(e))
     _open(engine)
     try:
         result = engine.ask(question)
@@ -143,9 +174,9 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the passages closest to a query (no reading)."""
-    engine = _engine(index)
+    engine = _engine(index, top_k=top_k)  # checks -k with the other settings
     _open(engine)
-    hits = engine.search(query, top_k)
+    hits = engine.search(query, engine.config.top_k)
     if as_json:
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
@@ -176,26 +207,37 @@ def serve(
     index: IndexOpt = None,
     reader: ReaderOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 7860,
+    port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Re-index the articles folder when its files change (not with --no-index)")] = True,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Run the web chat; builds or refreshes the index first if it is missing or stale."""
+    """Run the web chat; builds or refreshes the index first if it is missing or stale.
+
+    The chat answers from the newest index: a rebuild or update by `qa index` (or by the
+    folder watch) is picked up before the next question, without a restart.
+    """
     import signal
 
-    from qa.store import current_generation
+    from qa.stores import IndexMissing, IndexStoreError, open_store
 
-    engine = _engine(index, articles, reader=reader)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
     if not no_index:
-        from qa.articles import load_articles
+        from qa.articles import load_articles, reader_options
 
         try:
-            arts, _ = load_articles(engine.config.articles_dir)
+            arts, _ = load_articles(engine.config.articles_dir, **reader_options(engine.config))
         except FileNotFoundError as e:
             _fail(str(e))
         if engine.indexer().stale(arts):
             _run_index(engine)
-    elif current_generation(Path(engine.config.index_dir)) is None:
-        _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+    else:
+        try:
+            open_store(engine.config.index_dir).close()
+        except IndexMissing:
+            _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+        except IndexStoreError:
+            pass  # the engine's own check reports it, with what to do
     if not _port_free(host, port):
         _fail(_port_message(host, port))
     from qa.web import ChatProcess
@@ -209,6 +251,12 @@ def serve(
 
     signal.signal(signal.SIGTERM, stop)
     demo = None
+    watcher = None
+    if watch and not no_index:
+        from qa.watch import FolderWatcher, reindex_command
+
+        watcher = FolderWatcher(engine.config.articles_dir, reindex_command(engine.config))
+        watcher.start()
     try:
         from qa.web import launch
 
@@ -222,6 +270,8 @@ def serve(
             _fail(_port_message(host, port) if "empty port" in str(e) else str(e) or repr(e))
         demo.block_thread()
     finally:
+        if watcher is not None:
+            watcher.stop()
         backend.close()
 
 
@@ -238,12 +288,17 @@ def eval_reader(
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
+    articles: Annotated[str, typer.Option(help="Whose questions: all, or untrained (articles the reader was not trained on)")] = "all",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
     from qa.evaluation import evaluate_reader, print_table
 
-    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit, quantize=quantize)
+    try:
+        result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null,
+                                 limit=limit, quantize=quantize, articles=articles)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -256,12 +311,22 @@ def eval_open(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
+    unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
+    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, or untrained (articles the reader was not trained on)")] = "all",
+    sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out articles and the sample")] = 13,
+    cache: Annotated[Optional[Path], typer.Option(help="Write per-question candidates here (JSONL, resumable), for `qa eval fit-confidence`")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Retrieval + reader over the file's articles: EM / F1, recall@k, latency."""
+    """Retrieval + reader over the file's articles: EM / F1, false answers to unindexed articles' questions, ECE, recall@k, latency."""
     from qa.evaluation import evaluate_open, print_table
 
-    result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer)
+    try:
+        result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer,
+                               unindexed=unindexed, articles=articles, sample=sample, seed=seed, cache=cache, threshold=threshold)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -270,22 +335,38 @@ def eval_open(
 def eval_calibrate(
     model_dir: Annotated[Path, typer.Argument(help="Reader folder; gets qa_reader.json", exists=True, file_okay=False)],
     data: Annotated[Path, typer.Option(help="SQuAD v2.0 validation file")] = Path("../shared/data/squad/validation-v2.0.json"),
-    open_data: Annotated[Optional[Path], typer.Option(help="SQuAD v1.1 validation file for the engine's threshold")] = Path("../shared/data/squad/validation-v1.1.json"),
-    only_open: Annotated[bool, typer.Option("--only-open", help="Only the engine's threshold")] = False,
 ) -> None:
-    """Choose the 'no answer' thresholds: the reader's (SQuAD v2.0 style) and the engine's (retrieved passages).
+    """Choose the reader's 'no answer' threshold for SQuAD v2.0-style reading, on the v2.0 validation articles not used in training.
 
-    Both on validation data: the v2.0 validation articles not used in training, and v1.1 validation questions.
+    The engine's threshold and its confidence are fitted in the engine's own setting by
+    `qa eval open --unindexed 0.5 --articles untrained --cache C` then `qa eval fit-confidence C --write DIR`.
     """
-    from qa.evaluation import calibrate, calibrate_open
-
-    if only_open:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
-        return
+    from qa.evaluation import calibrate
 
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
-    if open_data:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
+    typer.echo("next, for the engine's threshold and confidence: qa eval open ... --cache C; qa eval fit-confidence C --write " + str(model_dir))
+
+
+@eval_app.command("fit-confidence")
+def eval_fit_confidence(
+    cache: Annotated[Path, typer.Argument(help="Per-question cache of `qa eval open --unindexed F --articles untrained --cache PATH`", exists=True, dir_okay=False)],
+    data: Annotated[Path, typer.Option(help="The SQuAD file that run read")] = Path("../shared/data/squad/validation-v1.1.json"),
+    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_threshold")] = None,
+    max_false_rate: Annotated[float, typer.Option(help="Largest share of unindexed-article questions answered, on the fitting articles", min=0.0, max=1.0)] = 0.04,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Fit the confidence (P(right) from the margin) and the engine's threshold on half the articles; report on the other half."""
+    from qa.evaluation import fit_confidence
+
+    try:
+        result = fit_confidence(cache, data, write, max_false_rate)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(str(e))
+    summary = {k: v for k, v in result.items() if k not in ("fit", "report")}
+    for when in ("before", "after"):
+        summary[f"report_{when}"] = {k: v for k, v in result["report"][when].items() if not isinstance(v, list)}
+    typer.echo(json.dumps(summary, indent=2))
+    _write(result, output)
 
 
 def _write(result: dict, output: Path | None) -> None:
@@ -297,27 +378,68 @@ def _write(result: dict, output: Path | None) -> None:
 
 @app.command("train-reader")
 def train_reader(
-    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2000,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    learning_rate: Annotated[float, typer.Option()] = 1e-4,
-    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),
+    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run [default: --epochs]")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data [default: 1; on resume: as saved]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step [default: 128 on a GPU, 16 on a CPU]")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 1e-4 x sqrt(batch/16), at most 3e-4]")] = None,
+    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
+    negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
+    device: Annotated[str, typer.Option(help="auto (a CUDA GPU where there is one), cuda or cpu")] = "auto",
     export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
+    split_mib: Annotated[Optional[float], typer.Option("--split-mib", help="With --export: cut model.safetensors into parts of at most this many MiB, with a sha256 manifest")] = None,
+    join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
 ) -> None:
-    """Fine-tune the bundled MiniLM into a reader (resumes from the last checkpoint)."""
+    """Fine-tune a reader (the bundled MiniLM, or --init weights); resumes from the last checkpoint."""
+    from qa.training_data import data_file, parse_negatives
+
+    if join is not None:
+        from qa.file_parts import PartsError, join_parts, manifest_path
+
+        manifest = manifest_path(join / "model.safetensors")
+        if not manifest.exists():
+            _fail(f"{manifest} not found: nothing to join")
+        try:
+            joined = join_parts(manifest, remove_parts=True)
+        except PartsError as e:
+            _fail(f"not joined: {e}")
+        typer.echo(f"joined and verified {joined}")
+        return
+    try:
+        sources = parse_negatives(negatives)
+    except ValueError as e:
+        _fail(str(e))
+    if init is not None and not (init / "config.json").exists():
+        _fail(f"--init {init}: no model there (config.json missing)")
+    try:
+        train_file = data_file(data, "squad/train-v1.1.json")
+    except FileNotFoundError as e:
+        _fail(f"training data: {e}")
     from qa.training import TrainConfig, export, train
+    from qa.training_device import detect_facts, plan_device
+
+    try:
+        plan_device(detect_facts(), device)
+    except ValueError as e:
+        _fail(str(e))
 
     logging.basicConfig(level=logging.INFO)
     cfg = TrainConfig(
-        train_files=[str(data / "squad/train-v1.1.json")],
-        negative_files=[str(data / "squad/validation-v2.0.json")],
+        base_model=str(init or ""),
+        init_from=str(init or ""),
+        data_dir=str(data),
+        train_files=[str(train_file)],
+        negatives=sources,
         total_steps=steps,
+        epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        device=device,
     )
     train(cfg, work_dir)
     if export_to:
-        export(work_dir, export_to)
+        export(work_dir, export_to, split_mib=split_mib)
         typer.echo(f"exported to {export_to}; calibrate it with: qa eval calibrate {export_to}")
 
 
@@ -326,10 +448,15 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    # Skipped files are logged by qa.articles and also returned in the index report, which the CLI
-    # prints: logging them too printed every such warning twice.
-    logging.getLogger("qa.articles").setLevel(logging.ERROR)
-    app()
+    # An index that has to be rebuilt is logged by qa.indexing and also said by the report the CLI
+    # prints ("Rebuilt everything: ..."): both printed the same problem twice, the log line even
+    # telling the user to run the rebuild that was already running.
+    logging.getLogger("qa.indexing").setLevel(logging.ERROR)
+    try:
+        app()
+    except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

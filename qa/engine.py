@@ -7,60 +7,19 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from qa import news
-from qa.articles import Article
+from qa import answers, news
+from qa.answers import Calibration
+from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.followup import Turn, resolve
+from qa.conversation import Reading, Turn, readings
 from qa.indexing import Indexer, IndexReport
+from qa.questions import check_question_length
 from qa.reader import Reader
-from qa.squad import normalize_answer
-from qa.store import IndexMissing, IndexStore
+from qa.retrieval import Citation, Hit, Retriever
+from qa.stores import IndexStore, StoreStats, open_store
 
-RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
-
-
-@dataclass
-class Citation:
-    """Where an answer (or a retrieved passage) comes from.
-
-    Attributes:
-        article_id: Id of the article.
-        title: Article title.
-        date: Publication date.
-        source: File the article was read from.
-        url: Article URL, if known.
-        passage_number: Which passage of the article, counted from 1 (as shown in the chat and the CLI).
-        passage_start: Character offset of the passage in the article.
-        passage_end: End offset of the passage.
-        passage: The passage text.
-        answer_start: Character offset of the answer in the article (None for plain sources).
-        answer_end: End offset of the answer in the article.
-        retrieval_score: Cosine similarity of the passage to the question.
-    """
-
-    article_id: str
-    title: str
-    date: str
-    source: str
-    url: str
-    passage_number: int
-    passage_start: int
-    passage_end: int
-    passage: str
-    answer_start: int | None = None
-    answer_end: int | None = None
-    retrieval_score: float = 0.0
-
-    def marked(self, before: str = "**", after: str = "**") -> str:
-        """The passage with the answer wrapped in markers (no markers for plain sources)."""
-        if self.answer_start is None or self.answer_end is None:
-            return self.passage
-        s = self.answer_start - self.passage_start
-        e = self.answer_end - self.passage_start
-        return self.passage[:s] + before + self.passage[s:e] + after + self.passage[e:]
+__all__ = ["Answer", "Citation", "Engine", "Hit"]
 
 
 @dataclass
@@ -71,10 +30,14 @@ class Answer:
         question: The question as asked.
         answer: The answer text, or None when nothing in the articles answers it.
         score: Reader margin of the answer over "no answer" (higher is surer).
-        confidence: 0..1, 0.5 at the "no answer" threshold.
+        confidence: P(the answer is right), calibrated on validation questions (see the
+            reader's model card): of answers shown at 80%, about 8 in 10 are right. When
+            the engine declines, the probability that the best span it found (not shown)
+            would have been right; 0.0 when the reader found no span at all.
         citations: Where the answer is found, best first.
         sources: The closest passages retrieved (shown when there is no answer).
-        resolved_question: The question after follow-up resolution.
+        resolved_question: The reading of the question that was answered: the question as asked, or
+            (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
         timings: Seconds spent per stage.
         answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
             month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
@@ -106,14 +69,6 @@ class Answer:
         return d
 
 
-@dataclass
-class Hit:
-    """A retrieved passage."""
-
-    citation: Citation
-    score: float
-
-
 class Engine:
     """Question answering over an indexed article collection.
 
@@ -143,11 +98,32 @@ class Engine:
         return engine
 
     def open(self) -> None:
-        """(Re)open the index from disk."""
-        store = IndexStore.open(self.config.index_dir, self.config.embedding_model)
+        """(Re)open the index from disk and load its search structures."""
+        store = open_store(self.config.index_dir, self.config.embedding_model)
+        try:
+            store.warm_up()
+        except BaseException:
+            store.close()
+            raise
         if self._store:
             self._store.close()
         self._store = store
+
+    def refresh(self) -> bool:
+        """Pick up a rebuild or update written since the index was opened (by this or another process).
+
+        Cheap when nothing changed (one small read); the chat calls it before each question.
+
+        Returns:
+            True when the index changed.
+        """
+        if self._store is None:
+            self.open()
+            return True
+        changed = self._store.refresh()
+        if changed:
+            self._store.warm_up()
+        return changed
 
     @property
     def store(self) -> IndexStore:
@@ -173,38 +149,48 @@ class Engine:
 
         Returns:
             What changed.
+
+        Raises:
+            qa.indexing.NoArticles: No article could be read from the folder (the index is left as it was).
         """
-        report = self.indexer().index_folder(articles_dir or self.config.articles_dir, rebuild, show_progress)
-        self.open()
+        folder = articles_dir or self.config.articles_dir
+        report = self.indexer().index_folder(folder, rebuild, show_progress, **reader_options(self.config))
+        self._reopen()
         return report
 
     def upsert(self, articles: list[Article]) -> IndexReport:
-        """Add or replace articles given as objects (others stay as they are)."""
-        current = {a.id: a for a in self._all_articles()}
-        current.update({a.id: a for a in articles})
-        return self._reindex(list(current.values()))
+        """Add or replace articles given as objects (others stay as they are); costs what is given."""
+        report = self.indexer().apply(upsert=articles)
+        self._reopen()
+        return report
 
     def delete(self, article_ids: list[str]) -> IndexReport:
         """Remove articles by id."""
-        drop = set(article_ids)
-        return self._reindex([a for a in self._all_articles() if a.id not in drop])
-
-    def _all_articles(self) -> list[Article]:
-        try:
-            return [self.store.article(a.id) for a in self.store.articles()]
-        except IndexMissing:  # no index yet: start empty
-            return []
-
-    def _reindex(self, articles: list[Article]) -> IndexReport:
-        report = self.indexer().index(sorted(articles, key=lambda a: a.id))
-        self.open()
+        report = self.indexer().apply(delete=article_ids)
+        self._reopen()
         return report
+
+    def _reopen(self) -> None:
+        if self._store is None:
+            self.open()
+        else:
+            self.refresh()
+
+    def article(self, article_id: str) -> Article | None:
+        """One indexed article, text included, or None."""
+        found = self.store.articles([article_id])
+        return found[0] if found else None
+
+    def articles(self) -> list[Article]:
+        """The indexed articles (without their text), by id."""
+        return self.store.list_articles()
+
+    def stats(self) -> StoreStats:
+        """What the index holds (articles, passages, index type, version)."""
+        return self.store.stats()
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Passages closest to a query: dense (embedding) and keyword (BM25) results fused by rank.
-
-        Dense retrieval finds paraphrases; BM25 finds rare names and exact phrases that a
-        small embedding model blurs. Reciprocal-rank fusion needs no score calibration.
 
         Args:
             query: Free text.
@@ -217,63 +203,67 @@ class Engine:
         return hits
 
     def _search(self, query: str, k: int) -> tuple[list[Hit], dict[str, float]]:
-        t0 = time.perf_counter()
-        pool = max(4 * k, 20)
-        vec = self.embedder.embed([query])
-        t1 = time.perf_counter()
-        _, dense_rows = self.store.search(vec, pool)
-        fused: dict[int, float] = {}
-        for rank, row in enumerate(int(r) for r in dense_rows[0] if r >= 0):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        for rank, (row, _) in enumerate(self.store.keyword_search(query, pool)):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        rows = sorted(fused, key=lambda r: -fused[r])[:k]
-        cosines = np.asarray(self.store.vectors[rows]) @ vec[0] if rows else []
-        hits = []
-        for sp, cos in zip(self.store.passages(rows), cosines):
-            a, p = sp.article, sp.passage
-            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text, retrieval_score=float(cos))
-            hits.append(Hit(c, fused[rows[len(hits)]]))
-        return hits, {"embed": t1 - t0, "search": time.perf_counter() - t1}
+        timings: dict[str, float] = {}
+        hits = Retriever(self.store, self.embedder).run(query, k, timings)
+        return hits, timings
 
     @property
     def threshold(self) -> float:
         t = self.config.threshold
         return self.reader.open_threshold if t is None else t
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+    @property
+    def calibration(self) -> Calibration:
+        """Margin -> P(right), as fitted for the reader (a plain logistic around the threshold if it ships none)."""
+        self.reader.warm_up()
+        return Calibration.from_settings(self.reader.settings.get("confidence"), self.threshold)
+
+    def ask(self, question: str, history: list[Answer | Turn | dict] | None = None) -> Answer:
         """Answer a question from the articles.
 
         Args:
             question: The question.
-            history: Earlier turns of a conversation, for follow-up questions.
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: the
+                :class:`Answer` objects ``ask`` returned (or :class:`qa.Turn` objects, or dicts with
+                ``question``/``resolved_question`` and ``answer``). They are not answered again.
 
         Returns:
             The answer with citations; ``answer`` is None when the articles do not answer it.
+
+        Raises:
+            ValueError: The question is empty, or longer than ``Config.max_question_chars`` (:class:`QuestionTooLong`).
         """
+        check_question_length(question, self.config.max_question_chars)
         question = " ".join(question.split())
         if not question:
             raise ValueError("The question is empty.")
+        # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
+        # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
+        tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
+        best = max(tried, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
+        return best
+
+    def _answer(self, question: str, reading: Reading) -> Answer:
+        """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        resolved = resolve(_plain_text(question), history or [])
         # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
-        period = news.question_period(resolved.question)
-        hits, timings = self._search(resolved.query, self.config.top_k * (4 if period else 1))
+        period = news.question_period(reading.question)
+        hits, timings = self._search(reading.query, self.config.top_k * (4 if period else 1))
         sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(resolved.question, [c.passage for c in sources])
+        spans = self.reader.read(reading.question, [c.passage for c in sources])
         t2 = time.perf_counter()
-        threshold = self.threshold
         timings.update(read=t2 - t1, total=t2 - t0)
-        if not spans or spans[0].margin < threshold:
-            margin = spans[0].margin if spans else -math.inf
-            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings,
+        choice = answers.choose(spans)
+        margin = choice.margin if choice else -math.inf
+        confidence = self.calibration.probability(margin)
+        if not answers.accept(choice, self.threshold):
+            return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
                           period=period.iso if preferred else None)
-        best = spans[0]
         # The same answer found in several passages is cited from each of them.
-        same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]
         citations, seen = [], set()
-        for s in same:
+        for s in choice.same:
             c = sources[s.passage]
             where = (c.article_id, c.passage_start + s.start)
             if where in seen:  # overlapping passages of one article hold the same sentence
@@ -282,9 +272,9 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        answer = Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources,
-                        resolved.question, timings, period=period.iso if preferred else None)
-        return news.annotate(answer, spans, sources, threshold)
+        answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
+                        period=period.iso if preferred else None)
+        return news.annotate(answer, spans, sources, self.threshold)
 
 
 def _plain_text(question: str) -> str:
@@ -297,10 +287,3 @@ def _plain_text(question: str) -> str:
     from bs4 import BeautifulSoup
 
     return " ".join(BeautifulSoup(question, "html.parser").get_text(" ").split()) or question
-
-
-def _confidence(margin: float, threshold: float) -> float:
-    """Logistic in the margin over the threshold, kept within [0.01, 0.99]: never shown as certain."""
-    if margin == -math.inf:
-        return 0.0
-    return min(0.99, max(0.01, 1.0 / (1.0 + math.exp(-(margin - threshold)))))

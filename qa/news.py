@@ -225,7 +225,7 @@ def annotate(answer: "Answer", spans: Sequence["Span"], sources: Sequence["Citat
 
     # The best candidate of each dated article, if it is an answer in its own right.
     best_by_article: dict[str, tuple["Span", "Citation"]] = {}
-    for s in spans:
+    for s in sorted(spans, key=lambda s: -s.margin):
         c = sources[s.passage]
         if s.margin >= threshold and parse_iso(c.date) and c.article_id not in best_by_article:
             best_by_article[c.article_id] = (s, c)

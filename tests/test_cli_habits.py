@@ -1,6 +1,7 @@
 """CLI habits: --version, -h, one warning per problem, --port in the port-in-use message, a clean Ctrl-C."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +44,17 @@ def test_short_help_is_the_same_as_long_help(args):
 def test_a_skipped_file_is_warned_about_once(built):
     _, r = built
     assert r.stderr.count("bad.txt") == 1, r.stderr
+
+
+def test_a_damaged_index_is_reported_once_when_rebuilt(built):
+    tmp, _ = built
+    shutil.copytree(tmp / "ix", tmp / "damaged")
+    for db in (tmp / "damaged").glob("gen-*/meta.sqlite"):
+        db.write_text("not a database")
+    r = qa("index", "--articles", str(tmp / "arts"), "--index", str(tmp / "damaged"))
+    assert r.returncode == 0, r.stderr
+    assert "Rebuilt everything: the old index was unreadable" in r.stderr
+    assert "rebuilding:" not in r.stderr and "damaged" not in r.stderr, r.stderr
 
 
 def test_port_in_use_names_the_port_option(built):

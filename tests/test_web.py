@@ -136,7 +136,7 @@ def test_answer_in_view_with_date_and_sources_collapsed_below(server, browser):
     assert "[1]" not in reply.text  # one numbering: the list's own
     shot(browser, "2-sources-open")
     reply2 = ask_in_page(browser, "Which city did he visit?", 2)  # a follow-up uses the conversation
-    assert "Sochi" in reply2.text
+    assert "Sochi" in reply2.text and "Read as: “Which city did Anders Fogh Rasmussen visit?”" in reply2.text
 
 
 def test_copy_gives_plain_text(server, browser):
@@ -195,7 +195,7 @@ def test_article_panel_lists_newest_first_and_filters(server, browser):
     listed = wait(browser, lambda d: len(rows(d)) == 4 and rows(d))
     assert listed[0].startswith("Cadaqués opens a sea museum") and "2012-05-02" in listed[0]
     assert "Russia, NATO Clash Over Libya Campaign" in listed[1] and "Ferry timetable" in listed[2]
-    assert "4 articles indexed" in css(browser, "#qa-count")[0].text
+    assert "4 articles indexed" in css(browser, "#qa-heading")[0].text
     css(browser, "#qa-article-search input, #qa-article-search textarea")[0].send_keys("libya")
     filtered = wait(browser, lambda d: len(rows(d)) == 1 and rows(d))
     assert "Russia, NATO Clash Over Libya Campaign" in filtered[0]
@@ -266,3 +266,41 @@ def test_gradio_client_api(server):
     assert article["text"][c["answer_start"]:c["answer_end"]] == "Monday"
     listed = client.predict(api_name="/articles")
     assert listed[0]["title"] == "Cadaqués opens a sea museum" and listed[0]["url"] == HARBOUR_URL
+
+
+def test_api_follow_ups_take_earlier_turns_as_data(server):
+    from gradio_client import Client
+
+    url, _ = server
+    client = Client(url, verbose=False)
+    first = client.predict("Who heads the TNC?", api_name="/ask")
+    assert "Jalil" in first["answer"]
+    # what /ask returned is the history: used as it is, not answered again
+    second = client.predict("When did he resign from Libya's government?", [first], api_name="/ask")
+    assert "Jalil" in second["resolved_question"] and "February" in second["answer"]
+    third = client.predict("Why did he resign?", [first, second], api_name="/ask")
+    assert third["resolved_question"] == "Why did Mustafa Abdel Jalil resign?"
+    html = client.predict("When did he resign from Libya's government?", [{"question": "Who heads the TNC?", "answer": "Mustafa Abdel Jalil"}], api_name="/chat")
+    assert "February" in html and "Read as" in html
+    # chat messages are not turns: said plainly, not guessed from the replies' HTML
+    html = client.predict("When did he resign?", [{"role": "assistant", "content": "<div>Jalil</div>"}], api_name="/chat")
+    assert "must be a dict with &#x27;question&#x27;" in html
+
+
+def test_too_long_question_gets_the_same_message_everywhere(server, browser):
+    from gradio_client import Client
+
+    url, _ = server
+    long = ("Who heads the TNC? " * 264)[:5000]
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="too long .5,000 characters.; please keep it under 1,000"):
+        client.predict(long, api_name="/ask")
+    assert "too long (5,000 characters)" in client.predict(long, [], api_name="/chat")
+    open_page(browser, url)
+    box = css(browser, "#qa-question textarea")[0]
+    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", box, long)
+    css(browser, "#qa-ask")[0].click()
+    message = "too long (5,000 characters); please keep it under 1,000"
+    wait(browser, lambda d: message in css(d, "#qa-chat")[0].text, 60)
+    # the chat goes on working after it
+    assert "Rasmussen" in ask_in_page(browser, "Who is the NATO Secretary-General?", 1).text

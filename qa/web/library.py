@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from qa.articles import SUFFIXES, Article, ArticleError, read_file
+from qa.articles import SUFFIXES, Article, ArticleError, ArticleReader, reader_options
 from qa.engine import Engine
 
 
@@ -39,6 +39,7 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
         ``{"added": [article ids], "warnings": [messages], "summary": index report}``.
     """
     folder = Path(engine.config.articles_dir)
+    reader = ArticleReader(**reader_options(engine.config))
     articles: list[Article] = []
     warnings: list[str] = []
     for p in map(Path, paths):
@@ -47,9 +48,12 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
             warnings.append(f"skipped {name}: unsupported file type (use {', '.join(SUFFIXES)})")
             continue
         try:
-            found = read_file(p, name)
+            found, notes = reader.read_file(p, name)
         except (ArticleError, OSError) as e:
             warnings.append(f"skipped {name}: {e}")
+            continue
+        warnings += notes
+        if not found:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, folder / name)  # kept with the other articles, so `qa index` keeps it too

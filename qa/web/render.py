@@ -14,7 +14,6 @@ import re
 from urllib.parse import quote, urlsplit
 
 from qa.engine import Answer, Citation
-from qa.followup import Turn
 from qa.news import describe
 
 NO_ANSWER = "I could not find an answer in the articles."
@@ -98,8 +97,7 @@ def render(answer: Answer) -> str:
         HTML: the answer (and the date it means), notes on dates, confidence, then the
         sources in a collapsed ``<details>``, and the plain-text reply for the copy button.
     """
-    attrs = f'data-question="{html.escape(answer.resolved_question)}" data-answer="{html.escape(answer.answer or "")}"'
-    parts = [f'<div class="qa-answer" {attrs}>']
+    parts = ['<div class="qa-answer">']
     if answer.found:
         date = f' <span class="qa-date">— {_text(describe(answer.answer_date))}</span>' if answer.answer_date else ""
         parts.append(f'<p><b class="qa-text">{_text(answer.answer)}</b>{date}</p>')
@@ -139,21 +137,3 @@ def render_article(article: dict | None) -> str:
     meta = " · ".join(_text(x) for x in (article.get("date", ""), article.get("source", "")) if x)
     return (f'<div class="qa-article"><h3>{_text(article["title"])}</h3><p class="qa-meta">{meta}{link}</p>'
             f'<div class="qa-article-text">{_text(article["text"])}</div></div>')
-
-
-_ATTR = re.compile(r'<div class="qa-answer" data-question="([^"]*)" data-answer="([^"]*)"')
-
-
-def history_turns(history: list[dict]) -> list[Turn]:
-    """Earlier turns from Gradio's message history (our own replies carry the resolved question and answer)."""
-    turns = []
-    for msg in history:
-        if msg.get("role") != "assistant":
-            continue
-        content = msg.get("content")
-        if isinstance(content, list):  # Gradio may hand back content as a list of parts
-            content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-        m = _ATTR.search(str(content or ""))
-        if m:
-            turns.append(Turn(html.unescape(m.group(1)), html.unescape(m.group(2)) or None))
-    return turns
