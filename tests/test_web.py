@@ -136,7 +136,7 @@ def test_answer_in_view_with_date_and_sources_collapsed_below(server, browser):
     assert "[1]" not in reply.text  # one numbering: the list's own
     shot(browser, "2-sources-open")
     reply2 = ask_in_page(browser, "Which city did he visit?", 2)  # a follow-up uses the conversation
-    assert "Sochi" in reply2.text and "Read as: “Which city did Anders Fogh Rasmussen visit?”" in reply2.text
+    assert "Sochi" in reply2.text and "Read as: “Which city did Rasmussen visit?”" in reply2.text
 
 
 def test_copy_gives_plain_text(server, browser):
@@ -184,7 +184,8 @@ def test_only_http_urls_become_links(server, browser):
     reply = ask_in_page(browser, "When does the ferry to Menorca leave?", 1)
     css(reply, "details.qa-sources summary")[0].click()
     assert "Ferry timetable" in reply.text
-    assert not [a for a in css(browser, "#qa-chat a") if "javascript" in (a.get_attribute("href") or "")]
+    hrefs = [a.get_attribute("href") or "" for a in css(browser, "#qa-chat a")]
+    assert hrefs and all(h.startswith(url) for h in hrefs), hrefs  # only the page's own "show article" links
     assert browser.execute_script("return window.__pwned === undefined")
 
 
