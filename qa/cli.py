@@ -125,14 +125,15 @@ def ask(
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (fields: see the README)")] = False,
+    articles: Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder the index was built from: .txt answers also get their offsets in the file [default: seeds, or $QA_ARTICLES_DIR]")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
     from qa.news import describe
     from qa.questions import check_question_length
     from qa.web.render import answer_line
 
-    engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold)
     try:
         check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
     except ValueError as e:

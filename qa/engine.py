@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa import answers, news
+from qa import answers, file_offsets, news
 from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
@@ -274,7 +274,9 @@ class Engine:
             )
         answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
                         period=period.iso if preferred else None)
-        return news.annotate(answer, spans, sources, self.threshold)
+        answer = news.annotate(answer, spans, sources, self.threshold)
+        file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
+        return answer
 
 
 def _plain_text(question: str) -> str:

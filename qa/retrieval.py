@@ -30,6 +30,9 @@ class Citation:
         answer_start: Character offset of the answer in the article (None for plain sources).
         answer_end: End offset of the answer in the article.
         retrieval_score: Cosine similarity of the passage to the question.
+        file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
+            articles whose file is in the configured articles folder, unchanged; else None.
+        file_answer_end: End offset of the answer in the file.
     """
 
     article_id: str
@@ -44,6 +47,8 @@ class Citation:
     answer_start: int | None = None
     answer_end: int | None = None
     retrieval_score: float = 0.0
+    file_answer_start: int | None = None
+    file_answer_end: int | None = None
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The passage with the answer wrapped in markers (no markers for plain sources)."""

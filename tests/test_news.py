@@ -147,6 +147,10 @@ def dated(tmp_path_factory):
 def test_engine_gives_the_calendar_date_of_a_relative_answer(dated):
     a = dated.ask("When did the harbor bridge open to traffic?")
     assert "Monday" in a.answer and a.answer_date == "2010-03-08"
+    # the answer's place in the .txt file itself, past the title and 'Posted' lines
+    c = a.citations[0]
+    file_text = ARTICLES["bridge.txt"]
+    assert file_text[c.file_answer_start:c.file_answer_end] == a.answer and c.file_answer_start > c.answer_start
 
 
 @needs_reader
@@ -172,6 +176,9 @@ def test_cli_shows_and_exports_the_answer_date(dated):
     r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir)
     assert r.returncode == 0, r.stderr
     assert "Monday — 8 March 2010" in r.stdout
-    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir, "--json")
+    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir, "--json",
+           "--articles", dated.config.articles_dir)
     data = json.loads(r.stdout)
     assert data["answer_date"] == "2010-03-08" and data["over_time"] == [] and data["period"] is None
+    c = data["citations"][0]
+    assert c["passage_number"] == 1 and ARTICLES["bridge.txt"][c["file_answer_start"]:c["file_answer_end"]] == data["answer"]
