@@ -31,7 +31,8 @@ PERSON, PLACE, DATE, NUMBER, THING = "person", "place", "date", "number", "thing
 _PRONOUN_KINDS: dict[str, set[str]] = {
     **dict.fromkeys(("he", "him", "his", "she", "her", "hers"), {PERSON}),
     **dict.fromkeys(("it", "its"), {THING, PLACE}),
-    **dict.fromkeys(("they", "them", "their", "theirs"), {THING, PLACE}),
+    # "they": a team, a band, a country's government, or people
+    **dict.fromkeys(("they", "them", "their", "theirs"), {THING, PLACE, PERSON}),
 }
 _PRONOUN = re.compile(r"\b(" + "|".join(_PRONOUN_KINDS) + r")\b", re.IGNORECASE)
 _POSSESSIVE = {"his", "its", "their"}
@@ -46,7 +47,9 @@ _DUMMY_IT = re.compile(r"\bit\s+(?:is|was|'s|will be|would be)\s+\w+\s+(?:that|t
                        re.IGNORECASE)
 
 # Runs of capitalised words with short joiners: "Anders Fogh Rasmussen", "Saif al-Islam Gadhafi", "TF1".
-_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:al|el|de|du|von|van|bin|of|the)[-\s]+)?[A-Z][\w’'.-]*)*")
+_NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:al|el|de|du|von|van|bin|of|the)[-\s]+)?[A-Z][\w’'.-]*)*(?:\s+\d+\b)?")
+# A capitalised adjective before a lowercase word: "British rock group", "Russian president".
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:ish|ian|ese|ean|an|ic|i)$")
 _QUESTION_WORDS = {
     "who", "whom", "whose", "what", "when", "where", "why", "how", "which", "is", "are", "was", "were", "did",
     "does", "do", "can", "could", "will", "would", "has", "have", "had", "and", "the", "a", "an", "in", "on",
@@ -193,7 +196,7 @@ def _kind_of_answer(answer: str, question: str) -> str | None:
     if word in ("which", "what") and after:
         # The head noun of "Which TV channel ...", "What city ...", "Which Russian president ...".
         for w in after[:4]:
-            w = w.strip("?,.'’s")
+            w = w.strip("?,.").removesuffix("'s").removesuffix("’s")
             if w in _PERSON_NOUNS:
                 return PERSON
             if w in _PLACE_NOUNS:
@@ -202,13 +205,11 @@ def _kind_of_answer(answer: str, question: str) -> str | None:
                 return DATE
             if w in ("is", "was", "are", "were", "did", "does", "do", "has", "had"):
                 break
-        if after[0] in ("is", "was", "are", "were") or after[0].strip("?,.") in _ORG_WORDS:
+        if after[0] in ("is", "was", "are", "were"):
             return _kind_of_name(text, question)
-        return THING
-    if word in ("who", "whom"):
-        kind = _kind_of_name(text, "")
-        return PERSON if kind == PERSON or kind is None else kind
-    return _kind_of_name(text, question)
+        return THING  # "Which team ...", "Which TV channel ...", "What tower ..."
+    # "Who ...": a person unless the name says otherwise (NATO, the Denver Broncos, Russia)
+    return _kind_of_name(text, "" if word in ("who", "whom") else question)
 
 
 def _kind_of_name(name: str, context: str) -> str:
@@ -230,26 +231,41 @@ def _kind_of_name(name: str, context: str) -> str:
             return PERSON
         if before and before[-1] in ("in", "to", "from", "at", "near", "into", "across", "visit", "visited"):
             return PLACE
+        if before[-2:-1] and before[-1] == "of" and before[-2] in _PERSON_NOUNS:
+            return PLACE  # "the mayor of Port Harlow", "the president of Russia"
         if before and before[-1] == "the":
             return THING  # "the Transitional National Council", "the Denver Broncos"
     return PERSON if 1 <= len(words) <= 4 else THING
 
 
+def _titled(name: str, context: str) -> bool:
+    """Whether a title ("Mr.", "President") comes right before the name."""
+    at = context.find(name)
+    before = context[:at].lower().split()[-1:] if at > 0 else []
+    return bool(before) and before[0].strip(".,") in _TITLES
+
+
 def _names(question: str) -> list[tuple[int, str]]:
-    """Capitalised names in a question with their offsets, question words and titles trimmed off."""
+    """Capitalised names in a question with their offsets, question words, titles and adjectives trimmed off.
+
+    A possessive ends a name ("Tesla's AC induction motor" names Tesla).
+    """
     out = []
     for m in _NAME.finditer(question):
-        words = m.group(0).split()
-        start = m.start()
-        while words and (words[0].lower().strip(".,") in _QUESTION_WORDS or words[0].lower().strip(".,") in _TITLES):
-            start = question.index(words[0], start) + len(words[0])
-            words = words[1:]
-        if not words:
-            continue
-        name = " ".join(words)
-        name = re.sub(r"(’s|'s)$", "", name).strip(" .,;:")
-        if name:
-            out.append((question.index(words[0], start), name))
+        run: list[tuple[int, str]] = []  # (offset, word) of the current name
+        words = [(m.start() + w.start(), w.group(0)) for w in re.finditer(r"\S+", m.group(0))]
+        for i, (at, w) in enumerate(words):
+            plain = w.lower().strip(".,")
+            if not run and (plain in _QUESTION_WORDS or plain in _TITLES):
+                continue
+            if not run and _DEMONYM.match(w) and (i + 1 == len(words)) and re.match(r"\s+[a-z]", question[at + len(w):]):
+                continue
+            run.append((at, w))
+            if w.endswith(("'s", "’s")) or i + 1 == len(words):
+                name = re.sub(r"(’s|'s)$", "", " ".join(x for _, x in run)).strip(" .,;:")
+                if name:
+                    out.append((run[0][0], name))
+                run = []
     return out
 
 
@@ -260,8 +276,10 @@ def _entities(turn: Turn) -> list[Entity]:
         kind = _kind_of_answer(turn.answer, turn.question)
         if kind:
             out.append(Entity(turn.answer.strip(" .,;:"), kind))
-    for _, name in _names(turn.question):
-        out.append(Entity(name, _kind_of_name(name, turn.question)))
+    for at, name in _names(turn.question):
+        kind = _kind_of_name(name, turn.question)
+        the = "the " if kind != PERSON and turn.question[:at].lower().endswith("the ") else ""
+        out.append(Entity(the + name, kind))  # "the Transitional National Council", as the question had it
     return out
 
 
@@ -277,11 +295,14 @@ def _bound(question: str, match: re.Match) -> bool:
         if at < match.start() or "," in question[match.end() : at]:
             if _kind_of_name(name, question) in kinds:
                 return True
+            # A single unknown name ("Moscow", "Denver") may well be a place or a team: give "it" the benefit.
+            if PERSON not in kinds and len(name.split()) == 1 and not _titled(name, question):
+                return True
     low = before.lower()
-    if PERSON in kinds:  # "the minister ... his"
-        return any(re.search(rf"\b(?:the|a|an|this|that)\s+(?:\w+\s+)?{n}\b", low) for n in _PERSON_NOUNS)
     if word in ("they", "them", "their", "theirs"):  # "the rebels ... their"
         return bool(re.search(r"\b(?:the|these|those|both)\s+(?:\w+\s+)?\w+s\b", low))
+    if PERSON in kinds:  # "the minister ... his"
+        return any(re.search(rf"\b(?:the|a|an|this|that)\s+(?:\w+\s+)?{n}\b", low) for n in _PERSON_NOUNS)
     # "the alliance ... its"; not "the name of its leader" (a word of the question, not a referent)
     for m in re.finditer(r"\b(?:the|this|that)\s+([\w-]+)(?:\s+([\w-]+))?", low):
         # The noun phrase's head: its second word unless that is already past it ("the name of").
@@ -305,17 +326,26 @@ def _substitute(question: str, match: re.Match, entity: str) -> str:
     if word == "her":
         nxt = re.match(r"\s+([A-Za-z’'-]+)", question[match.end():])
         possessive = bool(nxt) and nxt.group(1).lower() not in _AFTER_OBJECT_HER
-    text = f"{entity}’s" if possessive and entity.endswith("’") else f"{entity}'s" if possessive else entity
+    # "Clearline Utilities'", "Jalil's"
+    text = (entity + ("'" if entity.endswith("s") else "'s")) if possessive else entity
     return question[: match.start()] + text + question[match.end():]
 
 
-def _referent(kinds: set[str], history: list[Turn]) -> Entity | None:
-    """The newest entity of the conversation whose kind fits the pronoun."""
+def _referents(kinds: set[str], history: list[Turn], question: str, n: int = 2) -> list[Entity]:
+    """The ``n`` newest distinct entities of the conversation whose kind fits the pronoun, newest first.
+
+    An entity the question names itself is not what its pronoun stands for ("When did he hire Tesla?").
+    """
+    out: list[Entity] = []
     for turn in reversed(history):
         for e in _entities(turn):
-            if e.kind in kinds:
-                return e
-    return None
+            if e.text.lower().removeprefix("the ") in question.lower():
+                continue
+            if e.kind in kinds and all(e.text.lower() != o.text.lower() for o in out):
+                out.append(e)
+                if len(out) == n:
+                    return out
+    return out
 
 
 def _elliptical(question: str, history: list[Turn]) -> str | None:
@@ -329,7 +359,7 @@ def _elliptical(question: str, history: list[Turn]) -> str | None:
         return None
     about = _WHAT_ABOUT.match(question)
     if about:
-        new = (about.group(1) or about.group(2) or "").strip()
+        new = re.sub(r"(’s|'s)$", "", (about.group(1) or about.group(2) or "").strip())
         if not new or len(new.split()) > 5 or new.split()[0].lower() in _QUESTION_WORDS | set(_PRONOUN_KINDS):
             return None  # "And when did he resign?" is a question of its own
         names = _names(last)
@@ -339,16 +369,21 @@ def _elliptical(question: str, history: list[Turn]) -> str | None:
     return None
 
 
-def readings(question: str, history: Iterable[Any] | None = None) -> list[Reading]:
+def readings(question: str, history: Iterable[Any] | None = None, max_rewrites: int = 2) -> list[Reading]:
     """The ways to read a question: as asked, then (when it leans on the conversation) rewritten.
+
+    A pronoun can fit more than one earlier entity ("Who did Tesla work for?" "Thomas Edison." "When
+    did he emigrate?"): the newest ``max_rewrites`` fitting entities each give a reading.
 
     Args:
         question: The new question.
         history: Earlier turns, oldest first: :class:`qa.Answer` objects, :class:`Turn` objects or dicts
             with ``question`` (or ``resolved_question``) and ``answer``.
 
+        max_rewrites: Most rewritten readings (each costs a retrieval and a read).
+
     Returns:
-        One or two readings; the first is always the question as asked.
+        The question as asked first, then up to ``max_rewrites`` rewrites.
     """
     question = question.strip()
     asked = Reading(question, question)
@@ -362,11 +397,8 @@ def readings(question: str, history: Iterable[Any] | None = None) -> list[Readin
     m = unbound_pronoun(question)
     if m is None:
         return [asked]
-    entity = _referent(_PRONOUN_KINDS[m.group(0).lower()], turns)
-    if entity is None:
-        return [asked]
-    text = entity.text
-    if entity.kind == THING and len(text.split()) > 1 and any(w.lower() in _ORG_WORDS for w in text.split()):
-        text = "the " + text if not text.lower().startswith("the ") else text  # "the Transitional National Council"
-    rewrite = _substitute(question, m, text)
-    return [asked, Reading(rewrite, rewrite, True)]
+    out = [asked]
+    for entity in _referents(_PRONOUN_KINDS[m.group(0).lower()], turns, question, max_rewrites):
+        rewrite = _substitute(question, m, entity.text)
+        out.append(Reading(rewrite, rewrite, True))
+    return out

@@ -14,7 +14,7 @@ CITY = Turn("Which city did Anders Fogh Rasmussen visit?", "Sochi")
 
 def rewrite(question, *history):
     """The rewritten reading, or None when the question is read only as asked."""
-    rs = readings(question, list(history))
+    rs = readings(question, list(history), max_rewrites=1)
     assert rs[0].question == question and not rs[0].rewritten  # the question as asked always comes first
     return rs[1].question if len(rs) > 1 else None
 
@@ -34,6 +34,14 @@ def rewrite(question, *history):
     ("Where is it based?", [CHANNEL], "Where is TF1 based?"),
     ("Who leads it?", [Turn("Which body represents the rebels in diplomacy?", "the Transitional National Council")],
      "Who leads the Transitional National Council?"),
+    # a possessive ends a name; an entity the question names itself is not its pronoun
+    ("For how long did he hire Tesla?", [Turn("Who licensed Tesla's AC induction motor?", "George Westinghouse")],
+     "For how long did George Westinghouse hire Tesla?"),
+    # "British" is an adjective, not a name; a band answering "Which ... group" is "their"
+    ("Who were their special guests?", [Turn("Which British rock group headlined the halftime show?", "Coldplay")],
+     "Who were Coldplay's special guests?"),
+    ("Where are its offices?", [Turn("Which company won the contract?", "Clearline Utilities")],
+     "Where are Clearline Utilities' offices?"),
     # the newest fitting entity wins
     ("What did he say?", [TNC, NATO], "What did Anders Fogh Rasmussen say?"),
     # questions of one word, or a new subject, made whole from the previous question

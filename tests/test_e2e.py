@@ -68,6 +68,9 @@ def test_follow_up_question(engine):
     # a date is never "he": the third turn is still about Jalil
     third = engine.ask("Why did he resign?", [first, second])
     assert third.resolved_question == "Why did Mustafa Abdel Jalil resign?", third.resolved_question
+    # a follow-up the articles do not answer is declined, and says how it was read
+    fourth = engine.ask("How old is he?", [first])
+    assert not fourth.found and fourth.resolved_question == "How old is Mustafa Abdel Jalil?"
 
 
 def test_follow_up_history_as_turns_or_dicts(engine):
@@ -116,6 +119,17 @@ def test_question_of_170_tokens_within_the_limit_is_answered(engine):
 def test_cli_refuses_too_long_question_clearly(tmp_path):
     r = qa("ask", ("Who heads the TNC? " * 264)[:5000], "--index", str(tmp_path / "none"))
     assert r.returncode == 2 and "too long" in r.stderr and "1,000" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_configured_threshold_decides(engine):
+    saved = engine.config.threshold
+    try:
+        engine.config.threshold = 1e6  # no margin reaches it: every question declined
+        assert not engine.ask("Who is the NATO Secretary-General?").found
+        engine.config.threshold = -1e6  # every question answered
+        assert engine.ask("What is the boiling point of mercury in Kelvin?").found
+    finally:
+        engine.config.threshold = saved
 
 
 def test_search_only(engine):

@@ -90,3 +90,14 @@ def test_long_question_is_truncated_to_leave_room_for_the_passage(tiny_reader):
     passage = "The cat sat on the mat in Paris. " * 10
     spans = reader.read(question, [passage])  # the tokenizer panicked here before truncation
     assert spans and all(passage[s.start:s.end] == s.text for s in spans)
+
+
+def test_every_window_of_a_long_passage_is_read(tiny_reader):
+    reader = Reader(tiny_reader, max_length=64, stride=16)
+    long = " ".join(f"Sentence {i} tells of the river Volga and the city of Kazan." for i in range(30))
+    spans = reader.read("Where is the river?", [long], top_k=200)
+    reader.warm_up()
+    first = reader._tokenizer("Where is the river?", long, truncation="only_second", max_length=64, stride=16,
+                              return_overflowing_tokens=True, return_offsets_mapping=True)
+    first_window_end = max(e for (s, e), seq in zip(first["offset_mapping"][0], first.sequence_ids(0)) if seq == 1)
+    assert max(s.end for s in spans) > 2 * first_window_end  # candidates from windows far past the first
