@@ -13,7 +13,27 @@ import typer
 
 from qa.config import Config, ConfigError
 
-app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True,
+                  add_completion=False, context_settings=HELP_OPTIONS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"qa {version('qa')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("qa (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = False,
+) -> None:
+    """Question answering over a folder of articles, with citations."""
 
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
@@ -105,12 +125,15 @@ def ask(
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (fields: see the README)")] = False,
+    articles: Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder the index was built from: .txt answers also get their offsets in the file [default: seeds, or $QA_ARTICLES_DIR]")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
+    from qa.news import describe
     from qa.questions import check_question_length
+    from qa.web.render import answer_line
 
-    engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold)
     try:
         check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
     except ValueError as e:
@@ -123,18 +146,23 @@ def ask(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
+    if result.period:
+        typer.echo(f"(articles from {describe(result.period)} first, as the question asks)")
     if result.found:
-        typer.secho(result.answer, bold=True)
+        typer.secho(answer_line(result), bold=True)
+        if len(result.over_time) > 1:
+            typer.echo("The articles differ over time, newest first: "
+                       + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             date = f", {c.date}" if c.date else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number + 1}, characters {c.answer_start}-{c.answer_end})")
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
-            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number + 1})\n    {c.passage}")
+            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number})\n    {c.passage}")
     if result.resolved_question != result.question:
         typer.echo(f"\n(read as: {result.resolved_question})")
 
@@ -154,7 +182,24 @@ def search(
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number + 1})\n       {h.citation.passage[:200]}")
+        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        # As the web server binds: a port left in TIME_WAIT by a server just stopped is free to use.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_message(host: str, port: int) -> str:
+    return f"port {port} on {host} is already in use (another qa serve?); choose another with --port, e.g. qa serve --port {port + 1}"
 
 
 @app.command()
@@ -194,6 +239,8 @@ def serve(
             _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
         except IndexStoreError:
             pass  # the engine's own check reports it, with what to do
+    if not _port_free(host, port):
+        _fail(_port_message(host, port))
     from qa.web import ChatProcess
 
     # Models load in a child process while this one imports and starts the web server.
@@ -221,7 +268,7 @@ def serve(
         except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
             if demo is not None:
                 demo.close()
-            _fail(str(e) or repr(e))
+            _fail(_port_message(host, port) if "empty port" in str(e) else str(e) or repr(e))
         demo.block_thread()
     finally:
         if watcher is not None:
@@ -229,7 +276,8 @@ def serve(
         backend.close()
 
 
-eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True,
+                       context_settings=HELP_OPTIONS)
 app.add_typer(eval_app, name="eval")
 
 
@@ -332,14 +380,15 @@ def _write(result: dict, output: Path | None) -> None:
 @app.command("train-reader")
 def train_reader(
     work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
-    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run [default: --epochs]")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data [default: 1; on resume: as saved]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step [default: 128 on a GPU, 16 on a CPU]")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 1e-4 x sqrt(batch/16), at most 3e-4]")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run (default: from --epochs)")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data (default: 1; on resume: as saved)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step (default: 128 on a GPU, 16 on a CPU)")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: 1e-4 x sqrt(batch/16), at most 3e-4)")] = None,
     data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
     negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
     device: Annotated[str, typer.Option(help="auto (a CUDA GPU where there is one), cuda or cpu")] = "auto",
+    cpu_bf16: Annotated[bool, typer.Option("--cpu-bf16", help="bf16 autocast on a CPU with native bf16 (avx512_bf16/AMX); off: it measured no faster here")] = False,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
     split_mib: Annotated[Optional[float], typer.Option("--split-mib", help="With --export: cut model.safetensors into parts of at most this many MiB, with a sha256 manifest")] = None,
     join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
@@ -389,6 +438,7 @@ def train_reader(
         batch_size=batch_size,
         learning_rate=learning_rate,
         device=device,
+        cpu_bf16=cpu_bf16,
     )
     train(cfg, work_dir)
     if export_to:
@@ -401,6 +451,10 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # An index that has to be rebuilt is logged by qa.indexing and also said by the report the CLI
+    # prints ("Rebuilt everything: ..."): both printed the same problem twice, the log line even
+    # telling the user to run the rebuild that was already running.
+    logging.getLogger("qa.indexing").setLevel(logging.ERROR)
     try:
         app()
     except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)

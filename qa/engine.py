@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa import answers
+from qa import answers, file_offsets, news
 from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
@@ -39,6 +39,10 @@ class Answer:
         resolved_question: The reading of the question that was answered: the question as asked, or
             (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
         timings: Seconds spent per stage.
+        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
+            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
+        period: The period the question named (ISO 8601, e.g. ``2011-07``) when articles of it were preferred.
+        over_time: When articles of different dates answer differently: each answer with its date, newest first.
     """
 
     question: str
@@ -49,6 +53,9 @@ class Answer:
     sources: list[Citation] = field(default_factory=list)
     resolved_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    answer_date: str | None = None
+    period: str | None = None
+    over_time: list[dict] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -233,24 +240,29 @@ class Engine:
         # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
         # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
         tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
-        best = max(tried, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        # When no reading is answered, the rewrite's "Read as" and closest passages say more than the bare pronoun.
+        pool = [a for a in tried if a.found] or tried[1:] or tried
+        best = max(pool, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
         best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
         return best
 
     def _answer(self, question: str, reading: Reading) -> Answer:
         """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        hits, timings = self._search(reading.query, self.config.top_k)
+        # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
+        period = news.question_period(reading.question)
+        hits, timings = self._search(reading.query, self.config.top_k * (4 if period else 1))
+        sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(reading.question, [h.citation.passage for h in hits])
+        spans = self.reader.read(reading.question, [c.passage for c in sources])
         t2 = time.perf_counter()
-        sources = [h.citation for h in hits]
         timings.update(read=t2 - t1, total=t2 - t0)
         choice = answers.choose(spans)
         margin = choice.margin if choice else -math.inf
         confidence = self.calibration.probability(margin)
         if not answers.accept(choice, self.threshold):
-            return Answer(question, None, margin, confidence, [], sources, reading.question, timings)
+            return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
+                          period=period.iso if preferred else None)
         # The same answer found in several passages is cited from each of them.
         citations, seen = [], set()
         for s in choice.same:
@@ -262,7 +274,11 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        return Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings)
+        answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
+                        period=period.iso if preferred else None)
+        answer = news.annotate(answer, spans, sources, self.threshold)
+        file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
+        return answer
 
 
 def _plain_text(question: str) -> str:
