@@ -29,7 +29,7 @@ from qa.stores import (
     create_store,
     open_store,
 )
-from qa.stores.local import build_lock, remove_unused_generations
+from qa.stores.local import build_lock
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +189,6 @@ class Indexer:
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""
         report = IndexReport()
-        remove_unused_generations(self.root)  # a killed build's partial generation, also when nothing changed
         if rebuild:
             report.rebuilt = "asked to rebuild"
             return None, report
@@ -213,7 +212,7 @@ class Indexer:
             store.close()
             return None, report
         if hasattr(store, "tidy"):
-            store.tidy()  # a killed update's orphan segment (the local store)
+            store.tidy()  # a killed run's orphan segment or partial generation, also when nothing changes (the local store)
         if self.index_type not in ("auto", s.index_type):
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)
