@@ -278,7 +278,7 @@ class Reader:
                 start_all[i] = out.start_logits[row, :length].float().numpy()
                 end_all[i] = out.end_logits[row, :length].float().numpy()
         spans: list[Span] = []
-        for i in sorted({enc["overflow_to_sample_mapping"][j]: j for j in reversed(range(n))}.values()):
+        for i in range(n):
             p = enc["overflow_to_sample_mapping"][i]
             mask = np.array([s == 1 for s in enc.sequence_ids(i)])
             null = float(start_all[i][0] + end_all[i][0])
