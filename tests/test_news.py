@@ -56,6 +56,7 @@ def test_describe_names_days_weeks_and_months():
     ("Who was elected last year?", "2025"),
     ("Who is the NATO Secretary-General?", None),
     ("What was resolution 2011-12 about?", None),
+    ("Which events of 2009-2010 mattered?", None),  # a range is not one year
 ])
 def test_questions_that_name_a_time(question, iso):
     p = question_period(question, today=date(2026, 11, 28))
