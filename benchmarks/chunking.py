@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -84,11 +85,13 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+              "load_average": [round(x, 1) for x in os.getloadavg()],
               "rows": rows, "old_revision": args.old, "old_rows": old_rows}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "chunking.json").write_text(json.dumps(result, indent=2))
     lines = ["# Chunking time against article size", "",
-             f"`python benchmarks/chunking.py{' --old ' + args.old if args.old else ''}`, {result['measured']}, commit {commit}.", "",
+             f"`python benchmarks/chunking.py{' --old ' + args.old if args.old else ''}`, {result['measured']}, commit {commit}, "
+             f"load average {result['load_average'][0]} (other jobs shared the 2 CPUs: the shape matters more than the seconds).", "",
              "| text | size | seconds (now) |" + (" seconds (before) |" if old_rows else ""),
              "|---|---|---|" + ("---|" if old_rows else "")]
     before = {(r["shape"], r["mb"]): r["seconds"] for r in old_rows}

@@ -326,7 +326,8 @@ def _substitute(question: str, match: re.Match, entity: str) -> str:
     if word == "her":
         nxt = re.match(r"\s+([A-Za-z’'-]+)", question[match.end():])
         possessive = bool(nxt) and nxt.group(1).lower() not in _AFTER_OBJECT_HER
-    text = f"{entity}’s" if possessive and entity.endswith("’") else f"{entity}'s" if possessive else entity
+    # "Clearline Utilities'", "Jalil's"
+    text = (entity + ("'" if entity.endswith("s") else "'s")) if possessive else entity
     return question[: match.start()] + text + question[match.end():]
 
 

@@ -40,6 +40,8 @@ def rewrite(question, *history):
     # "British" is an adjective, not a name; a band answering "Which ... group" is "their"
     ("Who were their special guests?", [Turn("Which British rock group headlined the halftime show?", "Coldplay")],
      "Who were Coldplay's special guests?"),
+    ("Where are its offices?", [Turn("Which company won the contract?", "Clearline Utilities")],
+     "Where are Clearline Utilities' offices?"),
     # the newest fitting entity wins
     ("What did he say?", [TNC, NATO], "What did Anders Fogh Rasmussen say?"),
     # questions of one word, or a new subject, made whole from the previous question

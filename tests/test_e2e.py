@@ -68,6 +68,9 @@ def test_follow_up_question(engine):
     # a date is never "he": the third turn is still about Jalil
     third = engine.ask("Why did he resign?", [first, second])
     assert third.resolved_question == "Why did Mustafa Abdel Jalil resign?", third.resolved_question
+    # a follow-up the articles do not answer is declined, and says how it was read
+    fourth = engine.ask("How old is he?", [first])
+    assert not fourth.found and fourth.resolved_question == "How old is Mustafa Abdel Jalil?"
 
 
 def test_follow_up_history_as_turns_or_dicts(engine):

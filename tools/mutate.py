@@ -10,6 +10,9 @@ outcome is reported:
 * ``target not found`` / ``target ambiguous``: the code moved; update the mutation's ``old`` text;
 * ``error``: pytest could not run (exit code 2-5, or the time limit).
 
+Run the tests once unmutated first: a test that already fails would "kill" every mutation;
+leave such tests out with ``--deselect NODEID``.
+
     PYTHONPATH=. .venv/bin/python tools/mutate.py              # all
     PYTHONPATH=. .venv/bin/python tools/mutate.py --list       # names and targets only
     PYTHONPATH=. .venv/bin/python tools/mutate.py --only conversation-standalone-rewritten
@@ -105,18 +108,18 @@ MUTATIONS = [
     ),
     Mutation(
         "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
-        "qa/engine.py", "        best = max(tried, key=lambda a: a.score)", "        best = tried[-1]",
+        "qa/engine.py", "        best = max(pool, key=lambda a: a.score)", "        best = tried[-1]",
         ["tests/test_e2e.py"],
     ),
     Mutation(
         "api-history-ignored", "the /ask API drops the earlier turns",
-        "qa/web/app.py", "            return backend.answer((question or \"\").strip(), earlier_turns(history))",
+        "qa/web/app.py", "            return backend.answer((question or \"\").strip(), turns_of(history))",
         "            return backend.answer((question or \"\").strip(), [])",
         ["tests/test_web.py"],
     ),
     Mutation(
         "chat-state-ignored", "the chat page forgets the conversation",
-        "qa/web/app.py", "        html, turn = exchange(question, turns)", "        html, turn = exchange(question, [])",
+        "qa/web/app.py", "        for html, turn in exchanges(question, turns):", "        for html, turn in exchanges(question, []):",
         ["tests/test_web.py"],
     ),
     Mutation(
@@ -134,7 +137,7 @@ MUTATIONS = [
 ]
 
 
-def run_one(m: Mutation, timeout: float) -> tuple[str, str]:
+def run_one(m: Mutation, timeout: float, deselect: list[str] | None = None) -> tuple[str, str]:
     """Apply one mutation, run its tests, restore the file. Returns (outcome, detail)."""
     path = ROOT / m.file
     if not path.exists():
@@ -148,6 +151,8 @@ def run_one(m: Mutation, timeout: float) -> tuple[str, str]:
     try:
         path.write_text(original.replace(m.old, m.new))
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests]
+        for node in deselect or []:  # tests that fail without any mutation would "kill" every mutation
+            cmd += ["--deselect", node]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         try:
             r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -168,6 +173,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="run only these mutations (by name)")
     parser.add_argument("--list", action="store_true", help="list the mutations and whether their targets are found")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per mutation's test run")
+    parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
+                        help="leave out a test that already fails without mutations (repeatable)")
     args = parser.parse_args()
 
     # SIGTERM unwinds like Ctrl-C, so the finally clause restores the file being mutated.
@@ -185,7 +192,7 @@ def main() -> int:
             rows.append((m.name, m.file, "ok" if n == 1 else "target not found" if n == 0 else f"{n} matches", m.what))
             continue
         t0 = time.perf_counter()
-        outcome, detail = run_one(m, args.timeout)
+        outcome, detail = run_one(m, args.timeout, args.deselect)
         rows.append((m.name, m.file, outcome, f"{detail} ({time.perf_counter() - t0:.0f} s)"))
         print(f"{m.name}: {outcome}: {detail}", file=sys.stderr, flush=True)
     print("| mutation | file | outcome | detail |\n|---|---|---|---|")

@@ -478,9 +478,15 @@ class LocalStore:
             rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
 
-    def article_hashes(self) -> dict[str, str]:
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         with self._lock:
-            return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            if ids is None:
+                return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            ids, out = list(ids), {}
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start : start + 500]
+                out.update(self._db.execute(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            return out
 
     def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash (read from the segments' files, nothing else is loaded)."""

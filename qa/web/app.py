@@ -97,7 +97,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
 
     def turns_of(history: list | None):
         # Only the latest turns matter to a follow-up; a client may send the whole conversation.
-        return earlier_turns(history)[-backend.config.max_history_turns:]
+        return earlier_turns(list(history or [])[-backend.config.max_history_turns:])
 
     def exchanges(question: str, history: list[dict] | None):
         """Yield ``(html, None)`` notes while the question waits, then the reply's HTML and the turn to remember.
