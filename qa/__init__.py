@@ -13,7 +13,7 @@ from qa.config import Config
 from qa.engine import Answer, Citation, Engine, Hit
 from qa.followup import Turn
 from qa.indexing import Indexer, IndexReport
-from qa.store import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError
+from qa.stores import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError
 
 __all__ = [
     "Answer", "Article", "ChunkingSettings", "Citation", "Config", "Engine", "Hit", "IndexCorrupt",

@@ -1,27 +1,40 @@
-"""Articles: reading a folder of news articles (.txt, .md, .html, .json, .jsonl)."""
+"""Articles: reading a folder of news articles (.txt, .md, .html, .json, .jsonl) safely.
+
+The formats themselves are in :mod:`qa.formats`; this module walks the folder (links,
+limits, unreadable files), gives each article a stable id and drops duplicates.
+"""
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
-import json
-import logging
-import re
+import itertools
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from qa.formats import ArticleError, Fields
+from qa.formats.dates import parse_date
+from qa.formats.html import parse_html
+from qa.formats.markdown import parse_markdown
+from qa.formats.plain import parse_plain
+from qa.formats.records import json_records, jsonl_records, record_fields
+
+__all__ = ["Article", "ArticleError", "ArticleReader", "load_articles", "parse_date", "parse_plain", "read_file"]
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+DEFAULT_MAX_ARTICLE_BYTES = 20_000_000
+DEFAULT_MAX_JSON_DEPTH = 64
 
-# Lines that news sites put around the article text; they are not part of the story.
-BOILERPLATE = re.compile(
-    r"^\s*(leave a comment|\d+\s+comments?|comments?|share( this)?( article| story)?|print|email|"
-    r"tweet|related( stories| articles)?|advertisement|read more|subscribe.*|follow us.*|"
-    r"click here.*|posted in .*|tags?:.*|filed under.*)\s*$",
-    re.IGNORECASE,
+# Byte-order marks, longest first (the UTF-32-LE mark begins with the UTF-16-LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
-POSTED = re.compile(r"^\s*(posted|published|updated)(\s+on)?\s*:?\s+(?P<date>.+)$", re.IGNORECASE)
 
 
 @dataclass
@@ -29,13 +42,16 @@ class Article:
     """One article.
 
     Attributes:
-        id: Stable id: the file's path under the articles folder (``#n`` for the n-th
-            record of a .json / .jsonl file).
+        id: Stable id, from the article itself: its ``id`` field, else its ``url`` field
+            (JSON records, Markdown front matter); else, for a record of a .json/.jsonl
+            file, ``<file>#<hash of its title>``; else the file's path under the folder.
+            Never a position in a file.
         title: Title.
-        text: Body text; passages point into it by character offsets.
-        date: Publication date (ISO ``YYYY-MM-DD`` where it could be parsed, else as written).
+        text: Body text as plain text; passages point into it by character offsets.
+        date: Publication date, ISO ``YYYY-MM-DD``, or '' when unknown.
         source: The file it came from, relative to the articles folder.
         url: Where it was published, if known.
+        author: Author(s), if known (metadata: not part of :attr:`hash`).
     """
 
     id: str
@@ -44,10 +60,11 @@ class Article:
     date: str = ""
     source: str = ""
     url: str = ""
+    author: str = ""
 
     @functools.cached_property
     def hash(self) -> str:
-        """Content hash: changes when title, date, url or text change (articles are not edited once made)."""
+        """Content hash: changes when title, date, url or text change (what decides re-embedding)."""
         h = hashlib.sha256()
         for part in (self.title, self.date, self.url, self.text):
             h.update(part.encode("utf-8"))
@@ -55,180 +72,346 @@ class Article:
         return h.hexdigest()[:32]
 
 
-class ArticleError(ValueError):
-    """A file that cannot be read as an article."""
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
-def parse_date(text: str) -> str:
-    """ISO date from text such as 'July 4th, 2011 at 9:00 pm (UTC-5)'; the text itself if unparseable."""
-    from dateutil import parser
-
-    cleaned = re.sub(r"\(.*?\)", " ", text).strip()
-    try:
-        return parser.parse(cleaned, fuzzy=True).date().isoformat()
-    except (ValueError, OverflowError):
-        return text.strip()
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1_000_000 else f"{n:,} bytes"
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def _reason(e: OSError) -> str:
+    return (e.strerror or str(e)).lower()
+
+
+def _decode(data: bytes) -> str:
+    """Text of a file: UTF-8, or UTF-16/32 with a byte-order mark."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as e:
+                raise ArticleError(f"not {encoding.upper()} text after its byte-order mark ({e.reason} at byte {e.start})") from None
     if b"\0" in data[:8192]:
-        raise ArticleError("binary file")
+        raise ArticleError("binary file (or UTF-16 text without a byte-order mark)")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ArticleError(f"not UTF-8 text ({e.reason} at byte {e.start})") from None
-    if not text.strip():
-        raise ArticleError("empty file")
-    return text
 
 
-def parse_plain(text: str) -> tuple[str, str, str]:
-    """Title, date and body of a plain-text or Markdown article.
+@dataclass
+class _Read:
+    """An article and where it came from, for messages."""
 
-    The first non-empty line is the title; a 'Posted <date>' line gives the date;
-    boilerplate lines ('Leave a comment', 'Share', ...) are dropped.
-    """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    title, date, body = "", "", []
-    for line in lines:
-        if not title:
-            if line.strip():
-                title = re.sub(r"^#+\s*", "", line.strip())
-            continue
-        m = POSTED.match(line)
-        if m and not date and not any(b.strip() for b in body):
-            date = parse_date(m.group("date"))
-            continue
-        if BOILERPLATE.match(line):
-            continue
-        body.append(line.rstrip())
-    body_text = re.sub(r"\n{3,}", "\n\n", "\n".join(body)).strip()
-    return title, date, body_text
+    article: Article
+    label: str  # 'feed.jsonl line 3', 'a.txt'
 
 
-def parse_html(text: str) -> tuple[str, str, str]:
-    """Title, date and article text of an HTML page (no scripts, styles or page chrome)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg"]):
-        tag.decompose()
-    title = ""
-    h1 = soup.find("h1")
-    if h1 and h1.get_text(strip=True):
-        title = h1.get_text(" ", strip=True)
-    elif soup.title and soup.title.get_text(strip=True):
-        title = soup.title.get_text(" ", strip=True)
-    date = ""
-    meta = soup.find("meta", attrs={"property": "article:published_time"}) or soup.find(
-        "meta", attrs={"name": re.compile("date", re.I)}
-    )
-    if meta and meta.get("content"):
-        date = parse_date(meta["content"])
-    elif soup.find("time"):
-        t = soup.find("time")
-        date = parse_date(t.get("datetime") or t.get_text(" ", strip=True))
-    root = soup.find("article") or soup.find("main") or soup.body or soup
-    if h1:
-        h1.decompose()
-    blocks = []
-    for el in root.find_all(["p", "li", "h2", "h3", "h4", "blockquote", "pre"]):
-        if el.find_parent(["p", "li", "blockquote", "pre"]):
-            continue  # its text is already in the enclosing block
-        block = " ".join(el.get_text(" ", strip=True).split())
-        if block and not BOILERPLATE.match(block) and not POSTED.match(block):
-            blocks.append(block)
-    if not blocks:
-        blocks = [" ".join(root.get_text(" ", strip=True).split())]
-    return title, date, "\n\n".join(b for b in blocks if b)
-
-
-def _records(suffix: str, text: str) -> list[dict]:
-    if suffix == ".jsonl":
-        out = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ArticleError(f"line {n}: invalid JSON ({e.msg})") from None
-        return out
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ArticleError(f"invalid JSON ({e.msg} at line {e.lineno})") from None
-    if isinstance(data, dict) and isinstance(data.get("articles"), list):
-        data = data["articles"]
-    return data if isinstance(data, list) else [data]
-
-
-def read_file(path: Path, source: str) -> list[Article]:
-    """Read one file into articles.
+class ArticleReader:
+    """Reads a folder of articles: every file named once when skipped, nothing read twice.
 
     Args:
-        path: The file.
-        source: Its name relative to the articles folder (becomes the article id).
-
-    Returns:
-        The articles in the file (several for .json lists and .jsonl).
-
-    Raises:
-        ArticleError: The file cannot be read, parsed, or holds no article text.
+        max_article_bytes: Larger files (or .jsonl lines) are skipped with a message.
+        max_json_depth: JSON nested deeper is refused (Python's parser would crash).
+        follow_links: Read files and folders that symbolic links point to outside the
+            folder. Links within it are always read; loops and broken links are named.
     """
-    text = _read_text(path)
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonl"):
-        articles = []
-        records = _records(suffix, text)
-        for n, rec in enumerate(records):
-            if not isinstance(rec, dict) or not str(rec.get("text") or "").strip():
-                raise ArticleError(f"record {n}: needs an object with a non-empty 'text' field")
-            rid = source if len(records) == 1 else f"{source}#{n}"
-            date = str(rec.get("date") or "")
-            articles.append(
-                Article(
-                    id=rid,
-                    title=str(rec.get("title") or "").strip() or Path(source).stem,
-                    text=str(rec["text"]).strip(),
-                    date=parse_date(date) if date else "",
-                    source=source,
-                    url=str(rec.get("url") or ""),
-                )
+
+    def __init__(
+        self,
+        max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        follow_links: bool = False,
+    ):
+        self.max_article_bytes = max_article_bytes
+        self.max_json_depth = max_json_depth
+        self.follow_links = follow_links
+
+    def read_folder(self, folder: str | Path) -> tuple[list[Article], list[str]]:
+        """Read every article under a folder (recursively; hidden files and folders skipped).
+
+        Args:
+            folder: The articles folder.
+
+        Returns:
+            (articles sorted by id, warnings: each file or record skipped and why, each
+            duplicate and which copy was kept, each field ignored).
+
+        Raises:
+            FileNotFoundError: The folder does not exist.
+        """
+        root = Path(folder)
+        if not root.is_dir():
+            raise FileNotFoundError(f"articles folder not found: {root}")
+        warnings: list[str] = []
+        read: list[_Read] = []
+        for path, rel in self._files(root, warnings):
+            if path.suffix.lower() not in SUFFIXES:
+                if path.name.lower() not in ("readme", "license"):
+                    warnings.append(f"skipped {rel}: unsupported file type (use {', '.join(SUFFIXES)})")
+                continue
+            try:
+                found, notes = self._read(path, rel)
+            except ArticleError as e:
+                warnings.append(f"skipped {rel}: {e}")
+                continue
+            except OSError as e:
+                warnings.append(f"skipped {rel}: {_reason(e)}")
+                continue
+            read.extend(found)
+            warnings.extend(notes)
+        articles = _unique(read, warnings)
+        return sorted(articles, key=lambda a: a.id), warnings
+
+    def read_file(self, path: str | Path, source: str) -> tuple[list[Article], list[str]]:
+        """Read one file into articles.
+
+        Args:
+            path: The file.
+            source: Its name relative to the articles folder.
+
+        Returns:
+            (the articles in it, warnings: records skipped and fields ignored).
+
+        Raises:
+            ArticleError: The file cannot be read as articles at all.
+            OSError: It cannot be opened.
+        """
+        found, notes = self._read(Path(path), source)
+        return [r.article for r in found], notes
+
+    # --- walking the folder ---------------------------------------------------------
+
+    def _files(self, root: Path, warnings: list[str]) -> Iterator[tuple[Path, str]]:
+        """(path, name under root) of each file to read, in name order; the rest named in warnings."""
+        top = root.resolve()
+        seen_dirs = {top}
+        files: list[tuple[str, Path]] = []
+        stack: list[tuple[Path, str]] = [(root, "")]
+        while stack:
+            folder, rel = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as e:
+                warnings.append(f"skipped folder {rel or './'}: {_reason(e)}")
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                name = rel + entry.name
+                path = Path(entry.path)
+                real = path
+                if entry.is_symlink():
+                    try:
+                        real = path.resolve(strict=True)
+                    except FileNotFoundError:
+                        warnings.append(f"skipped {name}: broken link (points to {os.readlink(path)}, which does not exist)")
+                        continue
+                    except (RuntimeError, OSError):  # RuntimeError: a loop, on Python < 3.13
+                        warnings.append(f"skipped {name}: link loop (links that point to each other, never to a file)")
+                        continue
+                    if not real.is_relative_to(top) and not self.follow_links:
+                        warnings.append(f"skipped {name}: link to {real}, outside the articles folder (use --follow-links to read it)")
+                        continue
+                try:
+                    mode = real.stat().st_mode
+                except OSError as e:
+                    warnings.append(f"skipped {name}: {_reason(e)}")
+                    continue
+                if stat.S_ISDIR(mode):
+                    real_dir = real.resolve()
+                    if real_dir in seen_dirs:
+                        warnings.append(f"skipped {name}/: link loop (it leads back to a folder already read)")
+                        continue
+                    seen_dirs.add(real_dir)
+                    stack.append((path, name + "/"))
+                elif stat.S_ISREG(mode):
+                    files.append((name, path))
+                else:
+                    warnings.append(f"skipped {name}: not a regular file (a device, pipe or socket)")
+        for name, path in sorted(files):
+            yield path, name
+
+    # --- one file ---------------------------------------------------------------------
+
+    def _too_big(self, size: int) -> ArticleError:
+        return ArticleError(f"{_size(size)}, larger than the limit of {_size(self.max_article_bytes)} (Config.max_article_bytes)")
+
+    def _read(self, path: Path, source: str) -> tuple[list[_Read], list[str]]:
+        info = path.stat()
+        reference = datetime.fromtimestamp(info.st_mtime)  # relative dates count from here
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
+            return self._read_jsonl(path, source, reference)
+        if info.st_size > self.max_article_bytes:
+            raise self._too_big(info.st_size)
+        text = _decode(path.read_bytes())
+        if not text.strip():
+            raise ArticleError("empty file")
+        if suffix == ".json":
+            return self._records(json_records(text, self.max_json_depth), source, reference)
+        if suffix in (".html", ".htm"):
+            fields = parse_html(text, reference)
+        elif suffix in (".md", ".markdown"):
+            fields = parse_markdown(text, reference)
+        else:
+            fields = parse_plain(text, reference)
+        if not fields.text.strip():
+            raise ArticleError("no article text after the title" if fields.title else "no article text found")
+        own_id = (fields.id or fields.url) if suffix in (".md", ".markdown") else ""  # see Article.id
+        return [self._article(fields, source, own_id)], [f"{source}: {n}" for n in fields.notes]
+
+    def _read_jsonl(self, path: Path, source: str, reference: datetime) -> tuple[list[_Read], list[str]]:
+        with path.open("rb") as f:
+            head = f.read(4)
+        if any(head.startswith(bom) for bom, enc in _BOMS if enc != "utf-8-sig"):
+            # UTF-16/32 lines cannot be split on b'\n': read the whole file
+            size = path.stat().st_size
+            if size > self.max_article_bytes:
+                raise self._too_big(size)
+            lines: Iterator[tuple[int, str | None]] = enumerate(_decode(path.read_bytes()).splitlines(), 1)
+        else:
+            lines = self._utf8_lines(path)
+        found, notes = self._records(jsonl_records(lines, self.max_json_depth, self.max_article_bytes), source, reference)
+        return found, notes
+
+    def _utf8_lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
+        """Lines of a UTF-8 file, read one at a time; None for a line over the size limit."""
+        with path.open("rb") as f:
+            for n in itertools.count(1):
+                line = f.readline(self.max_article_bytes + 1)
+                if not line:
+                    return
+                if len(line) > self.max_article_bytes and not line.endswith(b"\n"):
+                    while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+                        pass  # skip the rest of the long line without holding it
+                    yield n, None
+                    continue
+                if n == 1 and line.startswith(codecs.BOM_UTF8):
+                    line = line[len(codecs.BOM_UTF8):]
+                if b"\0" in line:
+                    raise ArticleError(f"binary file (NUL byte on line {n})")
+                try:
+                    yield n, line.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise ArticleError(f"not UTF-8 text (line {n}: {e.reason} at byte {e.start} of the line)") from None
+
+    def _records(self, records, source: str, reference: datetime) -> tuple[list[_Read], list[str]]:
+        """Articles from JSON records: a bad record is skipped with where it was, the rest kept."""
+        fields_list: list[Fields] = []
+        notes: list[str] = []
+        errors: list[str] = []
+        for where, record in records:
+            try:
+                if isinstance(record, ArticleError):
+                    raise record
+                fields = record_fields(record, where, reference)
+            except ArticleError as e:
+                if not where:  # the file's one object
+                    raise
+                errors.append(f"{where}: {e}")
+                continue
+            fields_list.append(fields)
+            notes.extend(f"{source} {where}: {n}" if where else f"{source}: {n}" for n in fields.notes)
+        if not fields_list:
+            if not errors:
+                raise ArticleError("no records in it (only blank lines)")
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise ArticleError("no article could be read from it: " + "; ".join(errors[:3]) + more)
+        notes[:0] = [f"skipped {source} {e}" for e in errors]
+        # Records without an id or url: '<file>#<hash of the title>', or, for records of
+        # one file that share a title, of title and text, so that no id depends on order.
+        titles: dict[str, int] = {}
+        for f in fields_list:
+            if not (f.id or f.url):
+                titles[f.title] = titles.get(f.title, 0) + 1
+        found = []
+        for f in fields_list:
+            own = f.id or f.url
+            if not own:
+                own = f"{source}#{_digest(f.title) if titles[f.title] == 1 else _digest(f.title, f.text)}"
+            found.append(self._article(f, source, own))
+        return found, notes
+
+    @staticmethod
+    def _article(fields: Fields, source: str, own_id: str) -> _Read:
+        article = Article(
+            id=own_id or source,
+            title=fields.title or Path(source).stem,
+            text=fields.text.strip(),
+            date=fields.date,
+            source=source,
+            url=fields.url,
+            author=fields.author,
+        )
+        return _Read(article, f"{source} {fields.where}" if fields.where else source)
+
+
+def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
+    """One article per id and per text; each dropped copy named with the one kept.
+
+    Same id: the newest by date is kept; with equal or no dates, the one read last (later
+    in the folder or the file: an update appended to a feed). Same text under different
+    ids: the first in the folder is kept.
+    """
+    by_id: dict[str, list[_Read]] = {}
+    for r in read:
+        by_id.setdefault(r.article.id, []).append(r)
+    kept: list[_Read] = []
+    for aid, group in by_id.items():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        best = max(enumerate(group), key=lambda ir: (ir[1].article.date, ir[0]))[1]
+        why = "the newest" if any(g.article.date != best.article.date for g in group) else "the last one read"
+        others = ", ".join(g.label for g in group if g is not best)
+        warnings.append(f"same id {aid!r} in {best.label} and {others}: kept {best.label} ({why})")
+        kept.append(best)
+    kept.sort(key=lambda r: read.index(r))
+    by_text: dict[str, list[_Read]] = {}
+    for r in kept:
+        by_text.setdefault(hashlib.sha256(" ".join(r.article.text.split()).encode("utf-8")).hexdigest(), []).append(r)
+    out = []
+    for group in by_text.values():
+        out.append(group[0].article)
+        if len(group) > 1:
+            warnings.append(
+                f"same text in {group[0].label} and {', '.join(g.label for g in group[1:])}: indexed once, as {group[0].label}"
             )
-        return articles
-    title, date, body = parse_html(text) if suffix in (".html", ".htm") else parse_plain(text)
-    if not body.strip():
-        raise ArticleError("no article text after the title")
-    return [Article(id=source, title=title or Path(source).stem, text=body, date=date, source=source)]
+    return out
 
 
-def load_articles(folder: str | Path) -> tuple[list[Article], list[str]]:
-    """Read every article under a folder (recursively, hidden files skipped).
+def read_file(path: str | Path, source: str) -> list[Article]:
+    """Read one file into articles with the default limits (see :class:`ArticleReader`)."""
+    return ArticleReader().read_file(path, source)[0]
+
+
+def reader_options(config: object) -> dict:
+    """The :class:`ArticleReader` settings held by a :class:`qa.Config` (defaults where it has none)."""
+    return {
+        "max_article_bytes": getattr(config, "max_article_bytes", DEFAULT_MAX_ARTICLE_BYTES),
+        "max_json_depth": getattr(config, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
+        "follow_links": getattr(config, "follow_links", False),
+    }
+
+
+def load_articles(
+    folder: str | Path,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+    follow_links: bool = False,
+) -> tuple[list[Article], list[str]]:
+    """Read every article under a folder (see :meth:`ArticleReader.read_folder`).
 
     Args:
         folder: The articles folder.
+        max_article_bytes: Larger files (or .jsonl lines) are skipped with a message.
+        max_json_depth: Deeper JSON is refused with a message.
+        follow_links: Read what links pointing outside the folder point to.
 
     Returns:
-        (articles sorted by id, warnings naming each file that was skipped and why).
+        (articles sorted by id, warnings naming each file skipped and why).
     """
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"articles folder not found: {root}")
-    articles: list[Article] = []
-    warnings: list[str] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue
-        if path.suffix.lower() not in SUFFIXES:
-            if path.name.lower() not in ("readme", "license"):
-                warnings.append(f"skipped {rel}: unsupported file type (use {', '.join(SUFFIXES)})")
-            continue
-        try:
-            articles.extend(read_file(path, rel))
-        except (ArticleError, OSError) as e:
-            warnings.append(f"skipped {rel}: {e}")
-    for w in warnings:
-        logger.warning(w)
-    return sorted(articles, key=lambda a: a.id), warnings
+    return ArticleReader(max_article_bytes, max_json_depth, follow_links).read_folder(folder)

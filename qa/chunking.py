@@ -19,7 +19,11 @@ ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt",
     "ft", "approx", "dept", "est", "fig", "pres", "rev", "hon", "gov't", "u.s", "u.n", "u.k",
 }
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’'\)\]]*(?=\s)|\n")
+# A boundary starts only where a run of end punctuation starts (the lookbehind): trying every
+# position inside a long run ('!!!!…') re-scanned the rest of the run each time, quadratic in it.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+[\"”’'\)\]]*(?=\s)|\n")
+_NEXT_CHAR = re.compile(r"\s*(\S)")
+_INITIALS = re.compile(r"([a-z]\.)*[a-z]")
 _WORD = re.compile(r"\S+")
 
 
@@ -66,12 +70,26 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _word_before(text: str, sent_start: int, punct_at: int) -> str:
+    """The non-space run that ends at ``punct_at`` (not before ``sent_start``).
+
+    A backward scan rather than a regex over ``text[sent_start:punct_at]``: that slice grows
+    with the sentence and was re-scanned at every period, quadratic in the sentence length.
+    The runs scanned for different boundaries are disjoint (each boundary is followed by white
+    space), so all scans together read each character at most once.
+    """
+    i = punct_at
+    while i > sent_start and not text[i - 1].isspace():
+        i -= 1
+    return text[i:punct_at]
+
+
 def _is_abbreviation(text: str, sent_start: int, punct_at: int) -> bool:
-    word = re.search(r"(\S+)$", text[sent_start:punct_at])
+    word = _word_before(text, sent_start, punct_at)
     if not word:
         return False
-    token = word.group(1).lstrip("(\"'“‘").lower()
-    if token in ABBREVIATIONS or re.fullmatch(r"([a-z]\.)*[a-z]", token):
+    token = word.lstrip("(\"'“‘").lower()
+    if token in ABBREVIATIONS or _INITIALS.fullmatch(token):
         return True  # titles, months, initials ('F.'), dotted acronyms ('U.N.')
     return False
 
@@ -91,7 +109,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if m.group() != "\n":
             if text[m.start()] == "." and _is_abbreviation(text, start, m.start()):
                 continue
-            nxt = re.match(r"\s*(\S)", text[m.end() :])
+            # Matched in place: slicing text[m.end():] copied the rest of the text at every
+            # boundary, which made splitting quadratic in the article's length.
+            nxt = _NEXT_CHAR.match(text, m.end())
             if nxt and (nxt.group(1).islower() or nxt.group(1) in ",;:)"):
                 continue  # 'U.S. officials', '... said.' mid-quote: not a sentence start
         s, e = _strip(text, start, m.end())

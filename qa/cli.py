@@ -11,20 +11,37 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.config import Config
+from qa.config import Config, ConfigError
 
 app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
 
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
+FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
+
+
+# The command-line option of each setting, so that a bad value is reported as the user typed it.
+OPTIONS = {"index_dir": "--index", "articles_dir": "--articles", "reader_model": "--reader",
+           "embedding_model": "--embedding-model", "top_k": "--top-k", "threshold": "--threshold",
+           "index_type": "--index-type"}
+
+
+def _config(**settings) -> Config:
+    """Settings from the environment and the command line; a bad value exits 2 with a message naming it."""
+    try:
+        return Config.from_env(**settings)
+    except ConfigError as e:
+        if e.source is None and e.name in OPTIONS:  # from an option, not from a QA_* variable
+            _fail(f"{OPTIONS[e.name]} {e.value}: {e.reason}")
+        _fail(str(e))
 
 
 def _engine(index: str | None = None, articles: str | None = None, reader: str | None = None, embedding_model: str | None = None, **more):
     from qa.engine import Engine
 
-    return Engine(Config.from_env(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
+    return Engine(_config(index_dir=index, articles_dir=articles, reader_model=reader, embedding_model=embedding_model, **more))
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -33,19 +50,27 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _run_index(engine, rebuild: bool = False) -> None:
-    from qa.store import IndexStoreError
+    from qa.articles import reader_options
+    from qa.indexing import NoArticles
+    from qa.stores import IndexStoreError
 
     folder = engine.config.articles_dir
     try:
-        report = engine.index(folder, rebuild=rebuild, show_progress=True)
+        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True, **reader_options(engine.config))
     except FileNotFoundError as e:
         _fail(str(e))
+    except NoArticles as e:
+        for w in e.warnings:
+            typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
+        _fail(str(e), code=1)
     except IndexStoreError as e:
         _fail(str(e))
     for w in report.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
     if report.rebuilt:
         typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
+    if report.reindexed:
+        typer.echo(f"Rebuilt the search structure (no embedding): {report.reindexed}.", err=True)
     typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
     if report.passages == 0:
         _fail(f"no articles could be indexed from {folder}/", code=1)
@@ -58,13 +83,14 @@ def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article")] = False,
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
 
 
 def _open(engine) -> None:
-    from qa.store import IndexStoreError
+    from qa.stores import IndexStoreError
 
     try:
         engine.open()
@@ -115,9 +141,9 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the passages closest to a query (no reading)."""
-    engine = _engine(index)
+    engine = _engine(index, top_k=top_k)  # checks -k with the other settings
     _open(engine)
-    hits = engine.search(query, top_k)
+    hits = engine.search(query, engine.config.top_k)
     if as_json:
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
@@ -131,26 +157,37 @@ def serve(
     index: IndexOpt = None,
     reader: ReaderOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port")] = 7860,
+    port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Re-index the articles folder when its files change (not with --no-index)")] = True,
+    follow_links: FollowLinksOpt = False,
 ) -> None:
-    """Run the web chat; builds or refreshes the index first if it is missing or stale."""
+    """Run the web chat; builds or refreshes the index first if it is missing or stale.
+
+    The chat answers from the newest index: a rebuild or update by `qa index` (or by the
+    folder watch) is picked up before the next question, without a restart.
+    """
     import signal
 
-    from qa.store import current_generation
+    from qa.stores import IndexMissing, IndexStoreError, open_store
 
-    engine = _engine(index, articles, reader=reader)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
     if not no_index:
-        from qa.articles import load_articles
+        from qa.articles import load_articles, reader_options
 
         try:
-            arts, _ = load_articles(engine.config.articles_dir)
+            arts, _ = load_articles(engine.config.articles_dir, **reader_options(engine.config))
         except FileNotFoundError as e:
             _fail(str(e))
         if engine.indexer().stale(arts):
             _run_index(engine)
-    elif current_generation(Path(engine.config.index_dir)) is None:
-        _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+    else:
+        try:
+            open_store(engine.config.index_dir).close()
+        except IndexMissing:
+            _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+        except IndexStoreError:
+            pass  # the engine's own check reports it, with what to do
     from qa.web import ChatProcess
 
     # Models load in a child process while this one imports and starts the web server.
@@ -162,6 +199,12 @@ def serve(
 
     signal.signal(signal.SIGTERM, stop)
     demo = None
+    watcher = None
+    if watch and not no_index:
+        from qa.watch import FolderWatcher, reindex_command
+
+        watcher = FolderWatcher(engine.config.articles_dir, reindex_command(engine.config))
+        watcher.start()
     try:
         from qa.web import launch
 
@@ -175,6 +218,8 @@ def serve(
             _fail(str(e) or repr(e))
         demo.block_thread()
     finally:
+        if watcher is not None:
+            watcher.stop()
         backend.close()
 
 
@@ -278,7 +323,11 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    app()
+    try:
+        app()
+    except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

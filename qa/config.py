@@ -1,7 +1,8 @@
-"""One configuration for the Python API, the CLI and the web chat."""
+"""One configuration for the Python API, the CLI and the web chat, checked in one place."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 
@@ -9,21 +10,49 @@ from qa.chunking import ChunkingSettings
 from qa.embedding import DEFAULT_EMBEDDING_MODEL
 from qa.reader import DEFAULT_READER
 
+INDEX_TYPES = ("auto", "flat", "hnsw")
+
+
+class ConfigError(ValueError):
+    """A setting qa cannot use. The message names the setting, what is allowed and what was given.
+
+    Attributes:
+        name: The :class:`Config` field.
+        source: Where the value came from: an environment variable (``QA_TOP_K``) or None.
+    """
+
+    def __init__(self, name: str, reason: str, value: object, source: str | None = None):
+        self.name, self.reason, self.value, self.source = name, reason, value, source
+        where = f"{source}={value!r}" if source else f"{name}={value!r}"
+        super().__init__(f"{where}: {reason}")
+
 
 @dataclass
 class Config:
     """Settings of qa. Every field can also be set by an environment variable ``QA_<NAME>``.
+
+    Values are checked when a Config is made (:meth:`validate`): a wrong one raises
+    :class:`ConfigError` with a message that names it.
 
     Attributes:
         articles_dir: Folder of articles to index.
         index_dir: Where the index lives.
         embedding_model: sentence-transformers model (name, path or hub id).
         reader_model: Extractive QA model; 'bundled' is the one shipped with qa.
-        top_k: Passages retrieved per question.
+        top_k: Passages retrieved per question (1 or more).
         threshold: "No answer" below this reader margin; None uses the reader's calibrated value.
         max_answer_tokens: Longest answer in tokens.
         index_type: 'auto', 'flat' (exact) or 'hnsw' (approximate, for very large corpora).
         chunking: Passage sizes.
+        max_article_bytes: Largest article file read; a larger one is skipped with a warning that
+            says so (a 50 MB file would take hours to embed).
+        max_json_depth: Deepest nesting accepted in a ``.json``/``.jsonl`` article; deeper files are
+            skipped with a warning (real articles nest a few levels; 1,000+ crashed the parser).
+        max_history_turns: Earlier turns of a conversation used for a follow-up question; older
+            ones are dropped (the chat and the API send the whole conversation each time).
+        max_upload_bytes: Largest file the web server accepts on its upload route (Gradio's
+            ``max_file_size``; the route is open to anyone who can reach the server).
+        follow_links: Read files and folders that links in the articles folder point to outside it.
     """
 
     articles_dir: str = "seeds"
@@ -35,21 +64,93 @@ class Config:
     max_answer_tokens: int = 30
     index_type: str = "auto"
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    max_article_bytes: int = 5_000_000
+    max_json_depth: int = 100
+    max_history_turns: int = 20
+    max_upload_bytes: int = 5_000_000
+    follow_links: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "Config":
+        """Check every value.
+
+        Returns:
+            The config itself.
+
+        Raises:
+            ConfigError: The first value that cannot be used.
+        """
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "chunking":
+                continue
+            if f.type == "bool":
+                if not isinstance(value, bool):
+                    raise ConfigError(f.name, "must be true or false", value)
+                continue
+            if f.type == "int":
+                # bool is an int to Python, but `top_k=True` is a mistake, not 1.
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ConfigError(f.name, "must be a whole number", value)
+                if value < 1:
+                    raise ConfigError(f.name, "must be 1 or more", value)
+            elif f.name == "threshold":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+                    raise ConfigError(f.name, "must be a finite number (or unset for the reader's calibrated value)", value)
+            elif f.name == "index_type":
+                if value not in INDEX_TYPES:
+                    raise ConfigError(f.name, f"must be one of {', '.join(INDEX_TYPES)}", value)
+            elif not isinstance(value, str) or not value.strip():
+                raise ConfigError(f.name, "must be a non-empty text", value)
+        return self
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
-        """Defaults, then ``QA_*`` environment variables, then explicit overrides (None ignored)."""
-        cfg = cls()
+        """Defaults, then ``QA_*`` environment variables, then explicit overrides (None ignored).
+
+        Raises:
+            ConfigError: A value that cannot be used; for an environment variable the message
+                names the variable (``QA_TOP_K='abc': must be a whole number``).
+        """
+        values: dict = {}
+        sources: dict[str, str] = {}
         for f in fields(cls):
-            value = os.environ.get(f"QA_{f.name.upper()}")
-            if value is None or f.name == "chunking":
+            var = f"QA_{f.name.upper()}"
+            raw = os.environ.get(var)
+            if raw is None or f.name == "chunking":
                 continue
-            if f.name in ("top_k", "max_answer_tokens"):
-                value = int(value)
-            elif f.name == "threshold":
-                value = float(value)
-            setattr(cfg, f.name, value)
-        for k, v in overrides.items():
-            if v is not None:
-                setattr(cfg, k, v)
-        return cfg
+            values[f.name] = _parse(f.name, f.type, raw, var)
+            sources[f.name] = var
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ConfigError as e:
+            if e.name in sources and e.name not in {k for k, v in overrides.items() if v is not None}:
+                raise ConfigError(e.name, e.reason, os.environ[sources[e.name]], sources[e.name]) from None
+            raise
+
+
+def _parse(name: str, type_: str, raw: str, var: str):
+    """An environment variable's text as the field's type."""
+    text = raw.strip()
+    if type_ == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(name, "must be true or false (1/0, yes/no, on/off)", raw, var)
+    if type_ == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(name, "must be a whole number", raw, var) from None
+    if name == "threshold":
+        if text.lower() in ("", "none"):
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(name, "must be a finite number (or unset for the reader's calibrated value)", raw, var) from None
+    return raw

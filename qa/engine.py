@@ -7,59 +7,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from qa.articles import Article
+from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.followup import Turn, resolve
 from qa.indexing import Indexer, IndexReport
 from qa.reader import Reader
+from qa.retrieval import Citation, Hit, Retriever
 from qa.squad import normalize_answer
-from qa.store import IndexMissing, IndexStore
+from qa.stores import IndexStore, StoreStats, open_store
 
-RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
-
-
-@dataclass
-class Citation:
-    """Where an answer (or a retrieved passage) comes from.
-
-    Attributes:
-        article_id: Id of the article.
-        title: Article title.
-        date: Publication date.
-        source: File the article was read from.
-        url: Article URL, if known.
-        passage_number: Which passage of the article (0-based).
-        passage_start: Character offset of the passage in the article.
-        passage_end: End offset of the passage.
-        passage: The passage text.
-        answer_start: Character offset of the answer in the article (None for plain sources).
-        answer_end: End offset of the answer in the article.
-        retrieval_score: Cosine similarity of the passage to the question.
-    """
-
-    article_id: str
-    title: str
-    date: str
-    source: str
-    url: str
-    passage_number: int
-    passage_start: int
-    passage_end: int
-    passage: str
-    answer_start: int | None = None
-    answer_end: int | None = None
-    retrieval_score: float = 0.0
-
-    def marked(self, before: str = "**", after: str = "**") -> str:
-        """The passage with the answer wrapped in markers (no markers for plain sources)."""
-        if self.answer_start is None or self.answer_end is None:
-            return self.passage
-        s = self.answer_start - self.passage_start
-        e = self.answer_end - self.passage_start
-        return self.passage[:s] + before + self.passage[s:e] + after + self.passage[e:]
+__all__ = ["Answer", "Citation", "Engine", "Hit"]
 
 
 @dataclass
@@ -98,14 +56,6 @@ class Answer:
         return d
 
 
-@dataclass
-class Hit:
-    """A retrieved passage."""
-
-    citation: Citation
-    score: float
-
-
 class Engine:
     """Question answering over an indexed article collection.
 
@@ -135,11 +85,32 @@ class Engine:
         return engine
 
     def open(self) -> None:
-        """(Re)open the index from disk."""
-        store = IndexStore.open(self.config.index_dir, self.config.embedding_model)
+        """(Re)open the index from disk and load its search structures."""
+        store = open_store(self.config.index_dir, self.config.embedding_model)
+        try:
+            store.warm_up()
+        except BaseException:
+            store.close()
+            raise
         if self._store:
             self._store.close()
         self._store = store
+
+    def refresh(self) -> bool:
+        """Pick up a rebuild or update written since the index was opened (by this or another process).
+
+        Cheap when nothing changed (one small read); the chat calls it before each question.
+
+        Returns:
+            True when the index changed.
+        """
+        if self._store is None:
+            self.open()
+            return True
+        changed = self._store.refresh()
+        if changed:
+            self._store.warm_up()
+        return changed
 
     @property
     def store(self) -> IndexStore:
@@ -165,38 +136,48 @@ class Engine:
 
         Returns:
             What changed.
+
+        Raises:
+            qa.indexing.NoArticles: No article could be read from the folder (the index is left as it was).
         """
-        report = self.indexer().index_folder(articles_dir or self.config.articles_dir, rebuild, show_progress)
-        self.open()
+        folder = articles_dir or self.config.articles_dir
+        report = self.indexer().index_folder(folder, rebuild, show_progress, **reader_options(self.config))
+        self._reopen()
         return report
 
     def upsert(self, articles: list[Article]) -> IndexReport:
-        """Add or replace articles given as objects (others stay as they are)."""
-        current = {a.id: a for a in self._all_articles()}
-        current.update({a.id: a for a in articles})
-        return self._reindex(list(current.values()))
+        """Add or replace articles given as objects (others stay as they are); costs what is given."""
+        report = self.indexer().apply(upsert=articles)
+        self._reopen()
+        return report
 
     def delete(self, article_ids: list[str]) -> IndexReport:
         """Remove articles by id."""
-        drop = set(article_ids)
-        return self._reindex([a for a in self._all_articles() if a.id not in drop])
-
-    def _all_articles(self) -> list[Article]:
-        try:
-            return [self.store.article(a.id) for a in self.store.articles()]
-        except IndexMissing:  # no index yet: start empty
-            return []
-
-    def _reindex(self, articles: list[Article]) -> IndexReport:
-        report = self.indexer().index(sorted(articles, key=lambda a: a.id))
-        self.open()
+        report = self.indexer().apply(delete=article_ids)
+        self._reopen()
         return report
+
+    def _reopen(self) -> None:
+        if self._store is None:
+            self.open()
+        else:
+            self.refresh()
+
+    def article(self, article_id: str) -> Article | None:
+        """One indexed article, text included, or None."""
+        found = self.store.articles([article_id])
+        return found[0] if found else None
+
+    def articles(self) -> list[Article]:
+        """The indexed articles (without their text), by id."""
+        return self.store.list_articles()
+
+    def stats(self) -> StoreStats:
+        """What the index holds (articles, passages, index type, version)."""
+        return self.store.stats()
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Passages closest to a query: dense (embedding) and keyword (BM25) results fused by rank.
-
-        Dense retrieval finds paraphrases; BM25 finds rare names and exact phrases that a
-        small embedding model blurs. Reciprocal-rank fusion needs no score calibration.
 
         Args:
             query: Free text.
@@ -209,24 +190,9 @@ class Engine:
         return hits
 
     def _search(self, query: str, k: int) -> tuple[list[Hit], dict[str, float]]:
-        t0 = time.perf_counter()
-        pool = max(4 * k, 20)
-        vec = self.embedder.embed([query])
-        t1 = time.perf_counter()
-        _, dense_rows = self.store.search(vec, pool)
-        fused: dict[int, float] = {}
-        for rank, row in enumerate(int(r) for r in dense_rows[0] if r >= 0):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        for rank, (row, _) in enumerate(self.store.keyword_search(query, pool)):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        rows = sorted(fused, key=lambda r: -fused[r])[:k]
-        cosines = np.asarray(self.store.vectors[rows]) @ vec[0] if rows else []
-        hits = []
-        for sp, cos in zip(self.store.passages(rows), cosines):
-            a, p = sp.article, sp.passage
-            c = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=float(cos))
-            hits.append(Hit(c, fused[rows[len(hits)]]))
-        return hits, {"embed": t1 - t0, "search": time.perf_counter() - t1}
+        timings: dict[str, float] = {}
+        hits = Retriever(self.store, self.embedder).run(query, k, timings)
+        return hits, timings
 
     @property
     def threshold(self) -> float:

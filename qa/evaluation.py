@@ -183,7 +183,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
         tmp.cleanup()
     top_k = engine.config.top_k
     return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, **result,
-            f"recall@{top_k}": 100 * hits / max(answerable, 1), "passages": len(engine.store),
+            f"recall@{top_k}": 100 * hits / max(answerable, 1), "passages": engine.stats().passages,
             "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
             "build_seconds": build_seconds}
 

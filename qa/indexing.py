@@ -1,19 +1,48 @@
-"""Building and refreshing an index: articles -> passages -> vectors -> store."""
+"""Building and updating an index: articles -> passages -> vectors -> store.
+
+An update costs what changed: only new and changed articles are chunked, their passages'
+vectors are taken from the store by content hash where the same text was embedded
+before (a renamed or moved article costs no embedding), and the store applies the
+change in one atomic write.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from qa.articles import Article, load_articles
-from qa.chunking import ChunkingSettings, Passage, chunk_article, search_text
+from qa.chunking import ChunkingSettings, chunk_article, search_text
 from qa.embedding import Embedder
-from qa.store import IndexMismatch, IndexStore, IndexStoreError, Manifest, bm25_terms, build_lock, write_generation
+from qa.stores import (
+    ArticleRecord,
+    IndexMismatch,
+    IndexMissing,
+    IndexStore,
+    IndexStoreError,
+    PassageRecord,
+    StoreSettings,
+    content_hash,
+    create_store,
+    open_store,
+)
+from qa.stores.local import build_lock
 
 logger = logging.getLogger(__name__)
+
+
+class NoArticles(IndexStoreError):
+    """A folder gave no article to index (the index is left as it was).
+
+    Attributes:
+        warnings: Why each file of the folder was skipped.
+    """
+
+    def __init__(self, message: str, warnings: list[str] | None = None):
+        super().__init__(message)
+        self.warnings = warnings or []
 
 
 @dataclass
@@ -25,31 +54,33 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     passages: int = 0
-    embedded: int = 0
+    embedded: int = 0  # passages embedded now
+    reused: int = 0  # passages of new or changed articles whose vector was already stored (same text)
     rebuilt: str = ""  # why everything was rebuilt, if it was
     warnings: list[str] = field(default_factory=list)
     index_type: str = ""
+    reindexed: str = ""  # why the search structure was rebuilt (without embedding), if it was
 
     @property
     def touched(self) -> bool:
-        return bool(self.added or self.changed or self.removed or self.rebuilt)
+        return bool(self.added or self.changed or self.removed or self.rebuilt or self.reindexed)
 
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged articles; {self.passages} passages "
-            f"({self.embedded} embedded, index: {self.index_type})"
+            f"({self.embedded} embedded, {self.reused} reused, index: {self.index_type})"
         )
 
 
 class Indexer:
-    """Builds an index from articles, re-embedding only what changed.
+    """Builds and updates an index, embedding only text it has not embedded before.
 
     Args:
         index_dir: Where the index lives.
         embedder: The embedding model (shared with the engine so it loads once).
         chunking: Passage sizes.
-        index_type: 'auto', 'flat' or 'hnsw'.
+        index_type: 'auto', 'flat' or 'hnsw' ('auto' keeps what the index uses).
     """
 
     def __init__(
@@ -67,16 +98,24 @@ class Indexer:
     def stale(self, articles: list[Article]) -> bool:
         """True when the index is missing, unusable, or does not match these articles and settings."""
         try:
-            store = IndexStore.open(self.root, self.embedder.model_name)
+            store = open_store(self.root, self.embedder.model_name)
         except IndexStoreError:
             return True
-        m = store.manifest
-        store.close()
-        return m.articles != {a.id: a.hash for a in articles} or m.chunking != asdict(self.chunking)
+        try:
+            return store.article_hashes() != {a.id: a.hash for a in articles} or store.settings.chunking != asdict(self.chunking)
+        finally:
+            store.close()
 
-    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
-        """Index every article in a folder (see :func:`qa.articles.load_articles`)."""
-        articles, warnings = load_articles(folder)
+    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False, **read_options) -> IndexReport:
+        """Make the index hold exactly the articles of a folder (see :func:`qa.articles.load_articles`; ``read_options`` go to it).
+
+        Raises:
+            NoArticles: No article could be read from the folder; the index is left as it was.
+        """
+        articles, warnings = load_articles(folder, **read_options)
+        if not articles:
+            skipped = f" ({len(warnings)} file{'s' if len(warnings) != 1 else ''} skipped, see the warnings)" if warnings else ""
+            raise NoArticles(f"No articles could be read from {folder}/{skipped}; the index was left as it was.", warnings)
         report = self.index(articles, rebuild=rebuild, show_progress=show_progress)
         report.warnings = warnings + report.warnings
         return report
@@ -84,9 +123,10 @@ class Indexer:
     def index(self, articles: list[Article], rebuild: bool = False, show_progress: bool = False) -> IndexReport:
         """Make the index hold exactly these articles.
 
-        Unchanged articles keep their vectors; new and changed ones are embedded;
-        articles no longer given are removed. A different embedding model, chunking
-        or index type, or an unreadable index, rebuilds everything.
+        New and changed articles are embedded (text embedded before is reused); articles no
+        longer given are removed; the rest is not touched. A different embedding model or
+        chunking, or an unreadable index, rebuilds everything; another index type rebuilds
+        only the search structure.
 
         Args:
             articles: The whole collection.
@@ -96,81 +136,135 @@ class Indexer:
         Returns:
             What was added, changed, removed and kept.
         """
-        ids = [a.id for a in articles]
-        if len(set(ids)) != len(ids):
-            raise ValueError("article ids must be unique")
-        report = IndexReport()
+        _unique(articles)
         with build_lock(self.root):
-            old, report.rebuilt = self._reusable(rebuild)
-            old_hashes = old.manifest.articles if old else {}
-            old_passages = old.passages_by_article() if old else {}
-            passages: list[Passage] = []
-            terms: list[list[str] | None] = []
-            vectors: list[np.ndarray] = []
-            todo: list[tuple[int, int, str]] = []  # (vector slot, passage slot, title) to embed
-            for a in articles:
-                kept = old_passages.get(a.id) if old_hashes.get(a.id) == a.hash else None
-                if kept:
-                    for _, p, t in kept:
-                        passages.append(p)
-                        terms.append(t)
-                    # An article's passages are consecutive rows (written in article order).
-                    vectors.append(np.asarray(old.vectors[kept[0][0] : kept[-1][0] + 1]))
-                    report.unchanged.append(a.id)
-                    continue
-                (report.changed if a.id in old_hashes else report.added).append(a.id)
-                for p in chunk_article(a, self.chunking):
-                    todo.append((len(vectors), len(passages), a.title))
-                    passages.append(p)
-                    terms.append(None)  # filled in below
-                    vectors.append(None)  # filled in below
-            report.removed = sorted(set(old_hashes) - set(ids))
-            if old:
-                old.close()
-            if not (report.added or report.changed or report.removed or report.rebuilt) and old:
-                report.passages = len(passages)
-                report.index_type = old.manifest.index_type
-                return report  # nothing to do: keep the live generation as it is
-            texts = [search_text(t, passages[i]) for _, i, t in todo]
-            new = self.embedder.embed(texts, show_progress=show_progress)
-            for (slot, i, _), vec, t in zip(todo, new, bm25_terms(texts)):
-                vectors[slot] = vec[None, :]
-                terms[i] = t
-            dim = self.embedder.dimension
-            matrix = np.concatenate(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
-            manifest = Manifest(
-                embedding_model=self.embedder.model_name,
-                dimension=dim,
-                chunking=asdict(self.chunking),
-                index_type=self.index_type,
-            )
-            write_generation(self.root, manifest, articles, passages, matrix, terms)
-            report.passages = len(passages)
-            report.embedded = len(todo)
-            report.index_type = manifest.index_type
-        return report
+            store, report = self._open(rebuild)
+            if store is None:
+                return self._rebuild(articles, report, show_progress)
+            try:
+                old = store.article_hashes()
+                ids = {a.id for a in articles}
+                upsert = [a for a in articles if old.get(a.id) != a.hash]
+                report.added = [a.id for a in upsert if a.id not in old]
+                report.changed = [a.id for a in upsert if a.id in old]
+                report.unchanged = [a.id for a in articles if old.get(a.id) == a.hash]
+                report.removed = sorted(set(old) - ids)
+                self._write(store, upsert, report.removed, report, show_progress)
+                return report
+            finally:
+                store.close()
 
-    def _reusable(self, rebuild: bool) -> tuple[IndexStore | None, str]:
-        """The live index if its vectors can be reused, else (None, why everything is rebuilt)."""
+    def apply(self, upsert: Sequence[Article] = (), delete: Sequence[str] = (), show_progress: bool = False) -> IndexReport:
+        """Add or replace some articles and delete others by id; the rest of the index stays as it is.
+
+        Costs what is given, not the collection. When the index must be rebuilt (another
+        model or chunking), its articles are read back from it and rebuilt with these changes.
+
+        Returns:
+            What was added, changed and removed (``unchanged`` lists given articles that were already indexed as they are).
+        """
+        _unique(list(upsert))
+        with build_lock(self.root):
+            store, report = self._open(False)
+            if store is None:
+                articles = {a.id: a for a in self._readable_articles()}
+                articles.update({a.id: a for a in upsert})
+                for aid in delete:
+                    articles.pop(aid, None)
+                return self._rebuild(sorted(articles.values(), key=lambda a: a.id), report, show_progress)
+            try:
+                old = store.article_hashes()
+                todo = [a for a in upsert if old.get(a.id) != a.hash]
+                report.added = [a.id for a in todo if a.id not in old]
+                report.changed = [a.id for a in todo if a.id in old]
+                report.unchanged = [a.id for a in upsert if old.get(a.id) == a.hash]
+                report.removed = sorted({aid for aid in delete if aid in old} - {a.id for a in upsert})
+                self._write(store, todo, report.removed, report, show_progress)
+                return report
+            finally:
+                store.close()
+
+    def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
+        """The live store if it can be updated in place, else None and the reason in the report."""
+        report = IndexReport()
         if rebuild:
-            return None, "asked to rebuild"
-        if not (self.root / "CURRENT").exists():
-            return None, ""
+            report.rebuilt = "asked to rebuild"
+            return None, report
         try:
-            old = IndexStore.open(self.root)
+            store = open_store(self.root)
+        except IndexMissing:
+            return None, report
         except IndexStoreError as e:
             logger.warning("rebuilding: %s", e)
             # With no model given, only the format can mismatch.
-            return None, "the old index is in another format" if isinstance(e, IndexMismatch) else "the old index was unreadable"
-        m = old.manifest
-        reason = ""
-        if m.embedding_model != self.embedder.model_name:
-            reason = f"embedding model changed ({m.embedding_model} -> {self.embedder.model_name})"
-        elif m.chunking != asdict(self.chunking):
-            reason = "chunking settings changed"
-        elif self.index_type not in ("auto", m.index_type):
-            reason = f"index type changed ({m.index_type} -> {self.index_type})"
-        if reason:
-            old.close()
-            return None, reason
-        return old, ""
+            report.rebuilt = "the old index is in another format" if isinstance(e, IndexMismatch) else "the old index was unreadable"
+            return None, report
+        s = store.settings
+        if s.embedding_model != self.embedder.model_name:
+            report.rebuilt = f"embedding model changed ({s.embedding_model} -> {self.embedder.model_name})"
+        elif s.chunking != asdict(self.chunking):
+            report.rebuilt = "chunking settings changed"
+        elif s.dimension != self.embedder.dimension:
+            report.rebuilt = f"vector dimension changed ({s.dimension} -> {self.embedder.dimension})"
+        if report.rebuilt:
+            store.close()
+            return None, report
+        if self.index_type not in ("auto", s.index_type):
+            report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
+            store.set_index_type(self.index_type)
+        return store, report
+
+    def _readable_articles(self) -> list[Article]:
+        """The articles of the live index, whatever it was built with (for a rebuild from it), or none."""
+        try:
+            store = open_store(self.root)
+        except IndexStoreError:
+            return []
+        try:
+            return store.articles([a.id for a in store.list_articles()])
+        finally:
+            store.close()
+
+    def _rebuild(self, articles: list[Article], report: IndexReport, show_progress: bool) -> IndexReport:
+        settings = StoreSettings(self.embedder.model_name, self.embedder.dimension, asdict(self.chunking), self.index_type)
+        store = create_store(self.root, settings)
+        try:
+            report.added = [a.id for a in articles]
+            self._write(store, articles, [], report, show_progress)
+            store.publish()
+        except BaseException:
+            store.discard()
+            raise
+        store.close()
+        return report
+
+    def _write(self, store: IndexStore, upsert: list[Article], delete: list[str], report: IndexReport, show_progress: bool) -> None:
+        """Chunk, take known vectors from the store, embed the rest, write (one atomic change)."""
+        model = self.embedder.model_name
+        planned = []
+        for a in upsert:
+            passages = chunk_article(a, self.chunking)
+            texts = [search_text(a.title, p) for p in passages]
+            planned.append((a, passages, texts, [content_hash(t, model) for t in texts]))
+        hashes = [h for *_, hs in planned for h in hs]
+        known = store.vectors_by_content(hashes) if hashes else {}
+        todo = {h: t for *_, texts, hs in planned for t, h in zip(texts, hs) if h not in known}
+        if todo:
+            known.update(zip(todo, self.embedder.embed(list(todo.values()), show_progress=show_progress)))
+        records = [
+            ArticleRecord(a, [PassageRecord(p, t, h, known[h]) for p, t, h in zip(passages, texts, hs)])
+            for a, passages, texts, hs in planned
+        ]
+        if records or delete:
+            store.write(records, delete)
+        report.embedded = len(todo)
+        report.reused = len(hashes) - len(todo)
+        stats = store.stats()
+        report.passages = stats.passages
+        report.index_type = stats.index_type
+
+
+def _unique(articles: list[Article]) -> None:
+    ids = [a.id for a in articles]
+    if len(set(ids)) != len(ids):
+        raise ValueError("article ids must be unique")

@@ -52,8 +52,8 @@ def test_serve_refuses_missing_or_damaged_index_clearly(tmp_path):
     arts.mkdir()
     (arts / "one.txt").write_text("One\n\nThe first article is about apples. Apples are red.")
     assert qa("index", "--articles", str(arts), "--index", str(tmp_path / "ix")).returncode == 0
-    gen = next((tmp_path / "ix").glob("gen-*"))
-    (gen / "index.faiss").write_bytes(b"not an index")
+    seg = next((tmp_path / "ix").glob("gen-*/segments/seg-*"))
+    (seg / "vectors.npy").write_bytes(b"not vectors")
     # The engine loads in a child process; its complaint reaches the user, and nothing is left running.
     r = qa("serve", "--no-index", "--index", str(tmp_path / "ix"), "--port", str(free_port()))
     assert r.returncode != 0 and "damaged" in r.stderr and "qa index --rebuild" in r.stderr

@@ -29,7 +29,7 @@ def test_answer_with_citation(engine):
     c = result.citations[0]
     assert c.title == "Russia, NATO Clash Over Libya Campaign" and c.date == "2011-07-04"
     assert c.source == "russia-nato-clash-over-libya-campaign.txt"
-    article = engine.store.article(c.article_id)
+    article = engine.article(c.article_id)
     assert article.text[c.answer_start:c.answer_end] == result.answer
     assert article.text[c.passage_start:c.passage_end] == c.passage
     assert "**" + result.answer + "**" in c.marked()

@@ -1,5 +1,5 @@
 import json
-import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -7,7 +7,8 @@ import pytest
 from qa.articles import Article
 from qa.chunking import ChunkingSettings
 from qa.indexing import Indexer
-from qa.store import IndexCorrupt, IndexMismatch, IndexMissing, IndexStore, current_generation
+from qa.stores import IndexCorrupt, IndexMismatch, IndexMissing, IndexStore, open_store
+from qa.stores.local import LocalStore, current_generation
 
 
 def art(i: int, extra: str = "") -> Article:
@@ -25,38 +26,46 @@ def _edit_manifest(root, **changes) -> None:
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
+def test_local_store_implements_the_protocol(indexer):
+    indexer.index([art(1)])
+    store = open_store(indexer.root)
+    assert isinstance(store, IndexStore) and isinstance(store, LocalStore)
+
+
 def test_build_search_persist(indexer):
     report = indexer.index([art(1), art(2), art(3)])
     assert sorted(report.added) == ["a1.txt", "a2.txt", "a3.txt"] and report.embedded == report.passages > 0
-    store = IndexStore.open(indexer.root, indexer.embedder.model_name)
-    assert len(store) == report.passages and store.manifest.dimension == 384
-    scores, rows = store.search(indexer.embedder.embed(["river number 2"]), 3)
-    top = store.passages(list(rows[0]))[0]
-    assert top.article.id == "a2.txt" and top.article.title == "Title 2"
-    assert store.article("a2.txt").text[top.passage.start:top.passage.end] == top.passage.text
-    assert scores[0][0] > scores[0][-1]
+    store = open_store(indexer.root, indexer.embedder.model_name)
+    assert store.stats().passages == report.passages and store.settings.dimension == 384
+    found = store.dense_search(indexer.embedder.embed(["river number 2"])[0], 3)
+    top = store.passages([found[0][0]])[0]
+    assert top.article.id == "a2.txt" and top.article.title == "Title 2" and top.passage.id == found[0][0]
+    assert store.articles(["a2.txt"])[0].text[top.passage.start:top.passage.end] == top.passage.text
+    assert found[0][1] > found[-1][1]
 
 
 def test_incremental_add_change_remove(indexer):
     indexer.index([art(1, "Salmon migrate upstream. "), art(2), art(3)])
     gen1 = current_generation(indexer.root)
-    v_before = IndexStore.open(indexer.root).vectors
-    unchanged_vec = np.array(v_before[:1])
+    store = open_store(indexer.root)
+    kept = store.passages(["a1.txt:0"], with_vectors=True)[0].vector
     report = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
     assert report.added == ["a4.txt"] and report.changed == ["a2.txt"] and report.removed == ["a3.txt"]
     assert report.unchanged == ["a1.txt"]
-    store = IndexStore.open(indexer.root)
+    store = open_store(indexer.root)
     assert report.embedded < report.passages  # a1 was not embedded again
-    assert np.allclose(store.vectors[:1], unchanged_vec)
-    assert {a.id for a in store.articles()} == {"a1.txt", "a2.txt", "a4.txt"}
-    assert current_generation(indexer.root) != gen1 and not gen1.exists()
-    # Keyword search over kept, changed and new passages (kept ones reuse their stored terms).
+    assert np.array_equal(store.passages(["a1.txt:0"], with_vectors=True)[0].vector, kept)
+    assert {a.id for a in store.list_articles()} == {"a1.txt", "a2.txt", "a4.txt"}
+    assert current_generation(indexer.root) == gen1  # updated in place, no new generation
     for words, article in (("salmon", "a1.txt"), ("news", "a2.txt"), ("otters", "a4.txt")):
         hits = store.keyword_search(words, 5)
-        assert {store.passages([r])[0].article.id for r, _ in hits} == {article}
-    # nothing changed: nothing rebuilt
+        assert {store.passages([pid])[0].article.id for pid, _ in hits} == {article}
+    # deleted passages are not found by either search
+    assert not [pid for pid, _ in store.dense_search(indexer.embedder.embed(["river number 3"])[0], 50) if pid.startswith("a3.txt")]
+    # nothing changed: nothing written
+    version = store.stats().version
     again = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
-    assert not again.touched and again.embedded == 0
+    assert not again.touched and again.embedded == 0 and open_store(indexer.root).stats().version == version
 
 
 def test_chunking_change_rebuilds(indexer, embedder):
@@ -68,67 +77,61 @@ def test_chunking_change_rebuilds(indexer, embedder):
 
 def test_missing_index_is_refused(tmp_path):
     with pytest.raises(IndexMissing, match="qa index"):
-        IndexStore.open(tmp_path / "none")
+        open_store(tmp_path / "none")
 
 
 def test_corrupt_index_is_refused(indexer):
     indexer.index([art(1), art(2)])
     gen = current_generation(indexer.root)
-    (gen / "index.faiss").write_bytes(b"garbage")
-    with pytest.raises(IndexCorrupt, match="--rebuild"):
-        IndexStore.open(indexer.root)
+    seg = next((gen / "segments").glob("seg-*"))
+    (seg / "vectors.npy").write_bytes(b"garbage")
+    with pytest.raises(IndexCorrupt, match="--rebuild --articles"):
+        open_store(indexer.root)
     (gen / "manifest.json").write_text("{")
     with pytest.raises(IndexCorrupt):
-        IndexStore.open(indexer.root)
+        open_store(indexer.root)
 
 
 def test_other_model_or_dimension_is_refused(indexer):
     indexer.index([art(1)])
     with pytest.raises(IndexMismatch, match="embedding model"):
-        IndexStore.open(indexer.root, "some/other-model")
+        open_store(indexer.root, "some/other-model")
     _edit_manifest(indexer.root, dimension=768)
-    with pytest.raises(IndexCorrupt, match="dimension"):
-        IndexStore.open(indexer.root)
+    with pytest.raises(IndexCorrupt, match="shape"):
+        open_store(indexer.root)
 
 
 def test_older_format_is_refused_then_rebuilt(indexer):
     indexer.index([art(1)])
-    _edit_manifest(indexer.root, format_version=1)
-    with pytest.raises(IndexMismatch, match="format 1"):
-        IndexStore.open(indexer.root)
+    _edit_manifest(indexer.root, format_version=2)
+    with pytest.raises(IndexMismatch, match="format 2"):
+        open_store(indexer.root)
     report = indexer.index([art(1)])
     assert report.rebuilt == "the old index is in another format" and report.embedded == report.passages
-    assert len(IndexStore.open(indexer.root)) == report.passages
+    assert open_store(indexer.root).stats().passages == report.passages
 
 
-def test_interrupted_build_leaves_old_index(indexer, monkeypatch):
-    import qa.store
-
-    indexer.index([art(1), art(2)])
-    before = current_generation(indexer.root)
-
-    def boom(*a, **k):
-        raise KeyboardInterrupt("power cut")
-
-    monkeypatch.setattr(qa.store.np, "save", boom)
-    with pytest.raises(KeyboardInterrupt):
-        indexer.index([art(1), art(2), art(3)])
-    monkeypatch.undo()
-    assert current_generation(indexer.root) == before
-    store = IndexStore.open(indexer.root)
-    assert {a.id for a in store.articles()} == {"a1.txt", "a2.txt"}
-    # the next build succeeds and cleans up the partial generation
-    indexer.index([art(1), art(2), art(3)])
-    assert len(list(indexer.root.glob("gen-*"))) == 1
-
-
-def test_hnsw_index_type(tmp_path, embedder):
-    ix = Indexer(tmp_path / "h", embedder, ChunkingSettings(target_words=8, max_words=20), index_type="hnsw")
+def test_hnsw_index_type_without_embedding(tmp_path, embedder):
+    ix = Indexer(tmp_path / "h", embedder, ChunkingSettings(target_words=8, max_words=20), index_type="flat")
+    ix.index([art(i) for i in range(5)])
+    ix.index_type = "hnsw"
     report = ix.index([art(i) for i in range(5)])
-    assert report.index_type == "hnsw"
-    store = IndexStore.open(ix.root)
-    _, rows = store.search(embedder.embed(["river number 3"]), 2)
-    assert store.passages(list(rows[0]))[0].article.id == "a3.txt"
+    assert report.index_type == "hnsw" and report.reindexed and report.embedded == 0 and not report.rebuilt
+    store = open_store(ix.root)
+    found = store.dense_search(embedder.embed(["river number 3"])[0], 2)
+    assert store.passages([found[0][0]])[0].article.id == "a3.txt"
+
+
+def test_segments_merge_and_deleted_vectors_are_dropped(indexer):
+    for i in range(10):  # ten small writes: size classes of four are merged
+        indexer.apply(upsert=[art(i)])
+    store = open_store(indexer.root)
+    assert len(store.stats().details["segments"]) < 10
+    indexer.apply(delete=[f"a{i}.txt" for i in range(8)])
+    store = open_store(indexer.root)
+    s = store.stats()
+    assert s.articles == 2 and s.details["deleted_vectors"] < s.passages  # rewritten without most deleted vectors
+    assert {pid.split(":")[0] for pid, _ in store.dense_search(indexer.embedder.embed(["river"])[0], 20)} == {"a8.txt", "a9.txt"}
 
 
 def test_engine_upsert_and_delete(tmp_path):
@@ -138,8 +141,9 @@ def test_engine_upsert_and_delete(tmp_path):
     report = engine.upsert([art(1), art(2)])
     assert sorted(report.added) == ["a1.txt", "a2.txt"]
     report = engine.upsert([Article("a1.txt", "Title 1", "Completely new text about volcanoes erupting.")])
-    assert report.changed == ["a1.txt"] and report.unchanged == ["a2.txt"]
+    assert report.changed == ["a1.txt"] and report.unchanged == []
     assert engine.search("volcano eruption", k=1)[0].citation.article_id == "a1.txt"
     report = engine.delete(["a1.txt"])
     assert report.removed == ["a1.txt"]
     assert {h.citation.article_id for h in engine.search("volcano", k=5)} == {"a2.txt"}
+    assert engine.stats().articles == 1 and engine.article("a2.txt").text == art(2).text

@@ -66,11 +66,20 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
         return history + [{"role": "assistant", "content": chat(question, history[:-1])}]
 
     ids = set(backend.article_ids())
+
+    def header(count: int) -> str:
+        return (f"## Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
+                "from the articles with numbered citations; when the articles do not hold an answer, you are told so.")
+
+    def current_header():
+        # The index can change while the chat runs (qa index, qa serve --watch): count what it holds now.
+        try:
+            return header(backend.stats()["articles"])
+        except Exception:  # the count is a nicety; the question path reports real failures
+            return gr.skip()
+
     with gr.Blocks(title="qa: ask the articles") as demo:
-        gr.Markdown(
-            f"## Ask the articles\n{len(ids)} article{'s' if len(ids) != 1 else ''} indexed. Answers are quoted "
-            "from the articles with numbered citations; when the articles do not hold an answer, you are told so."
-        )
+        heading = gr.Markdown(header(len(ids)), elem_id="qa-heading")
         chatbot = gr.Chatbot(height=560, sanitize_html=True, label="qa", elem_id="qa-chat",
                              placeholder="Ask a question about the articles.")
         pending = gr.State("")
@@ -83,10 +92,17 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
                 add_answer, [pending, chatbot], chatbot, api_visibility="private"
-            )
+            ).then(current_header, None, heading, queue=False, api_visibility="private")
+        demo.load(current_header, None, heading, queue=False, api_visibility="private")
         clear.click(lambda: [], None, chatbot, queue=False, api_visibility="private")
         gr.api(chat, api_name="chat")
         gr.api(ask, api_name="ask")
+
+        def stats() -> dict:
+            """What the index holds now: articles, passages and a version that changes with every update."""
+            return backend.stats()
+
+        gr.api(stats, api_name="stats")
     return demo
 
 

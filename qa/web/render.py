@@ -47,7 +47,7 @@ def render(answer: Answer, engine: Engine | None = None) -> str:
     parts.append("<ol>")
     for n, c in enumerate(cited, 1):
         full = ""
-        article = engine.store.article(c.article_id) if engine else None
+        article = engine.article(c.article_id) if engine else None
         if article is not None:
             full = f"<details><summary>Full source: {_text(article.title)}</summary><div>{_text(article.text)}</div></details>"
         parts.append(f'<li>{_cite_head(n, c)}<div class="qa-passage">{_marked(c)}</div>{full}</li>')

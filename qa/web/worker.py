@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -9,7 +10,10 @@ import threading
 from qa.config import Config
 from qa.engine import Engine
 from qa.followup import Turn
+from qa.stores import IndexStoreError
 from qa.web.render import render
+
+logger = logging.getLogger(__name__)
 
 class LocalChat:
     """The chat's view of an engine in this process (for Python users and tests).
@@ -22,15 +26,35 @@ class LocalChat:
         self.engine = engine
 
     def article_ids(self) -> list[str]:
-        """Ids of the indexed articles."""
-        return [a.id for a in self.engine.store.articles()]
+        """Ids of the indexed articles (as of the newest index on disk)."""
+        self.refresh()
+        return [a.id for a in self.engine.articles()]
+
+    def stats(self) -> dict:
+        """What the index holds now: ``articles``, ``passages``, ``version`` (changes with every update)."""
+        self.refresh()
+        s = self.engine.stats()
+        return {"articles": s.articles, "passages": s.passages, "version": s.version}
+
+    def refresh(self) -> bool:
+        """Reopen the index if a build or update changed it since the last question (a cheap check).
+
+        A damaged new index is reported in the log and the one in memory keeps answering.
+        """
+        try:
+            return self.engine.refresh()
+        except IndexStoreError as e:
+            logger.warning("keeping the index in memory: %s", e)
+            return False
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
+        self.refresh()
         return render(self.engine.ask(question, turns), self.engine)
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         """The answer as JSON-ready data."""
+        self.refresh()
         return self.engine.ask(question, turns).to_dict()
 
 
@@ -64,16 +88,22 @@ def _worker_call(method: str, *args):
     return getattr(_WORKER["chat"], method)(*args)
 
 
-def _manifest_article_ids(index_dir: str) -> list[str] | None:
-    from pathlib import Path
+def _read_index(index_dir: str, what):
+    """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
+    from qa.stores import open_store
 
-    from qa.store import Manifest, current_generation
-
-    gen = current_generation(Path(index_dir))
     try:
-        return list(Manifest.read(gen / "manifest.json").articles) if gen else None
-    except (OSError, ValueError, TypeError, KeyError):
+        store = open_store(index_dir)
+    except IndexStoreError:
         return None  # the child's own check reports what is wrong
+    try:
+        return what(store)
+    finally:
+        store.close()
+
+
+def _stored_article_ids(index_dir: str) -> list[str] | None:
+    return _read_index(index_dir, lambda store: [a.id for a in store.list_articles()])
 
 
 class ChatProcess:
@@ -95,15 +125,26 @@ class ChatProcess:
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_worker_start, initargs=(config,))
         self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._ids = _manifest_article_ids(config.index_dir)
+        self._index_dir = config.index_dir
+        self._ids = _stored_article_ids(config.index_dir)
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
         self._ready.result()
 
     def article_ids(self) -> list[str]:
-        """Ids of the indexed articles: read from the manifest, so the page can be served before the models load."""
+        """Ids of the indexed articles: read from the index here, so the page can be served before the models load."""
         return self._ids if self._ids is not None else self._ready.result()
+
+    def stats(self) -> dict:
+        """What the index on disk holds now (see :meth:`LocalChat.stats`), read here: no wait behind questions.
+
+        The worker reopens a changed index before its next question.
+        """
+        found = _read_index(self._index_dir, lambda store: store.stats())
+        if found is None:
+            return {"articles": len(self.article_ids()), "passages": None, "version": None}
+        return {"articles": found.articles, "passages": found.passages, "version": found.version}
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         return self._pool.submit(_worker_call, "reply", question, turns).result()

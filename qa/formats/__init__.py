@@ -1,0 +1,61 @@
+"""Article formats: each turns one file's text into the fields of an article.
+
+``plain`` (.txt), ``markdown`` (.md), ``html`` (.html), ``records`` (.json / .jsonl);
+``dates`` reads the dates they hold. The folder walk, limits and ids are in :mod:`qa.articles`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ArticleError(ValueError):
+    """A file or record that cannot be read as an article."""
+
+
+@dataclass
+class Fields:
+    """What a format read from one article (before it gets its id).
+
+    Attributes:
+        title: Title ('' when the file has none).
+        text: Body text as plain text (no markup).
+        date: Publication date, ISO ``YYYY-MM-DD``, or '' when unknown.
+        author: Author(s), if given.
+        url: Where it was published, if given.
+        id: The article's own id (a JSON ``id`` field), if given.
+        where: Where in the file it was ('line 3' of a .jsonl, 'record 2' of a .json list), else ''.
+        notes: What was read only in part (a field ignored, front matter that is not YAML).
+    """
+
+    title: str
+    text: str
+    date: str = ""
+    author: str = ""
+    url: str = ""
+    id: str = ""
+    where: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def as_text(value: object, name: str, notes: list[str]) -> str:
+    """A metadata field (title, author, url, id) as text; other types are converted or refused.
+
+    Numbers become their digits and lists of strings are joined ('A, B': several authors);
+    objects and other lists are refused with a note rather than stored as Python reprs.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(v.strip() for v in value if v.strip())
+    notes.append(f"'{name}' is {type_name(value)}, not text: ignored")
+    return ""
+
+
+def type_name(value: object) -> str:
+    """JSON's name for a value's type ('an object', 'a list', ...), for messages."""
+    return {dict: "an object", list: "a list", bool: "true/false", int: "a number", float: "a number"}.get(type(value), type(value).__name__)

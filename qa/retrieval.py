@@ -1,0 +1,146 @@
+"""Retrieval: a question -> the passages most likely to answer it (dense + BM25, fused by rank)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.embedding import Embedder
+from qa.stores.base import HybridSearch, IndexMismatch, IndexStore
+
+RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
+
+
+@dataclass
+class Citation:
+    """Where an answer (or a retrieved passage) comes from.
+
+    Attributes:
+        article_id: Id of the article.
+        title: Article title.
+        date: Publication date.
+        source: File the article was read from.
+        url: Article URL, if known.
+        passage_number: Which passage of the article (0-based).
+        passage_start: Character offset of the passage in the article.
+        passage_end: End offset of the passage.
+        passage: The passage text.
+        answer_start: Character offset of the answer in the article (None for plain sources).
+        answer_end: End offset of the answer in the article.
+        retrieval_score: Cosine similarity of the passage to the question.
+    """
+
+    article_id: str
+    title: str
+    date: str
+    source: str
+    url: str
+    passage_number: int
+    passage_start: int
+    passage_end: int
+    passage: str
+    answer_start: int | None = None
+    answer_end: int | None = None
+    retrieval_score: float = 0.0
+
+    def marked(self, before: str = "**", after: str = "**") -> str:
+        """The passage with the answer wrapped in markers (no markers for plain sources)."""
+        if self.answer_start is None or self.answer_end is None:
+            return self.passage
+        s = self.answer_start - self.passage_start
+        e = self.answer_end - self.passage_start
+        return self.passage[:s] + before + self.passage[s:e] + after + self.passage[e:]
+
+
+@dataclass
+class Hit:
+    """A retrieved passage.
+
+    Attributes:
+        citation: The passage and its article (``retrieval_score``: cosine similarity to the query).
+        score: The fused reciprocal-rank score (only its order means something).
+    """
+
+    citation: Citation
+    score: float
+
+
+def fuse(rankings: list[list[str]], k: int, rrf_k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion: each ranking adds 1 / (rrf_k + rank) to an id's score.
+
+    Args:
+        rankings: Ids, best first, one list per retriever.
+        k: How many to keep.
+        rrf_k: The fusion constant.
+
+    Returns:
+        (id, fused score), best first.
+    """
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking):
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])[:k]
+
+
+class Retriever:
+    """Dense (embedding) and keyword (BM25) search over a store, fused by reciprocal rank.
+
+    Dense retrieval finds paraphrases; BM25 finds rare names and exact phrases that a small
+    embedding model blurs. Reciprocal-rank fusion needs no score calibration. A store that
+    fuses by itself (:class:`qa.stores.base.HybridSearch`) is asked to.
+
+    Args:
+        store: The index.
+        embedder: The model the index was built with.
+        pool: Candidates taken from each search per result kept (at least 20).
+    """
+
+    def __init__(self, store: IndexStore, embedder: Embedder, pool: int = 4):
+        self.store = store
+        self.embedder = embedder
+        self.pool = pool
+
+    def run(self, query: str, k: int, timings: dict[str, float] | None = None) -> list[Hit]:
+        """The k passages closest to a query.
+
+        Args:
+            query: Free text.
+            k: How many.
+            timings: If given, gets the seconds spent embedding ('embed') and searching ('search').
+
+        Returns:
+            Hits, best first.
+
+        Raises:
+            IndexMismatch: The embedding model gives vectors of another dimension than the index holds.
+        """
+        t0 = time.perf_counter()
+        vector = self.embedder.embed([query])[0]
+        t1 = time.perf_counter()
+        dim = self.store.settings.dimension
+        if vector.shape[0] != dim:
+            where = self.store.stats().location
+            raise IndexMismatch(
+                f"The index in {where}/ holds vectors of dimension {dim}, but the embedding model gives {vector.shape[0]}. "
+                f"Rebuild it with: qa index --rebuild --articles <your articles folder> --index {where}"
+            )
+        pool = max(self.pool * k, 20)
+        if isinstance(self.store, HybridSearch):
+            ranked = self.store.hybrid_search(vector, query, k, RRF_K)
+        else:
+            dense = [pid for pid, _ in self.store.dense_search(vector, pool)]
+            keyword = [pid for pid, _ in self.store.keyword_search(query, pool)]
+            ranked = fuse([dense, keyword], k)
+        scores = dict(ranked)
+        hits = []
+        for sp in self.store.passages([pid for pid, _ in ranked], with_vectors=True):
+            a, p = sp.article, sp.passage
+            cosine = float(np.dot(sp.vector, vector)) if sp.vector is not None else 0.0
+            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=cosine)
+            hits.append(Hit(citation, scores[p.id]))
+        if timings is not None:
+            timings.update(embed=t1 - t0, search=time.perf_counter() - t1)
+        return hits

@@ -1,0 +1,834 @@
+"""The embedded index store (the default): FAISS segments + SQLite (metadata and FTS5 BM25).
+
+Layout of an index folder::
+
+    index/
+      CURRENT                the live generation's folder name (written to a temp file, fsynced, renamed)
+      .lock                  held by the one build that may run at a time
+      gen-<time>-<id>/       one generation: one embedding model and chunking
+        manifest.json        format, embedding model, dimension, chunking (never changes)
+        READERS              readers hold a shared flock on it; an old generation is removed only when none does
+        meta.sqlite          articles, passages (stable ids), FTS5 keyword index, the list of live
+                             segments, deleted vector ids, and a version number bumped by every write
+        segments/seg-*/      immutable: ids.npy (vector ids) + vectors.npy (+ index.faiss when HNSW)
+
+Updates cost what changed, not the collection:
+
+* a write puts the new passages' vectors into a new small segment (written and fsynced
+  first), then, in one SQLite transaction, replaces the articles' rows, their FTS5 rows
+  and the segment list. The transaction is the commit point: a writer killed before it
+  leaves an orphan segment folder (removed by the next write) and the index as it was.
+* a deleted passage's vector stays in its segment, listed in ``dead`` and skipped by
+  search (a FAISS ID selector); segments of similar size are merged, and a segment with
+  many dead vectors rewritten, so the count of segments stays logarithmic.
+* SQLite's FTS5 keeps BM25 in place (insert/delete rows), in the same transaction as the
+  passages: no re-tokenizing the collection, no separate keyword segments to merge.
+
+A full rebuild (another embedding model or chunking, ``--rebuild``) writes a new
+generation and switches ``CURRENT`` to it. Readers (the chat) call :meth:`LocalStore.refresh`
+before each question: a new generation is reopened, new segments are loaded, the others
+kept in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.articles import Article
+from qa.chunking import Passage
+from qa.stores.base import (
+    ArticleRecord,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    IndexStoreError,
+    StoredPassage,
+    StoreSettings,
+    StoreStats,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3  # 3: segments + SQLite FTS5, stable passage ids
+HNSW_ABOVE = 200_000  # "auto": segments above this many vectors use HNSW, smaller ones exact search
+MERGE_FANOUT = 4  # this many segments of one size class are merged into one
+DEAD_REWRITE = 0.3  # a segment with this share of deleted vectors is rewritten without them
+_GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_-]{1,80}$")
+_WORD = re.compile(r"\w+")
+
+_SCHEMA = """
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, hash TEXT, text TEXT);
+CREATE TABLE passages (vid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL, number INTEGER,
+                       start INTEGER, "end" INTEGER, text TEXT, content_hash TEXT, segment TEXT NOT NULL);
+CREATE INDEX passages_article ON passages(article_id);
+CREATE INDEX passages_content ON passages(content_hash);
+CREATE VIRTUAL TABLE passages_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE segments (name TEXT PRIMARY KEY, kind TEXT NOT NULL, rows INTEGER NOT NULL, files TEXT NOT NULL);
+CREATE TABLE dead (vid INTEGER PRIMARY KEY, segment TEXT NOT NULL);
+CREATE INDEX dead_segment ON dead(segment);
+CREATE TABLE state (key TEXT PRIMARY KEY, value);
+"""
+
+
+@dataclass
+class Manifest:
+    """What a generation was built with (``manifest.json``; written once)."""
+
+    embedding_model: str
+    dimension: int
+    chunking: dict
+    format_version: int = FORMAT_VERSION
+    created: str = ""
+
+    @classmethod
+    def read(cls, path: Path) -> "Manifest":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+class _Segment:
+    """An immutable block of vectors, loaded for search."""
+
+    def __init__(self, folder: Path, kind: str, lock_fd: int | None):
+        import faiss
+
+        self.name = folder.name
+        self.kind = kind
+        self.ids = np.load(folder / "ids.npy")
+        self._lock_fd = lock_fd
+        if kind == "hnsw":
+            self.index = faiss.read_index(str(folder / "index.faiss"))
+            self.index.hnsw.efSearch = 128
+        else:
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+            if not np.isfinite(vectors).all():
+                raise ValueError(f"segment {self.name} holds vectors that are not finite (NaN or infinite)")
+            self.index = faiss.IndexFlatIP(vectors.shape[1])
+            if len(vectors):
+                self.index.add(np.ascontiguousarray(vectors))
+        self.selector = None  # set by set_dead
+
+    def set_dead(self, dead_vids: np.ndarray) -> None:
+        import faiss
+
+        if not len(dead_vids):
+            self.selector = None
+            return
+        rows = np.searchsorted(self.ids, dead_vids).astype(np.int64)
+        batch = faiss.IDSelectorBatch(rows)
+        self._keep = (rows, batch)  # the selectors refer to these; keep them alive
+        self.selector = faiss.IDSelectorNot(batch)
+        self.dead = len(rows)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        import faiss
+
+        live = len(self.ids) - (self.dead if self.selector is not None else 0)
+        k = min(k, live)
+        if k <= 0:
+            return []
+        params = None
+        if self.selector is not None:
+            params = (faiss.SearchParametersHNSW(sel=self.selector, efSearch=max(128, k)) if self.kind == "hnsw"
+                      else faiss.SearchParameters(sel=self.selector))
+        scores, rows = self.index.search(vector[None, :], k, params=params)
+        return [(int(self.ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the shared lock
+            self._lock_fd = None
+
+
+class LocalStore:
+    """An index generation in a folder (see the module docstring for the layout).
+
+    Use :meth:`open` (the live index) or :meth:`create` (a new generation, live after
+    :meth:`publish`). Safe to use from several threads; one process writes at a time.
+    """
+
+    def __init__(self, root: Path, gen: Path, manifest: Manifest, db: sqlite3.Connection, readers_fd: int | None, published: bool):
+        self.root = root
+        self.gen = gen
+        self.manifest = manifest
+        self._db = db
+        self._readers_fd = readers_fd
+        self._published = published
+        self._lock = threading.RLock()
+        self._segments: dict[str, _Segment] = {}
+        self._loaded_version: int | None = None
+        self._version = self._state("version", 0)
+
+    # ---- opening and creating -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, index_dir: str | Path, embedding_model: str | None = None) -> "LocalStore":
+        """Open the live generation of an index folder and check it.
+
+        Args:
+            index_dir: The index folder.
+            embedding_model: If given, the model the index must have been built with.
+
+        Raises:
+            IndexMissing: No index there.
+            IndexCorrupt: Files missing, truncated or inconsistent.
+            IndexMismatch: Built with another format or embedding model.
+        """
+        root = Path(index_dir)
+        for attempt in range(3):
+            gen = current_generation(root)
+            if gen is None:
+                raise IndexMissing(f"No index in {root}/. Build it with: qa index --articles <folder> --index {root}")
+            fd = _lock_shared(gen / "READERS")
+            if current_generation(root) == gen:  # not replaced (and maybe removed) while we took the lock
+                break
+            if fd is not None:
+                os.close(fd)
+        fix = rebuild_hint(root)
+        try:
+            try:
+                manifest = Manifest.read(gen / "manifest.json")
+            except (OSError, ValueError, TypeError, KeyError) as e:
+                raise IndexCorrupt(f"The index in {root}/ is damaged (manifest unreadable: {e}). {fix}") from None
+            if manifest.format_version != FORMAT_VERSION:
+                raise IndexMismatch(
+                    f"The index in {root}/ has format {manifest.format_version}; this version of qa reads {FORMAT_VERSION}. {fix}"
+                )
+            if embedding_model is not None and manifest.embedding_model != embedding_model:
+                raise IndexMismatch(
+                    f"The index in {root}/ was built with embedding model {manifest.embedding_model!r}, "
+                    f"but {embedding_model!r} is configured. {fix}, or set the embedding model back to {manifest.embedding_model!r}."
+                )
+            if not (gen / "meta.sqlite").is_file():
+                raise IndexCorrupt(f"The index in {root}/ is damaged (meta.sqlite is missing). {fix}")
+            try:
+                db = _connect(gen / "meta.sqlite", read_only=not os.access(gen, os.W_OK))
+                store = cls(root, gen, manifest, db, fd, published=True)
+                store._check()
+            except sqlite3.DatabaseError as e:
+                raise IndexCorrupt(f"The index in {root}/ is damaged ({e}). {fix}") from None
+        except IndexStoreError:
+            if fd is not None:
+                os.close(fd)
+            raise
+        return store
+
+    @classmethod
+    def create(cls, index_dir: str | Path, settings: StoreSettings) -> "LocalStore":
+        """A new, empty generation in an index folder; readers keep the live one until :meth:`publish`."""
+        root = Path(index_dir)
+        with _write_errors(root):
+            root.mkdir(parents=True, exist_ok=True)
+            remove_unused_generations(root)
+            gen = root / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+            (gen / "segments").mkdir(parents=True)
+            manifest = Manifest(settings.embedding_model, settings.dimension, dict(settings.chunking),
+                                created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            _write_file(gen / "manifest.json", json.dumps(asdict(manifest), indent=1).encode())
+            _write_file(gen / "READERS", b"")
+            db = _connect(gen / "meta.sqlite")
+            db.executescript(_SCHEMA)
+            db.executemany("INSERT INTO state VALUES (?, ?)",
+                           [("version", 0), ("next_vid", 0), ("index_type", settings.index_type), ("articles", 0), ("passages", 0)])
+            db.commit()
+            _fsync_path(gen)
+        return cls(root, gen, manifest, db, _lock_shared(gen / "READERS"), published=False)
+
+    def publish(self) -> None:
+        """Make this generation the live one (atomic switch of ``CURRENT``), then remove unused old ones."""
+        if self._published:
+            return
+        with _write_errors(self.root):
+            _fsync_path(self.gen / "meta.sqlite")
+            _fsync_path(self.gen)
+            _write_file(self.root / "CURRENT.tmp", self.gen.name.encode())
+            os.replace(self.root / "CURRENT.tmp", self.root / "CURRENT")
+            _fsync_path(self.root)
+        self._published = True
+        remove_unused_generations(self.root)
+
+    def discard(self) -> None:
+        """Remove this generation if it was never published."""
+        if self._published:
+            return
+        self.close()
+        shutil.rmtree(self.gen, ignore_errors=True)
+
+    def close(self) -> None:
+        with self._lock:
+            for seg in self._segments.values():
+                seg.close()
+            self._segments = {}
+            self._loaded_version = None
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            if self._readers_fd is not None:
+                os.close(self._readers_fd)
+                self._readers_fd = None
+
+    def _check(self) -> None:
+        """Cheap consistency checks (counts, files, dimensions), run on every open."""
+        fix = rebuild_hint(self.root)
+        bad = f"The index in {self.root}/ is damaged"
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"articles", "passages", "segments", "dead", "state", "passages_fts"} <= tables:
+            raise IndexCorrupt(f"{bad} (meta.sqlite lacks tables). {fix}")
+        articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        passages = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        if (articles, passages) != (self._state("articles", -1), self._state("passages", -1)) or (passages and not articles):
+            raise IndexCorrupt(f"{bad} ({articles} articles and {passages} passages stored, "
+                               f"{self._state('articles', '?')} and {self._state('passages', '?')} recorded). {fix}")
+        vectors = 0
+        for name, _, rows, files in self._db.execute("SELECT name, kind, rows, files FROM segments").fetchall():
+            folder = self.gen / "segments" / name
+            for fname, size in json.loads(files).items():
+                f = folder / fname
+                if not f.is_file() or f.stat().st_size != size:
+                    raise IndexCorrupt(f"{bad} (segments/{name}/{fname} is missing or has the wrong size). {fix}")
+            try:
+                shape = np.load(folder / "vectors.npy", mmap_mode="r").shape
+            except (OSError, ValueError) as e:
+                raise IndexCorrupt(f"{bad} (segments/{name}/vectors.npy: {e}). {fix}") from None
+            if shape != (rows, self.manifest.dimension):
+                raise IndexCorrupt(f"{bad} (segments/{name} holds vectors of shape {shape}, expected "
+                                   f"({rows}, {self.manifest.dimension})). {fix}")
+            vectors += rows
+        dead = self._db.execute("SELECT COUNT(*) FROM dead").fetchone()[0]
+        if vectors - dead != passages:
+            raise IndexCorrupt(f"{bad} ({vectors - dead} live vectors for {passages} passages). {fix}")
+
+    # ---- reading --------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> StoreSettings:
+        m = self.manifest
+        return StoreSettings(m.embedding_model, m.dimension, m.chunking, self._state("index_type", "auto"))
+
+    def __len__(self) -> int:
+        return self._state("passages", 0)
+
+    def refresh(self) -> bool:
+        """Pick up a new generation or new segments written by any process since the last call.
+
+        Returns:
+            True when something changed (the caller's view of the index is now the newest).
+        """
+        with self._lock:
+            if self._published and current_generation(self.root) not in (self.gen, None):
+                fresh = LocalStore.open(self.root, self.manifest.embedding_model)
+                old = (self.gen, self.manifest, self._db, self._readers_fd, self._segments)
+                self.gen, self.manifest, self._db, self._readers_fd = fresh.gen, fresh.manifest, fresh._db, fresh._readers_fd
+                self._segments, self._loaded_version = {}, None
+                self._version = fresh._version
+                _, _, db, fd, segs = old
+                for seg in segs.values():
+                    seg.close()
+                db.close()
+                if fd is not None:
+                    os.close(fd)
+                return True
+            version = self._state("version", 0)
+            if version == self._version:
+                return False
+            self._version = version
+            return True
+
+    def warm_up(self) -> None:
+        """Load the segments of the current version (called by readers; search calls it too)."""
+        with self._lock:
+            if self._loaded_version == self._version:
+                return
+            for attempt in range(3):
+                try:
+                    self._load_segments()
+                    return
+                except FileNotFoundError:
+                    # Compaction removed a segment between our read of the list and our lock: read again.
+                    self._version = self._state("version", 0)
+            raise IndexCorrupt(f"The index in {self.root}/ is damaged (segment files are missing). {rebuild_hint(self.root)}")
+
+    def _load_segments(self) -> None:
+        rows = self._db.execute("SELECT name, kind FROM segments").fetchall()
+        dead: dict[str, list[int]] = {}
+        for vid, seg in self._db.execute("SELECT vid, segment FROM dead"):
+            dead.setdefault(seg, []).append(vid)
+        keep = {}
+        for name, kind in rows:
+            seg = self._segments.get(name)
+            if seg is None:
+                folder = self.gen / "segments" / name
+                fd = _lock_shared(folder / "ids.npy", missing_ok=False)
+                try:
+                    seg = _Segment(folder, kind, fd)
+                except (RuntimeError, ValueError, OSError) as e:
+                    os.close(fd)
+                    if isinstance(e, FileNotFoundError):
+                        raise
+                    raise IndexCorrupt(f"The index in {self.root}/ is damaged ({e}). {rebuild_hint(self.root)}") from None
+            seg.set_dead(np.array(sorted(dead.get(name, ())), dtype=np.int64))
+            keep[name] = seg
+        for name, seg in self._segments.items():
+            if name not in keep:
+                seg.close()
+        self._segments = keep
+        self._loaded_version = self._version
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Nearest passages by cosine similarity (inner product of unit vectors)."""
+        vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        if vector.shape[0] != self.manifest.dimension:
+            raise IndexMismatch(
+                f"The index in {self.root}/ holds vectors of dimension {self.manifest.dimension}, but the query has "
+                f"{vector.shape[0]}. {rebuild_hint(self.root)}"
+            )
+        self.warm_up()
+        with self._lock:
+            found = [hit for seg in self._segments.values() for hit in seg.search(vector, k)]
+        found.sort(key=lambda h: -h[1])
+        return self._ids_for(found[:k])
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Passages by BM25 over their words (SQLite FTS5); English stopwords in the query are ignored."""
+        from bm25s.stopwords import STOPWORDS_EN
+
+        terms = [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS_EN]
+        if not terms:
+            return []
+        match = " OR ".join(f'"{w}"' for w in terms)
+        with self._lock:
+            found = self._db.execute(
+                "SELECT rowid, bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?",
+                (match, int(k)),
+            ).fetchall()
+        return self._ids_for([(vid, -score) for vid, score in found])
+
+    def _ids_for(self, scored: list[tuple[int, float]]) -> list[tuple[str, float]]:
+        """Vector ids -> passage ids (those still stored), keeping order and scores."""
+        if not scored:
+            return []
+        with self._lock:
+            ids = dict(self._db.execute(
+                f"SELECT vid, id FROM passages WHERE vid IN ({','.join('?' * len(scored))})", [v for v, _ in scored]
+            ).fetchall())
+        return [(ids[v], s) for v, s in scored if v in ids]
+
+    def passages(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPassage]:
+        """Passages (with their articles, without article text) by id, in the given order."""
+        ids = list(ids)
+        if not ids:
+            return []
+        with self._lock:
+            found = self._db.execute(
+                'SELECT p.id, p.article_id, p.number, p.start, p."end", p.text, a.title, a.date, a.source, a.url, p.vid, p.segment '
+                f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+        by_id = {}
+        for pid, aid, n, s, e, text, title, date, source, url, vid, seg in found:
+            vector = self._vector(seg, vid) if with_vectors else None
+            by_id[pid] = StoredPassage(Passage(aid, n, s, e, text), Article(aid, title, "", date, source, url), vector)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _vector(self, segment: str, vid: int) -> np.ndarray | None:
+        folder = self.gen / "segments" / segment
+        try:
+            ids = np.load(folder / "ids.npy", mmap_mode="r")
+            row = int(np.searchsorted(ids, vid))
+            return np.array(np.load(folder / "vectors.npy", mmap_mode="r")[row])
+        except (OSError, ValueError, IndexError):
+            return None  # compacted away meanwhile: the caller treats it as unknown
+
+    def articles(self, ids: Sequence[str]) -> list[Article]:
+        """Full articles (text included) by id, in the given order."""
+        ids = list(ids)
+        if not ids:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, title, text, date, source, url FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        by_id = {r[0]: Article(*r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def article(self, article_id: str) -> Article | None:
+        """One full article, or None."""
+        found = self.articles([article_id])
+        return found[0] if found else None
+
+    def list_articles(self) -> list[Article]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
+        return [Article(*r) for r in rows]
+
+    def article_hashes(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+
+    def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by content hash (read from the segments' files, nothing else is loaded)."""
+        out: dict[str, np.ndarray] = {}
+        hashes = list(dict.fromkeys(content_hashes))
+        for start in range(0, len(hashes), 500):  # SQLite's limit on bound parameters
+            chunk = hashes[start : start + 500]
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT content_hash, segment, vid FROM passages WHERE content_hash IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            by_segment: dict[str, list[tuple[str, int]]] = {}
+            for h, seg, vid in rows:
+                if h not in out:
+                    by_segment.setdefault(seg, []).append((h, vid))
+            for seg, items in by_segment.items():
+                folder = self.gen / "segments" / seg
+                ids = np.load(folder / "ids.npy", mmap_mode="r")
+                vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+                for h, vid in items:
+                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid))])
+        return out
+
+    def stats(self) -> StoreStats:
+        with self._lock:
+            segs = self._db.execute("SELECT kind, rows FROM segments ORDER BY rows DESC").fetchall()
+            dead = self._db.execute("SELECT COUNT(*) FROM dead").fetchone()[0]
+        kinds = "+".join(dict.fromkeys(k for k, _ in segs)) or _concrete(self._state("index_type", "auto"), 0)
+        return StoreStats(
+            articles=self._state("articles", 0), passages=self._state("passages", 0),
+            embedding_model=self.manifest.embedding_model, dimension=self.manifest.dimension, index_type=kinds,
+            version=f"{self.gen.name}/{self._state('version', 0)}", location=str(self.root),
+            details={"segments": [r for _, r in segs], "deleted_vectors": dead, "generation": self.gen.name},
+        )
+
+    def _state(self, key: str, default):
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def write(self, upsert: Sequence[ArticleRecord] = (), delete: Sequence[str] = ()) -> None:
+        """Add or replace articles and delete others, atomically (one SQLite transaction).
+
+        The new passages' vectors go into one new segment, written and fsynced before the
+        transaction that lists it commits.
+        """
+        dim = self.manifest.dimension
+        records = [p for a in upsert for p in a.passages]
+        vectors = np.stack([np.asarray(p.vector, dtype=np.float32).reshape(-1) for p in records]) if records else np.zeros((0, dim), np.float32)
+        if vectors.shape[1] != dim:
+            raise ValueError(f"vectors of dimension {vectors.shape[1]} given to an index of dimension {dim}")
+        if not np.isfinite(vectors).all():
+            raise ValueError("vectors that are not finite (NaN or infinite) cannot be indexed")
+        ids = [a.article.id for a in upsert]
+        if len(set(ids)) != len(ids):
+            raise ValueError("article ids must be unique")
+        drop = list(dict.fromkeys([*ids, *delete]))
+        segment = None
+        with self._lock, _write_errors(self.root):
+            try:
+                self._db.execute("BEGIN IMMEDIATE")  # one writer at a time, readers go on reading
+                self._remove_orphans()
+                first = self._state("next_vid", 0)
+                vids = np.arange(first, first + len(records), dtype=np.int64)
+                if len(records):
+                    segment = self._write_segment(vids, vectors)
+                self._delete_articles(drop)
+                db = self._db
+                db.executemany(
+                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(a.id, a.title, a.date, a.source, a.url, a.hash, a.text) for a in (r.article for r in upsert)],
+                )
+                db.executemany(
+                    "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(int(v), p.passage.id, p.passage.article_id, p.passage.number, p.passage.start, p.passage.end,
+                      p.passage.text, p.content_hash, segment[0]) for v, p in zip(vids, records)],
+                )
+                db.executemany("INSERT INTO passages_fts(rowid, body) VALUES (?, ?)", [(int(v), p.search_text) for v, p in zip(vids, records)])
+                if segment:
+                    db.execute("INSERT INTO segments VALUES (?, ?, ?, ?)", segment)
+                self._bump(next_vid=first + len(records))
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if segment:
+                    shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
+                raise
+        self._compact()
+
+    def _delete_articles(self, article_ids: list[str]) -> None:
+        db = self._db
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            gone = db.execute(f"SELECT vid, segment FROM passages WHERE article_id IN ({marks})", chunk).fetchall()
+            db.executemany("INSERT INTO dead VALUES (?, ?)", gone)
+            db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(v,) for v, _ in gone])
+            db.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+
+    def _bump(self, **state) -> None:
+        """Inside a write transaction: new counts and version (readers see the change by the version)."""
+        db = self._db
+        state.update(
+            version=self._state("version", 0) + 1,
+            articles=db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
+            passages=db.execute("SELECT COUNT(*) FROM passages").fetchone()[0],
+        )
+        db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", list(state.items()))
+
+    def _write_segment(self, vids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> tuple[str, str, int, str]:
+        """Write an immutable segment folder (fsynced). Returns its row for the segments table."""
+        import faiss
+
+        kind = kind or _concrete(self._state("index_type", "auto"), len(vids))
+        name = f"seg-{self._state('version', 0) + 1:06d}-{uuid.uuid4().hex[:6]}"
+        folder = self.gen / "segments" / name
+        folder.mkdir(parents=True)
+        np.save(folder / "ids.npy", vids)
+        np.save(folder / "vectors.npy", vectors)
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 40
+            index.add(np.ascontiguousarray(vectors))
+            faiss.write_index(index, str(folder / "index.faiss"))
+        files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
+        _fsync_path(folder)
+        return name, kind, len(vids), json.dumps(files)
+
+    def _compact(self) -> None:
+        """Merge segments of one size class and rewrite those with many deleted vectors (each its own transaction)."""
+        while True:
+            segs = self._db.execute("SELECT name, kind, rows FROM segments").fetchall()
+            dead = dict(self._db.execute("SELECT segment, COUNT(*) FROM dead GROUP BY segment").fetchall())
+            group = [s for s in segs if s[2] and dead.get(s[0], 0) >= DEAD_REWRITE * s[2]][:1]
+            if not group:
+                tiers: dict[int, list] = {}
+                for s in segs:
+                    live = s[2] - dead.get(s[0], 0)
+                    tiers.setdefault(int(math.log(max(live, 1), MERGE_FANOUT)), []).append(s)
+                group = next((t for t in tiers.values() if len(t) >= MERGE_FANOUT), [])
+            if not group:
+                return
+            self._merge([s[0] for s in group])
+
+    def _merge(self, names: list[str], kind: str | None = None) -> None:
+        """Replace segments by one holding their live vectors."""
+        with self._lock, _write_errors(self.root):
+            segment = None
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                marks = ",".join("?" * len(names))
+                dead = {v for (v,) in self._db.execute(f"SELECT vid FROM dead WHERE segment IN ({marks})", names)}
+                ids, vecs = [], []
+                for name in names:
+                    folder = self.gen / "segments" / name
+                    seg_ids = np.load(folder / "ids.npy")
+                    keep = ~np.isin(seg_ids, np.fromiter(dead, np.int64, len(dead)))
+                    ids.append(seg_ids[keep])
+                    vecs.append(np.load(folder / "vectors.npy", mmap_mode="r")[keep])
+                all_ids = np.concatenate(ids)
+                order = np.argsort(all_ids)
+                all_ids = all_ids[order]
+                vectors = np.concatenate(vecs)[order] if len(all_ids) else np.zeros((0, self.manifest.dimension), np.float32)
+                if len(all_ids):
+                    segment = self._write_segment(all_ids, vectors, kind)
+                    self._db.execute("INSERT INTO segments VALUES (?, ?, ?, ?)", segment)
+                    self._db.execute(f"UPDATE passages SET segment = ? WHERE segment IN ({marks})", [segment[0], *names])
+                self._db.execute(f"DELETE FROM dead WHERE segment IN ({marks})", names)
+                self._db.execute(f"DELETE FROM segments WHERE name IN ({marks})", names)
+                self._bump()
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if segment:
+                    shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
+                raise
+        self._remove_segments(names)
+
+    def set_index_type(self, index_type: str) -> str:
+        """Rebuild each segment's search structure for another index type; vectors and ids are kept."""
+        _concrete(index_type, 0)  # validates
+        with self._lock, _write_errors(self.root):
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR REPLACE INTO state VALUES ('index_type', ?)", (index_type,))
+            self._db.execute("COMMIT")
+        for name, kind, rows in self._db.execute("SELECT name, kind, rows FROM segments").fetchall():
+            if _concrete(index_type, rows) != kind:
+                self._merge([name], _concrete(index_type, rows))
+        return self.stats().index_type
+
+    def _remove_orphans(self) -> None:
+        """Inside a write transaction: segment folders no commit lists (a killed writer's) and unused generations."""
+        listed = {n for (n,) in self._db.execute("SELECT name FROM segments")}
+        for folder in (self.gen / "segments").glob("seg-*"):
+            if folder.name not in listed:
+                _remove_unlocked(folder, folder / "ids.npy")
+        remove_unused_generations(self.root)
+
+    def _remove_segments(self, names: list[str]) -> None:
+        for name in names:
+            folder = self.gen / "segments" / name
+            _remove_unlocked(folder, folder / "ids.npy")
+
+
+def _concrete(index_type: str, rows: int) -> str:
+    if index_type == "auto":
+        return "hnsw" if rows > HNSW_ABOVE else "flat"
+    if index_type not in ("flat", "hnsw"):
+        raise ValueError(f"unknown index type {index_type!r} (use auto, flat or hnsw)")
+    return index_type
+
+
+def rebuild_hint(root: Path) -> str:
+    return f"Rebuild it with: qa index --rebuild --articles <your articles folder> --index {root}"
+
+
+def current_generation(root: Path) -> Path | None:
+    """The live generation folder of an index, or None if there is no index.
+
+    Raises:
+        IndexCorrupt: ``CURRENT`` is unreadable or names something that is not a generation here.
+    """
+    try:
+        data = (root / "CURRENT").read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise IndexCorrupt(f"The index in {root}/ cannot be read ({e.strerror}: {root / 'CURRENT'}).") from None
+    try:
+        name = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        name = None
+    if not name or not _GEN_NAME.match(name):
+        raise IndexCorrupt(f"The index in {root}/ is damaged (CURRENT does not name a generation). {rebuild_hint(root)}")
+    gen = root / name
+    if not gen.is_dir():
+        raise IndexCorrupt(f"The index in {root}/ is damaged (CURRENT names {name}, which is missing). {rebuild_hint(root)}")
+    return gen
+
+
+def live_generation_name(root: Path) -> str | None:
+    """The live generation's name without any checks (cheap; for change detection), or None."""
+    try:
+        return (root / "CURRENT").read_bytes().decode("utf-8", "replace").strip() or None
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def build_lock(root: Path):
+    """One build at a time per index folder."""
+    with _write_errors(root):
+        root.mkdir(parents=True, exist_ok=True)
+        f = open(root / ".lock", "w")
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexStoreError(f"Another build is running on {root}/; wait for it to finish, then run again.") from None
+        yield
+
+
+def remove_unused_generations(root: Path) -> None:
+    """Remove generations that are not live and that no reader holds (also a killed build's partial one)."""
+    try:
+        live = live_generation_name(root)
+        for gen in root.glob("gen-*"):
+            if gen.name != live and gen.is_dir():
+                _remove_unlocked(gen, gen / "READERS")
+    except OSError as e:
+        logger.warning("could not remove old index generations in %s: %s", root, e)
+
+
+def _remove_unlocked(folder: Path, lock_file: Path) -> None:
+    """Remove a folder unless a reader holds a shared lock on ``lock_file``."""
+    try:
+        fd = os.open(lock_file, os.O_RDONLY)
+    except FileNotFoundError:
+        shutil.rmtree(folder, ignore_errors=True)  # never completed: nobody can be reading it
+        return
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # in use; a later write removes it
+    finally:
+        os.close(fd)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lock_shared(path: Path, missing_ok: bool = True) -> int | None:
+    """A shared flock on a file, held until the returned descriptor is closed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        if not missing_ok:
+            raise
+        return None
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
+    # Autocommit mode: transactions are begun and ended explicitly (BEGIN IMMEDIATE ... COMMIT).
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+    if not read_only:
+        db.execute("PRAGMA synchronous=FULL")
+    return db
+
+
+@contextlib.contextmanager
+def _write_errors(root: Path):
+    """Disk full, read-only folders and the like, said plainly (the index is left as it was)."""
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        raise IndexStoreError(f"Could not write the index in {root}/ ({e}); the index is unchanged. "
+                              "Free disk space or fix the folder's permissions, then run again.") from None
+    except OSError as e:
+        what = {errno.ENOSPC: "the disk is full", errno.EACCES: "permission denied", errno.EROFS: "read-only file system",
+                errno.EDQUOT: "disk quota exceeded", errno.EPERM: "not permitted"}.get(e.errno, e.strerror or str(e))
+        raise IndexStoreError(f"Could not write the index in {root}/ ({what}: {e.filename or root}); the index is unchanged. "
+                              "Free disk space or fix the folder's permissions, then run again.") from None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_path(path: Path) -> None:
+    """fsync a file, or a folder's files and the folder itself (so a rename after it is durable)."""
+    if path.is_dir():
+        for f in path.iterdir():
+            if f.is_file():
+                _fsync_path(f)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
