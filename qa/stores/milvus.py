@@ -33,7 +33,9 @@ deleted, so a reader may for an instant see an article half old, half new, but n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -47,6 +49,7 @@ from qa.articles import Article
 from qa.chunking import Passage
 from qa.stores.base import (
     ArticleRecord,
+    IndexCorrupt,
     IndexMismatch,
     IndexMissing,
     IndexStoreError,
@@ -102,6 +105,19 @@ def _client(uri: str):
         raise IndexStoreError(f"Cannot reach Milvus at {uri}: {e}") from None
 
 
+@contextlib.contextmanager
+def _quiet_pymilvus():
+    """Milvus Lite lacks the timestamp call a query iterator tries first; pymilvus logs that
+    with a traceback, then falls back to a client-side timestamp, which is all it needs."""
+    log = logging.getLogger("pymilvus")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _quote(value: str) -> str:
     """A string literal for a Milvus filter expression."""
     return json.dumps(value)
@@ -150,6 +166,12 @@ class MilvusStore:
             client.close()
             raise IndexMissing(f"No index in {location}. Build it with: qa index --store {location}")
         store = cls(client, location, prefix, alias_p, alias_a, StoreSettings("", 0, {}), 0, True)
+        try:  # queries of any kind need loaded collections (a restarted Milvus Lite has them released)
+            client.load_collection(alias_p)
+            client.load_collection(alias_a)
+        except Exception as e:
+            client.close()
+            raise IndexCorrupt(f"The index in {location} cannot be loaded ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
         data = store._read_settings()
         fix = f"Rebuild it with: qa index --rebuild --store {location}"
         if data is None:
@@ -423,8 +445,9 @@ class MilvusStore:
                       key=lambda a: a.id)
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
-        with self._lock:
+        with self._lock, _quiet_pymilvus():
             it = self._client.query_iterator(collection, batch_size=PAGE, filter=expr, output_fields=fields)
+        with self._lock:
             rows = []
             try:
                 while batch := it.next():

@@ -92,6 +92,8 @@ def _read_index(index_dir: str, what):
     """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
     from qa.stores import open_store
 
+    if str(index_dir).startswith("milvus://"):
+        return None  # Milvus Lite opens a file in one process at a time: the child's engine holds it
     try:
         store = open_store(index_dir)
     except IndexStoreError:
@@ -125,8 +127,8 @@ class ChatProcess:
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_worker_start, initargs=(config,))
         self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._index_dir = config.index_dir
-        self._ids = _stored_article_ids(config.index_dir)
+        self._index_dir = config.location
+        self._ids = _stored_article_ids(config.location)
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
