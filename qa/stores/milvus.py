@@ -23,7 +23,7 @@ reader never sees a half-written rebuild; the old collections are then dropped.
 
 Keyword search is Milvus's own BM25 (a ``BM25`` function over the analyzed text into a sparse
 vector with a ``SPARSE_INVERTED_INDEX``), with the analyzer and k1/b set like qa's local BM25
-(lower-cased words, English stopwords, no stemming, k1=1.5, b=0.75). :meth:`hybrid_search` fuses
+(lower-cased words, accents folded, English stopwords, no stemming, k1=1.2, b=0.75). :meth:`hybrid_search` fuses
 dense and BM25 server-side with ``RRFRanker``.
 
 Incremental writes on a live collection are per row in Milvus (no multi-row transactions): an
@@ -63,9 +63,16 @@ SETTINGS_ID = "\x00settings"  # the settings row of the articles collection (no 
 PART_CHARS = 16_000  # article text per row: <= 64 KB in UTF-8, under VARCHAR's 65,535-byte limit
 MAX_TEXT_BYTES = 65_535
 PAGE = 1_000  # rows per query / write request
-# Like qa's local BM25: lower-cased words, English stopwords, no stemming.
-ANALYZER = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]}]}
-BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
+BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # SQLite FTS5's, as the local store uses
+
+
+def analyzer() -> dict:
+    """Words as the local store's keyword search sees them: lower-cased, accents folded, qa's
+    English stopwords (bm25s's list) dropped, no stemming."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return {"tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}]}
 
 
 def is_milvus_location(location: str) -> bool:
@@ -506,7 +513,7 @@ def _create_passages(client, name: str, settings: StoreSettings) -> None:
     s.add_field("start", DataType.INT64)
     s.add_field("end", DataType.INT64)
     s.add_field("passage", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
-    s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True, analyzer_params=ANALYZER)
+    s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True, analyzer_params=analyzer())
     s.add_field("content_hash", DataType.VARCHAR, max_length=64)
     s.add_field("dense", DataType.FLOAT_VECTOR, dim=settings.dimension)
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
