@@ -47,16 +47,18 @@ SQUAD = ROOT.parent / "shared" / "data" / "squad"
 OUT = ROOT / "benchmarks" / "results"
 WORK = ROOT / "benchmarks" / "work" / "embedding"
 
-VARIANTS = {
+VARIANTS = {  # name -> interpreter; "-t1": one thread (else all cores)
     "torch-fp32": "main",
-    "torch-bf16": "main",
-    "torch-bf16-b64": "main",
-    "onnx-fp32": "onnx",
-    "onnx-int8": "onnx",
-    "openvino-fp32": "openvino",
-    "openvino-bf16": "openvino",
-    "openvino-int8": "openvino",
+    "torch-fp32-t1": "main",
+    "torch-bf16-t1": "main",
+    "torch-bf16-b64-t1": "main",
+    "onnx-fp32-t1": "onnx",
+    "onnx-int8-t1": "onnx",
+    "openvino-fp32-t1": "openvino",
+    "openvino-bf16-t1": "openvino",
+    "openvino-int8-t1": "openvino",
 }
+QUALITY = "torch-fp32,torch-bf16-t1,onnx-int8-t1,openvino-bf16-t1,openvino-int8-t1"  # distinct numerics
 
 
 # ---------------------------------------------------------------- worker side
@@ -68,7 +70,9 @@ def _load(variant: str):
 
     from qa.embedding import Embedder, resolve_embedding_model
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    threads = 1 if variant.endswith("-t1") else (os.cpu_count() or 1)
+    variant = variant.removesuffix("-t1")
+    torch.set_num_threads(threads)
     if variant.startswith("torch"):
         e = Embedder(precision="bf16" if "bf16" in variant else "fp32", batch_size=64 if "b64" in variant else 32)
         e.warm_up()
@@ -85,15 +89,26 @@ def _load(variant: str):
         shutil.copytree(src, folder)
         SentenceTransformer(str(folder), backend=backend, device="cpu").save_pretrained(str(folder))
     kwargs: dict = {}
+    if backend == "onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        kwargs["session_options"] = options
+    else:
+        kwargs["ov_config"] = {"INFERENCE_NUM_THREADS": str(threads)}
     if variant == "onnx-int8":
         qfile = folder / "onnx" / "model_qint8_avx512_vnni.onnx"
         if not qfile.exists():
             from sentence_transformers import export_dynamic_quantized_onnx_model
 
             export_dynamic_quantized_onnx_model(SentenceTransformer(str(folder), backend="onnx"), "avx512_vnni", str(folder))
-        kwargs = {"file_name": "onnx/model_qint8_avx512_vnni.onnx"}
+        kwargs["file_name"] = "onnx/model_qint8_avx512_vnni.onnx"
+    elif backend == "onnx":
+        kwargs["file_name"] = "onnx/model.onnx"
     if variant == "openvino-fp32":
-        kwargs = {"ov_config": {"INFERENCE_PRECISION_HINT": "f32"}}
+        kwargs["ov_config"]["INFERENCE_PRECISION_HINT"] = "f32"
     model = SentenceTransformer(str(folder), backend=backend, device="cpu", model_kwargs=kwargs)
     if variant == "openvino-int8":
         _quantize_openvino(model)
@@ -211,6 +226,7 @@ def main() -> None:
     ap.add_argument("--passages", type=int, default=512, help="passages per timed round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-quality", action="store_true")
+    ap.add_argument("--quality-variants", default=QUALITY, help="variants whose retrieval quality is measured")
     ap.add_argument("--articles", type=int, default=15, help="validation articles whose paragraphs are indexed for quality")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -284,7 +300,7 @@ def main() -> None:
         owner_a, gold_a, gold_p = np.array(owner), np.array(gold), np.array(gold_passage)
         results["quality_set"] = {"passages (paragraphs)": len(texts), "articles": int(owner_a.max() + 1), "questions": len(questions)}
         reference = None
-        for v in procs:
+        for v in [v for v in procs if v in args.quality_variants.split(",")]:
             ask(v, {"texts": str(tmp / "passages.json"), "out": str(tmp / f"{v}-p.npy")})
             ask(v, {"texts": str(tmp / "questions.json"), "out": str(tmp / f"{v}-q.npy")})
             P, Q = np.load(tmp / f"{v}-p.npy"), np.load(tmp / f"{v}-q.npy")
