@@ -59,6 +59,7 @@ VARIANTS = {  # name -> interpreter; "-t1": one thread (else all cores)
     "openvino-int8-t1": "openvino",
 }
 QUALITY = "torch-fp32,torch-bf16-t1,onnx-int8-t1,openvino-bf16-t1,openvino-int8-t1"  # distinct numerics
+DEFAULT = "torch-fp32,torch-fp32-t1,torch-bf16-t1,onnx-fp32-t1,onnx-int8-t1,openvino-fp32-t1,openvino-bf16-t1"
 
 
 # ---------------------------------------------------------------- worker side
@@ -143,7 +144,7 @@ def worker(variant: str) -> None:
     """Answer the orchestrator's commands, one JSON line each: embed a file of texts, time it."""
     model = _load(variant)
     model.embed(["warm up"] * 4)
-    print(json.dumps({"ready": variant}), flush=True)
+    print("@@" + json.dumps({"ready": variant}), flush=True)  # "@@": runtimes may print to stdout too
     for line in sys.stdin:
         cmd = json.loads(line)
         texts = json.loads(Path(cmd["texts"]).read_text())
@@ -152,7 +153,7 @@ def worker(variant: str) -> None:
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if cmd.get("out"):
             np.save(cmd["out"], vectors)
-        print(json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
+        print("@@" + json.dumps({"seconds": seconds, "cpu_seconds": cpu}), flush=True)
 
 
 # ---------------------------------------------------------------- orchestrator side
@@ -214,6 +215,14 @@ def _padding_waste(tokens: np.ndarray, batch: int) -> float:
     return 1 - s.sum() / computed
 
 
+def _reply(p: subprocess.Popen) -> str:
+    """The worker's next reply line (without its marker), skipping anything else it printed; '' if it ended."""
+    for line in p.stdout:
+        if line.startswith("@@"):
+            return line[2:]
+    return ""
+
+
 def _loadavg() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -222,7 +231,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python-onnx", default=sys.executable, help="interpreter with optimum[onnxruntime]")
     ap.add_argument("--python-openvino", default=sys.executable, help="interpreter with optimum-intel[openvino]")
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--variants", default=DEFAULT, help=f"some of {', '.join(VARIANTS)}")
     ap.add_argument("--passages", type=int, default=512, help="passages per timed round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-quality", action="store_true")
@@ -254,7 +263,7 @@ def main() -> None:
     for v in variants:  # loaded one after another (exports are CPU-heavy), kept alive for the rounds
         p = subprocess.Popen([pythons[VARIANTS[v]], __file__, "--worker", v], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        line = p.stdout.readline()
+        line = _reply(p)
         if not line:
             print(f"{v}: worker failed to start (see stderr above); skipped", flush=True)
             results["variants"][v] = {"error": "worker failed to start"}
@@ -265,7 +274,10 @@ def main() -> None:
     def ask(v: str, cmd: dict) -> dict:
         procs[v].stdin.write(json.dumps(cmd) + "\n")
         procs[v].stdin.flush()
-        return json.loads(procs[v].stdout.readline())
+        line = _reply(procs[v])
+        if not line:
+            raise RuntimeError(f"{v}: worker died (see its stderr above)")
+        return json.loads(line)
 
     times: dict[str, list[dict]] = {v: [] for v in procs}
     loads = []
