@@ -88,10 +88,12 @@ def test_ask_answers_with_citation(engines):
 def test_upsert_change_delete_and_restart(engines, milvus_dir, embedder):
     m = engines["milvus"]
     before = m.stats()
-    m.upsert([Article("otters.txt", "Otters", "Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", "otters.txt")])
+    filler = " ".join(f"Otters in bay number {i} float on their backs near the kelp forests." for i in range(30))
+    m.upsert([Article("otters.txt", "Otters", f"{filler} Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", "otters.txt")])
     hits = m.search("otters rocks anvils clams", 1)
     assert hits[0].citation.article_id == "otters.txt" and m.stats().articles == before.articles + 1
-    # Changed under the same id: the old passages are gone, the new ones found.
+    assert m.stats().passages >= before.passages + 3  # a long first version: several passages
+    # Changed under the same id, now one passage: the old passages are gone, the new one found.
     m.upsert([Article("otters.txt", "Otters", "River otters in Scotland eat eels and crayfish.", "2021-05-02", "otters.txt")])
     assert m.store.keyword_search("anvils", 5) == []
     assert m.search("otters eels crayfish", 1)[0].citation.date == "2021-05-02"

@@ -90,12 +90,16 @@ def parse_location(location: str) -> tuple[str, str]:
             raise ValueError(f"collection prefix {prefix!r} must be letters, digits and underscores, starting with a letter")
     if location.startswith("milvus://"):
         path = location[len("milvus://"):]
-        if not path or path.endswith("/"):
-            raise ValueError(f"{location!r}: give a file, e.g. milvus:///abs/path/index.db")
+        if not path.endswith(".db"):
+            raise ValueError(f"{location!r}: give a Milvus Lite file ending in .db, e.g. milvus:///abs/path/index.db")
         return os.path.abspath(path), prefix
     if location.startswith(("http://", "https://")):
         return location, prefix
     raise ValueError(f"{location!r} is not a Milvus location (milvus:///path/file.db or http://host:19530)")
+
+
+_LITE_USERS: dict[str, int] = {}  # Milvus Lite file -> stores open on it in this process
+_LITE_LOCK = threading.Lock()
 
 
 def _client(uri: str):
@@ -107,9 +111,33 @@ def _client(uri: str):
         if uri.startswith(("http://", "https://")):
             return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
         os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
-        return MilvusClient(uri)
+        client = MilvusClient(uri)
     except Exception as e:  # pymilvus raises its own MilvusException, or OSError / ConnectionError
-        raise IndexStoreError(f"Cannot reach Milvus at {uri}: {e}") from None
+        hint = " (Milvus Lite opens a file in one process at a time: is another qa using it?)" if not uri.startswith("http") else ""
+        raise IndexStoreError(f"Cannot reach Milvus at {uri}{hint}: {e}") from None
+    with _LITE_LOCK:
+        _LITE_USERS[uri] = _LITE_USERS.get(uri, 0) + 1
+    return client
+
+
+def _close_client(client, uri: str) -> None:
+    """Close a client; the last one on a Milvus Lite file also stops its in-process server, which
+    holds the file's lock (so that another process, e.g. the chat's engine, can open it)."""
+    client.close()
+    if uri.startswith(("http://", "https://")):
+        return
+    with _LITE_LOCK:
+        _LITE_USERS[uri] = _LITE_USERS.get(uri, 1) - 1
+        last = _LITE_USERS[uri] <= 0
+        if last:
+            _LITE_USERS.pop(uri, None)
+    if last:
+        try:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
+        except ImportError:
+            pass
 
 
 @contextlib.contextmanager
@@ -170,27 +198,27 @@ class MilvusStore:
         client = _client(uri)
         alias_p, alias_a = f"{prefix}_passages", f"{prefix}_articles"
         if not (client.has_collection(alias_p) and client.has_collection(alias_a)):
-            client.close()
+            _close_client(client, uri)
             raise IndexMissing(f"No index in {location}. Build it with: qa index --store {location}")
         store = cls(client, location, prefix, alias_p, alias_a, StoreSettings("", 0, {}), 0, True)
         try:  # queries of any kind need loaded collections (a restarted Milvus Lite has them released)
             client.load_collection(alias_p)
             client.load_collection(alias_a)
         except Exception as e:
-            client.close()
+            _close_client(client, uri)
             raise IndexCorrupt(f"The index in {location} cannot be loaded ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
         data = store._read_settings()
         fix = f"Rebuild it with: qa index --rebuild --store {location}"
         if data is None:
-            client.close()
+            _close_client(client, uri)
             raise IndexMissing(f"The index in {location} has no settings row (an unfinished build?). {fix}")
         if data.get("format_version") != FORMAT_VERSION:
-            client.close()
+            _close_client(client, uri)
             raise IndexMismatch(f"The index in {location} has format {data.get('format_version')}; this version of qa reads {FORMAT_VERSION}. {fix}")
         store._settings = StoreSettings(**data["settings"])
         store._version = int(data.get("version", 0))
         if embedding_model is not None and store._settings.embedding_model != embedding_model:
-            client.close()
+            _close_client(client, uri)
             raise IndexMismatch(
                 f"The index in {location} was built with embedding model {store._settings.embedding_model!r}, "
                 f"but {embedding_model!r} is configured. {fix}, or set the embedding model back."
@@ -250,7 +278,9 @@ class MilvusStore:
 
     def close(self) -> None:
         with self._lock:
-            self._client.close()
+            if self._client is not None:
+                _close_client(self._client, parse_location(self.location)[0])
+                self._client = None
 
     # ------------------------------------------------------------------ settings, version
 
