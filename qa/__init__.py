@@ -11,7 +11,7 @@ from qa.articles import Article, load_articles
 from qa.chunking import ChunkingSettings, Passage, chunk_article
 from qa.config import Config
 from qa.engine import Answer, Citation, Engine, Hit
-from qa.followup import Turn
+from qa.conversation import Turn
 from qa.indexing import Indexer, IndexReport
 from qa.stores import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError
 

@@ -13,7 +13,27 @@ import typer
 
 from qa.config import Config, ConfigError
 
-app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True,
+                  add_completion=False, context_settings=HELP_OPTIONS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"qa {version('qa')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("qa (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = False,
+) -> None:
+    """Question answering over a folder of articles, with citations."""
 
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
@@ -111,10 +131,19 @@ def ask(
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (fields: see the README)")] = False,
+    articles: Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder the index was built from: .txt answers also get their offsets in the file [default: seeds, or $QA_ARTICLES_DIR]")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
-    engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold, store=store)
+    from qa.news import describe
+    from qa.questions import check_question_length
+    from qa.web.render import answer_line
+
+    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
+    try:
+        check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
+    except ValueError as e:
+        _fail(str(e))
     _open(engine)
     try:
         result = engine.ask(question)
@@ -123,18 +152,23 @@ def ask(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
+    if result.period:
+        typer.echo(f"(articles from {describe(result.period)} first, as the question asks)")
     if result.found:
-        typer.secho(result.answer, bold=True)
+        typer.secho(answer_line(result), bold=True)
+        if len(result.over_time) > 1:
+            typer.echo("The articles differ over time, newest first: "
+                       + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             date = f", {c.date}" if c.date else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number + 1}, characters {c.answer_start}-{c.answer_end})")
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
-            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number + 1})\n    {c.passage}")
+            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number})\n    {c.passage}")
     if result.resolved_question != result.question:
         typer.echo(f"\n(read as: {result.resolved_question})")
 
@@ -155,7 +189,24 @@ def search(
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number + 1})\n       {h.citation.passage[:200]}")
+        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        # As the web server binds: a port left in TIME_WAIT by a server just stopped is free to use.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_message(host: str, port: int) -> str:
+    return f"port {port} on {host} is already in use (another qa serve?); choose another with --port, e.g. qa serve --port {port + 1}"
 
 
 @app.command()
@@ -196,6 +247,8 @@ def serve(
             _fail(str(e))
         except IndexStoreError:
             pass  # the engine's own check reports it, with what to do
+    if not _port_free(host, port):
+        _fail(_port_message(host, port))
     from qa.web import ChatProcess
 
     # Models load in a child process while this one imports and starts the web server.
@@ -223,7 +276,7 @@ def serve(
         except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
             if demo is not None:
                 demo.close()
-            _fail(str(e) or repr(e))
+            _fail(_port_message(host, port) if "empty port" in str(e) else str(e) or repr(e))
         demo.block_thread()
     finally:
         if watcher is not None:
@@ -231,7 +284,8 @@ def serve(
         backend.close()
 
 
-eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True,
+                       context_settings=HELP_OPTIONS)
 app.add_typer(eval_app, name="eval")
 
 
@@ -243,12 +297,17 @@ def eval_reader(
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
+    articles: Annotated[str, typer.Option(help="Whose questions: all, or untrained (articles the reader was not trained on)")] = "all",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
     from qa.evaluation import evaluate_reader, print_table
 
-    result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null, limit=limit, quantize=quantize)
+    try:
+        result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null,
+                                 limit=limit, quantize=quantize, articles=articles)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -261,12 +320,22 @@ def eval_open(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
+    unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
+    articles: Annotated[str, typer.Option(help="Whose questions to ask: all, or untrained (articles the reader was not trained on)")] = "all",
+    sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out articles and the sample")] = 13,
+    cache: Annotated[Optional[Path], typer.Option(help="Write per-question candidates here (JSONL, resumable), for `qa eval fit-confidence`")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Retrieval + reader over the file's articles: EM / F1, recall@k, latency."""
+    """Retrieval + reader over the file's articles: EM / F1, false answers to unindexed articles' questions, ECE, recall@k, latency."""
     from qa.evaluation import evaluate_open, print_table
 
-    result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer)
+    try:
+        result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer,
+                               unindexed=unindexed, articles=articles, sample=sample, seed=seed, cache=cache, threshold=threshold)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(str(e))
     print_table(result)
     _write(result, output)
 
@@ -275,22 +344,38 @@ def eval_open(
 def eval_calibrate(
     model_dir: Annotated[Path, typer.Argument(help="Reader folder; gets qa_reader.json", exists=True, file_okay=False)],
     data: Annotated[Path, typer.Option(help="SQuAD v2.0 validation file")] = Path("../shared/data/squad/validation-v2.0.json"),
-    open_data: Annotated[Optional[Path], typer.Option(help="SQuAD v1.1 validation file for the engine's threshold")] = Path("../shared/data/squad/validation-v1.1.json"),
-    only_open: Annotated[bool, typer.Option("--only-open", help="Only the engine's threshold")] = False,
 ) -> None:
-    """Choose the 'no answer' thresholds: the reader's (SQuAD v2.0 style) and the engine's (retrieved passages).
+    """Choose the reader's 'no answer' threshold for SQuAD v2.0-style reading, on the v2.0 validation articles not used in training.
 
-    Both on validation data: the v2.0 validation articles not used in training, and v1.1 validation questions.
+    The engine's threshold and its confidence are fitted in the engine's own setting by
+    `qa eval open --unindexed 0.5 --articles untrained --cache C` then `qa eval fit-confidence C --write DIR`.
     """
-    from qa.evaluation import calibrate, calibrate_open
-
-    if only_open:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
-        return
+    from qa.evaluation import calibrate
 
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
-    if open_data:
-        typer.echo(json.dumps(calibrate_open(model_dir, open_data), indent=2))
+    typer.echo("next, for the engine's threshold and confidence: qa eval open ... --cache C; qa eval fit-confidence C --write " + str(model_dir))
+
+
+@eval_app.command("fit-confidence")
+def eval_fit_confidence(
+    cache: Annotated[Path, typer.Argument(help="Per-question cache of `qa eval open --unindexed F --articles untrained --cache PATH`", exists=True, dir_okay=False)],
+    data: Annotated[Path, typer.Option(help="The SQuAD file that run read")] = Path("../shared/data/squad/validation-v1.1.json"),
+    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_threshold")] = None,
+    max_false_rate: Annotated[float, typer.Option(help="Largest share of unindexed-article questions answered, on the fitting articles", min=0.0, max=1.0)] = 0.04,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
+) -> None:
+    """Fit the confidence (P(right) from the margin) and the engine's threshold on half the articles; report on the other half."""
+    from qa.evaluation import fit_confidence
+
+    try:
+        result = fit_confidence(cache, data, write, max_false_rate)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        _fail(str(e))
+    summary = {k: v for k, v in result.items() if k not in ("fit", "report")}
+    for when in ("before", "after"):
+        summary[f"report_{when}"] = {k: v for k, v in result["report"][when].items() if not isinstance(v, list)}
+    typer.echo(json.dumps(summary, indent=2))
+    _write(result, output)
 
 
 def _write(result: dict, output: Path | None) -> None:
@@ -302,27 +387,70 @@ def _write(result: dict, output: Path | None) -> None:
 
 @app.command("train-reader")
 def train_reader(
-    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git)")] = Path("runs/reader"),
-    steps: Annotated[int, typer.Option(help="Optimizer steps")] = 2000,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    learning_rate: Annotated[float, typer.Option()] = 1e-4,
-    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json")] = Path("../shared/data"),
+    work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run (default: from --epochs)")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data (default: 1; on resume: as saved)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step (default: 128 on a GPU, 16 on a CPU)")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: 1e-4 x sqrt(batch/16), at most 3e-4)")] = None,
+    data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
+    negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
+    device: Annotated[str, typer.Option(help="auto (a CUDA GPU where there is one), cuda or cpu")] = "auto",
+    cpu_bf16: Annotated[bool, typer.Option("--cpu-bf16", help="bf16 autocast on a CPU with native bf16 (avx512_bf16/AMX); off: it measured no faster here")] = False,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
+    split_mib: Annotated[Optional[float], typer.Option("--split-mib", help="With --export: cut model.safetensors into parts of at most this many MiB, with a sha256 manifest")] = None,
+    join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
 ) -> None:
-    """Fine-tune the bundled MiniLM into a reader (resumes from the last checkpoint)."""
+    """Fine-tune a reader (the bundled MiniLM, or --init weights); resumes from the last checkpoint."""
+    from qa.training_data import data_file, parse_negatives
+
+    if join is not None:
+        from qa.file_parts import PartsError, join_parts, manifest_path
+
+        manifest = manifest_path(join / "model.safetensors")
+        if not manifest.exists():
+            _fail(f"{manifest} not found: nothing to join")
+        try:
+            joined = join_parts(manifest, remove_parts=True)
+        except PartsError as e:
+            _fail(f"not joined: {e}")
+        typer.echo(f"joined and verified {joined}")
+        return
+    try:
+        sources = parse_negatives(negatives)
+    except ValueError as e:
+        _fail(str(e))
+    if init is not None and not (init / "config.json").exists():
+        _fail(f"--init {init}: no model there (config.json missing)")
+    try:
+        train_file = data_file(data, "squad/train-v1.1.json")
+    except FileNotFoundError as e:
+        _fail(f"training data: {e}")
     from qa.training import TrainConfig, export, train
+    from qa.training_device import detect_facts, plan_device
+
+    try:
+        plan_device(detect_facts(), device)
+    except ValueError as e:
+        _fail(str(e))
 
     logging.basicConfig(level=logging.INFO)
     cfg = TrainConfig(
-        train_files=[str(data / "squad/train-v1.1.json")],
-        negative_files=[str(data / "squad/validation-v2.0.json")],
+        base_model=str(init or ""),
+        init_from=str(init or ""),
+        data_dir=str(data),
+        train_files=[str(train_file)],
+        negatives=sources,
         total_steps=steps,
+        epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        device=device,
+        cpu_bf16=cpu_bf16,
     )
     train(cfg, work_dir)
     if export_to:
-        export(work_dir, export_to)
+        export(work_dir, export_to, split_mib=split_mib)
         typer.echo(f"exported to {export_to}; calibrate it with: qa eval calibrate {export_to}")
 
 
@@ -331,6 +459,10 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # An index that has to be rebuilt is logged by qa.indexing and also said by the report the CLI
+    # prints ("Rebuilt everything: ..."): both printed the same problem twice, the log line even
+    # telling the user to run the rebuild that was already running.
+    logging.getLogger("qa.indexing").setLevel(logging.ERROR)
     try:
         app()
     except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)

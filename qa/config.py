@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
 from qa.embedding import DEFAULT_EMBEDDING_MODEL, DEFAULT_PRECISION, PRECISIONS
+from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
@@ -53,6 +54,8 @@ class Config:
         max_upload_bytes: Largest file the web server accepts on its upload route (Gradio's
             ``max_file_size``; the route is open to anyone who can reach the server).
         follow_links: Read files and folders that links in the articles folder point to outside it.
+        max_question_chars: Longest question accepted (chat, APIs, CLI and ``Engine.ask``); longer ones
+            are refused with a message that says so.
         store: Where the index lives: 'local' (the embedded FAISS store in ``index_dir``), or a
             Milvus location: ``milvus:///path/file.db`` (Milvus Lite) or ``http://host:19530``.
         ray: Embed index builds on Ray: 'off', 'auto' (the running cluster, else a local one),
@@ -74,6 +77,7 @@ class Config:
     max_history_turns: int = 20
     max_upload_bytes: int = 5_000_000
     follow_links: bool = False
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
     store: str = "local"
     ray: str = "off"
     embedding_precision: str = DEFAULT_PRECISION

@@ -7,14 +7,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from qa import answers, file_offsets, news
+from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.followup import Turn, resolve
+from qa.conversation import Reading, Turn, readings
 from qa.indexing import Indexer, IndexReport
+from qa.questions import check_question_length
 from qa.reader import Reader
 from qa.retrieval import Citation, Hit, Retriever
-from qa.squad import normalize_answer
 from qa.stores import IndexStore, StoreStats, open_store
 
 __all__ = ["Answer", "Citation", "Engine", "Hit"]
@@ -28,11 +30,19 @@ class Answer:
         question: The question as asked.
         answer: The answer text, or None when nothing in the articles answers it.
         score: Reader margin of the answer over "no answer" (higher is surer).
-        confidence: 0..1, 0.5 at the "no answer" threshold.
+        confidence: P(the answer is right), calibrated on validation questions (see the
+            reader's model card): of answers shown at 80%, about 8 in 10 are right. When
+            the engine declines, the probability that the best span it found (not shown)
+            would have been right; 0.0 when the reader found no span at all.
         citations: Where the answer is found, best first.
         sources: The closest passages retrieved (shown when there is no answer).
-        resolved_question: The question after follow-up resolution.
+        resolved_question: The reading of the question that was answered: the question as asked, or
+            (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
         timings: Seconds spent per stage.
+        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
+            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
+        period: The period the question named (ISO 8601, e.g. ``2011-07``) when articles of it were preferred.
+        over_time: When articles of different dates answer differently: each answer with its date, newest first.
     """
 
     question: str
@@ -43,6 +53,9 @@ class Answer:
     sources: list[Citation] = field(default_factory=list)
     resolved_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    answer_date: str | None = None
+    period: str | None = None
+    over_time: list[dict] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -204,36 +217,60 @@ class Engine:
         t = self.config.threshold
         return self.reader.open_threshold if t is None else t
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+    @property
+    def calibration(self) -> Calibration:
+        """Margin -> P(right), as fitted for the reader (a plain logistic around the threshold if it ships none)."""
+        self.reader.warm_up()
+        return Calibration.from_settings(self.reader.settings.get("confidence"), self.threshold)
+
+    def ask(self, question: str, history: list[Answer | Turn | dict] | None = None) -> Answer:
         """Answer a question from the articles.
 
         Args:
             question: The question.
-            history: Earlier turns of a conversation, for follow-up questions.
+            history: Earlier turns of the conversation, oldest first, for follow-up questions: the
+                :class:`Answer` objects ``ask`` returned (or :class:`qa.Turn` objects, or dicts with
+                ``question``/``resolved_question`` and ``answer``). They are not answered again.
 
         Returns:
             The answer with citations; ``answer`` is None when the articles do not answer it.
+
+        Raises:
+            ValueError: The question is empty, or longer than ``Config.max_question_chars`` (:class:`QuestionTooLong`).
         """
+        check_question_length(question, self.config.max_question_chars)
         question = " ".join(question.split())
         if not question:
             raise ValueError("The question is empty.")
+        # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
+        # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
+        tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
+        # When no reading is answered, the rewrite's "Read as" and closest passages say more than the bare pronoun.
+        pool = [a for a in tried if a.found] or tried[1:] or tried
+        best = max(pool, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
+        return best
+
+    def _answer(self, question: str, reading: Reading) -> Answer:
+        """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        resolved = resolve(_plain_text(question), history or [])
-        hits, timings = self._search(resolved.query, self.config.top_k)
+        # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
+        period = news.question_period(reading.question)
+        hits, timings = self._search(reading.query, self.config.top_k * (4 if period else 1))
+        sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(resolved.question, [h.citation.passage for h in hits])
+        spans = self.reader.read(reading.question, [c.passage for c in sources])
         t2 = time.perf_counter()
-        sources = [h.citation for h in hits]
-        threshold = self.threshold
         timings.update(read=t2 - t1, total=t2 - t0)
-        if not spans or spans[0].margin < threshold:
-            margin = spans[0].margin if spans else -math.inf
-            return Answer(question, None, margin, _confidence(margin, threshold), [], sources, resolved.question, timings)
-        best = spans[0]
+        choice = answers.choose(spans)
+        margin = choice.margin if choice else -math.inf
+        confidence = self.calibration.probability(margin)
+        if not answers.accept(choice, self.threshold):
+            return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
+                          period=period.iso if preferred else None)
         # The same answer found in several passages is cited from each of them.
-        same = [s for s in spans if normalize_answer(s.text) == normalize_answer(best.text)]
         citations, seen = [], set()
-        for s in same:
+        for s in choice.same:
             c = sources[s.passage]
             where = (c.article_id, c.passage_start + s.start)
             if where in seen:  # overlapping passages of one article hold the same sentence
@@ -242,7 +279,11 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        return Answer(question, best.text, best.margin, _confidence(best.margin, threshold), citations, sources, resolved.question, timings)
+        answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
+                        period=period.iso if preferred else None)
+        answer = news.annotate(answer, spans, sources, self.threshold)
+        file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
+        return answer
 
 
 def _plain_text(question: str) -> str:
@@ -255,10 +296,3 @@ def _plain_text(question: str) -> str:
     from bs4 import BeautifulSoup
 
     return " ".join(BeautifulSoup(question, "html.parser").get_text(" ").split()) or question
-
-
-def _confidence(margin: float, threshold: float) -> float:
-    """Logistic in the margin over the threshold, kept within [0.01, 0.99]: never shown as certain."""
-    if margin == -math.inf:
-        return 0.0
-    return min(0.99, max(0.01, 1.0 / (1.0 + math.exp(-(margin - threshold)))))

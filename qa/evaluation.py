@@ -51,7 +51,7 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
-def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False) -> dict:
+def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all") -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
     Args:
@@ -62,11 +62,16 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
             is read this way unless a threshold is given, as the official v1.1 evaluation does.
         limit: Only the first N questions.
         quantize: int8 dynamic quantisation of the reader.
+        articles: Whose questions: 'all' or 'untrained' (see :func:`select_articles`).
 
     Returns:
         Scores (official names), settings and timing.
     """
-    examples = load_squad(path)[:limit]
+    examples = load_squad(path)
+    if articles != "all":
+        keep = set(select_articles(list(dict.fromkeys(ex.title for ex in examples)), articles, model))
+        examples = [ex for ex in examples if ex.title in keep]
+    examples = examples[:limit]
     if threshold is None and not any(ex.is_impossible for ex in examples):
         always_answer = True
     reader = _reader(model, quantize)
@@ -76,7 +81,7 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
     elapsed = time.perf_counter() - t0
     preds = {ex.qid: ("" if (not always_answer and m < t) else text) for ex, (text, m) in zip(examples, margins)}
     result = evaluate(examples, preds)
-    return {"mode": "reader", "file": str(path), "model": model, "quantized": quantize, "threshold": None if always_answer else t,
+    return {"mode": "reader", "file": str(path), "model": model, "articles": articles, "quantized": quantize, "threshold": None if always_answer else t,
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 
@@ -109,30 +114,164 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
 
 
-def calibrate_open(model_dir: str | Path, validation_file: str | Path, limit: int = 1500, seed: int = 13) -> dict:
-    """Choose the threshold the engine uses when reading retrieved passages.
+def trained_titles(model: str = "bundled") -> set[str]:
+    """Titles of the articles the reader was trained on (from its ``training.json``).
 
-    SQuAD v2.0's unanswerable questions are adversarial (written against the very
-    paragraph shown); in use, a question that the articles do not answer usually meets
-    passages on the topic that lack the answer. So this threshold is chosen on SQuAD
-    v1.1 validation questions read with their own paragraph (answerable) and with another
-    paragraph of the same article that lacks the answer (unanswerable), half and half.
+    Raises:
+        FileNotFoundError: A training file it names cannot be found (so the split cannot be trusted).
+    """
+    from qa.reader import resolve_reader_model
+
+    info_path = Path(resolve_reader_model(model)) / "training.json"
+    if not info_path.exists():
+        return set()
+    info = json.loads(info_path.read_text())
+    titles: set[str] = set()
+    for key, split in (("train_files", None), ("negative_files", info.get("negatives_split"))):
+        for name in info.get(key, []):
+            f = Path(name)
+            if not f.exists():
+                raise FileNotFoundError(f"{f}: named in {info_path} as training data; run from the repository root")
+            examples = load_squad(f)
+            if split in ("even", "odd"):
+                from qa.training import split_articles
+
+                examples = split_articles(examples, split)
+            titles.update(ex.title for ex in examples)
+    return titles
+
+
+def select_articles(titles: list[str], part: str, model: str = "bundled") -> list[str]:
+    """Which articles' questions to ask.
+
+    Args:
+        titles: The file's article titles, in file order.
+        part: 'all', or 'untrained': the articles the reader never saw in training.
+        model: The reader (its ``training.json`` says what it was trained on).
 
     Returns:
-        The settings written to ``qa_reader.json``.
+        The selected titles, in file order.
     """
-    from qa.training import synthetic_negatives
-
-    examples = load_squad(validation_file)[:limit]
-    negatives = synthetic_negatives(examples, 1.0, seed)
-    data = examples + negatives
-    reader = _reader(str(model_dir))
-    margins = reader_margins(reader, data)
-    threshold, f1 = best_threshold(data, margins)
-    return _update_settings(model_dir, {"open_threshold": round(threshold, 4), "open_calibration": {"file": Path(validation_file).name, "answerable": len(examples), "unanswerable": len(negatives), "f1": round(f1, 2)}})
+    if part == "all":
+        return list(titles)
+    if part != "untrained":
+        raise ValueError(f"articles must be all or untrained, not {part!r}")
+    trained = trained_titles(model)
+    return [t for t in titles if t not in trained]
 
 
-def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit: int | None = None, index_dir: str | None = None, always_answer: bool = False) -> dict:
+def calibration_split(titles: list[str], rows: list[dict]) -> tuple[list[str], list[str]]:
+    """Split the asked articles into a fitting and a reporting half.
+
+    Indexed and unindexed articles alternate separately (in file order), so both halves
+    hold the same number of each.
+
+    Returns:
+        (fitting titles, reporting titles).
+    """
+    indexed = {r["title"]: r["indexed"] for r in rows}
+    fit, report = [], []
+    for flag in (True, False):
+        group = [t for t in titles if indexed.get(t) is flag]
+        fit += group[0::2]
+        report += group[1::2]
+    return fit, report
+
+
+def held_out_articles(titles: list[str], fraction: float, seed: int = 13, groups: list[list[str]] | None = None) -> set[str]:
+    """A seeded random ``fraction`` of the articles, left out of the index.
+
+    Args:
+        titles: All articles.
+        fraction: Share to leave out, in [0, 1).
+        seed: Of the random choice.
+        groups: Sets of articles that must each lose the same share (e.g. the fitting and the
+            reporting articles), so that each keeps the same mix of answerable and unanswerable questions.
+
+    Returns:
+        The titles to leave out.
+    """
+    import random
+
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"the unindexed fraction must be in [0, 1), not {fraction}")
+    rng = random.Random(seed)
+    grouped = [g for g in (groups or []) if g]
+    rest = [t for t in titles if not any(t in g for g in grouped)]
+    out: set[str] = set()
+    for group in [*grouped, rest]:
+        order = sorted(group)
+        rng.shuffle(order)
+        out.update(order[: round(fraction * len(order))])
+    return out
+
+
+class RecordingReader:
+    """Wraps the engine's reader to keep the candidates of the last question (for the evaluation cache)."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self.last: list = []
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+    def read(self, question: str, passages: list[str], top_k: int = 5):
+        from qa.reader import merge_overlapping
+
+        self.last = self._reader.candidates(question, passages, top_k)
+        return merge_overlapping(self.last)[:top_k] if question.strip() and passages else []
+
+
+def old_choice(spans: list[dict]) -> dict | None:
+    """The selection before issue 9 (for before/after numbers from the cache): highest raw start + end logit."""
+    if not spans:
+        return None
+    best = max(spans, key=lambda s: s["score"])
+    return {**best, "margin": best["score"] - best["null"]}
+
+
+def new_choice(spans: list[dict]) -> dict | None:
+    """The engine's selection (:func:`qa.answers.choose`) on cached candidates."""
+    if not spans:
+        return None
+    best = max(spans, key=lambda s: s["score"] - s["null"])
+    return {**best, "margin": best["score"] - best["null"]}
+
+
+def open_metrics(rows: list[dict], predictions: list[tuple[str, float]]) -> dict:
+    """Scores of an open-mode run from per-question rows and (answer or '', confidence) predictions.
+
+    Answerable questions are those whose article is indexed (EM / F1 over them; a decline
+    scores 0); every answer to a question whose article is not indexed is a false answer.
+    Confidence is judged on all questions with a candidate: right means F1 >= 0.5.
+    """
+    from qa.answers import expected_calibration_error, reliability
+
+    inside = [(r, p) for r, p in zip(rows, predictions) if r["indexed"]]
+    outside = [(r, p) for r, p in zip(rows, predictions) if not r["indexed"]]
+    out: dict = {}
+    if inside:
+        scores = [score(text, r["answers"]) for r, (text, _) in inside]
+        out.update(exact=100 * float(np.mean([s[0] for s in scores])), f1=100 * float(np.mean([s[1] for s in scores])),
+                   answered=100 * float(np.mean([bool(t) for _, (t, _) in inside])), total=len(inside))
+    if outside:
+        answered = [(r, t) for r, (t, _) in outside if t]
+        out.update(unindexed_questions=len(outside), false_answer_rate=100 * len(answered) / len(outside),
+                   false_answers_matching_gold=sum(score(t, r["answers"])[1] >= 0.5 for r, t in answered))
+    shown = [(conf, score(text, r["answers"])[1] >= 0.5) for r, (text, conf) in zip(rows, predictions) if text]
+    if shown:
+        probs, right = zip(*shown)
+        high = [y for c, y in shown if c >= 0.9]
+        out.update(ece_shown=expected_calibration_error(probs, right), shown=len(shown),
+                   shown_at_90=len(high), right_at_90=100 * float(np.mean(high)) if high else None,
+                   reliability_shown=reliability(probs, right))
+    return out
+
+
+def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit: int | None = None, index_dir: str | None = None,
+                  always_answer: bool = False, unindexed: float = 0.0, articles: str = "all", sample: int | None = None,
+                  seed: int = 13, cache: str | Path | None = None, threshold: float | None = None) -> dict:
     """The whole system: the file's articles are indexed, each question is answered from retrieval.
 
     Args:
@@ -142,56 +281,223 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
         limit: Only the first N questions.
         index_dir: An existing index to use instead of building one from the file.
         always_answer: Never decline.
+        unindexed: Fraction of the file's articles left out of the index (seeded choice);
+            their questions are still asked, and any answer to them is a false answer.
+        articles: Whose questions to ask: 'all' or 'untrained' (see :func:`select_articles`).
+        sample: Ask a seeded random sample of N of the selected questions.
+        seed: For the held-out articles and the sample.
+        cache: A JSONL file that gets one row per question (candidates with margins, the
+            retrieved passages, the answer given), for fitting the confidence and threshold
+            without reading again; an existing cache of the same run is resumed.
+        threshold: The engine's "no answer" threshold (default: the reader's ``open_threshold``).
 
     Returns:
-        EM / F1, recall@k (gold answer inside a retrieved passage), latency p50 / p95.
+        EM / F1 on questions whose article is indexed, the false-answer rate on the others,
+        calibration of the confidence (ECE), recall@k, latency p50 / p95.
     """
+    import random
+
     from tqdm import tqdm
 
     from qa.articles import Article
     from qa.config import Config
     from qa.engine import Engine
 
-    examples = load_squad(path)[:limit]
+    examples = load_squad(path)
+    all_articles = load_articles(path)
+    titles = [t for t, _ in all_articles]
+    groups = [select_articles(titles, articles, model)]
+    held_out = held_out_articles(titles, unindexed, seed, groups) if unindexed else set()
+    if held_out and index_dir is not None:
+        raise ValueError("--unindexed builds its own index from the file; it cannot be used with --index")
+    keep = set(select_articles(titles, articles, model))
+    examples = [ex for ex in examples if ex.title in keep][:limit]
+    if sample is not None and sample < len(examples):
+        # In random order, so that a run stopped early (the cache keeps what was asked) is still a fair sample.
+        examples = [examples[i] for i in random.Random(seed).sample(range(len(examples)), sample)]
     tmp = None
     if index_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="qa-eval-")
         index_dir = tmp.name
-    engine = Engine(Config.from_env(index_dir=index_dir, reader_model=model, top_k=top_k, threshold=-1e9 if always_answer else None))
+    engine = Engine(Config.from_env(index_dir=index_dir, reader_model=model, top_k=top_k,
+                                    threshold=-1e9 if always_answer else threshold))
     if tmp is not None:
-        articles = [Article(id=title, title=title, text="\n\n".join(paras), source=Path(path).name) for title, paras in load_articles(path)]
+        corpus = [Article(id=title, title=title, text="\n\n".join(paras), source=Path(path).name)
+                  for title, paras in all_articles if title not in held_out]
         t0 = time.perf_counter()
-        engine.indexer().index(articles, show_progress=True)
+        engine.indexer().index(corpus, show_progress=True)
         build_seconds = time.perf_counter() - t0
     else:
         build_seconds = None
     engine.open()
     engine.warm_up()
-    preds, latencies, hits = {}, [], 0
+    recorder = RecordingReader(engine.reader)
+    engine.reader = recorder
+    settings = {"file": Path(path).name, "model": model, "top_k": engine.config.top_k, "unindexed": unindexed,
+                "articles": articles, "sample": sample, "limit": limit, "seed": seed}
+    done: dict[str, dict] = {}
+    cache_file = None
+    if cache is not None:
+        cache = Path(cache)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        if cache.exists() and cache.stat().st_size:
+            lines = cache.read_text().splitlines()
+            if json.loads(lines[0]) != {"settings": settings}:
+                raise ValueError(f"{cache} holds another run ({lines[0]}); delete it or choose another path")
+            done = {r["qid"]: r for r in map(json.loads, lines[1:])}
+        else:
+            cache.write_text(json.dumps({"settings": settings}) + "\n")
+        cache_file = cache.open("a")
+    rows, predictions = [], []
     for ex in tqdm(examples, desc="asking", unit="q"):
-        t0 = time.perf_counter()
-        ans = engine.ask(ex.question)
-        latencies.append(time.perf_counter() - t0)
-        preds[ex.qid] = ans.answer or ""
-        if ex.answers:
-            passages = " ".join(normalize_answer(c.passage) for c in ans.sources)
-            hits += any(normalize_answer(a) in passages for a in ex.answers)
-    answerable = sum(1 for ex in examples if ex.answers)
-    result = evaluate(examples, preds)
-    lat = np.array(latencies) * 1000
+        row = done.get(ex.qid)
+        if row is None:
+            t0 = time.perf_counter()
+            ans = engine.ask(ex.question)
+            latency = time.perf_counter() - t0
+            recalled = bool(ex.answers) and any(normalize_answer(a) in " ".join(normalize_answer(c.passage) for c in ans.sources) for a in ex.answers)
+            row = {"qid": ex.qid, "title": ex.title, "indexed": ex.title not in held_out, "answers": ex.answers,
+                   "answer": ans.answer or "", "confidence": ans.confidence, "latency": latency, "recalled": recalled,
+                   "sources": [[c.article_id, c.passage_number, round(c.retrieval_score, 4)] for c in ans.sources],
+                   "spans": [{"passage": s.passage, "start": s.start, "text": s.text, "score": round(s.score, 4),
+                              "null": round(s.null_score, 4)} for s in recorder.last]}
+            if cache_file is not None:
+                cache_file.write(json.dumps(row) + "\n")
+                cache_file.flush()
+        rows.append(row)
+        predictions.append((row["answer"], row["confidence"]))
+    if cache_file is not None:
+        cache_file.close()
     if tmp is not None:
         tmp.cleanup()
+    lat = np.array([r["latency"] for r in rows] or [0.0]) * 1000
+    inside = [r for r in rows if r["indexed"]]
     top_k = engine.config.top_k
-    return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, **result,
-            f"recall@{top_k}": 100 * hits / max(answerable, 1), "passages": engine.stats().passages,
-            "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
-            "build_seconds": build_seconds}
+    return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, "articles": articles,
+            "unindexed": unindexed, "threshold": engine.threshold, **open_metrics(rows, predictions),
+            f"recall@{top_k}": 100 * sum(r["recalled"] for r in inside) / max(len(inside), 1),
+            "passages": engine.stats().passages, "latency_ms_p50": float(np.percentile(lat, 50)),
+            "latency_ms_p95": float(np.percentile(lat, 95)), "build_seconds": build_seconds}
+
+
+def read_cache(cache: str | Path) -> tuple[dict, list[dict]]:
+    """The settings and per-question rows of an open-mode cache (``qa eval open --cache``)."""
+    lines = Path(cache).read_text().splitlines()
+    return json.loads(lines[0])["settings"], [json.loads(line) for line in lines[1:]]
+
+
+def choose_threshold(margins: list[float], rows: list[dict], max_false_rate: float) -> float:
+    """The "no answer" threshold with the best F1 on answerable questions among those that answer
+    at most ``max_false_rate`` of the questions whose article is not indexed.
+
+    Args:
+        margins: The chosen answer's margin per row (-inf: no candidate).
+        rows: Cache rows (``indexed``, ``answers``) with the chosen text under ``"choice"``.
+        max_false_rate: Highest share (0..1) of unindexed-article questions that may be answered.
+
+    Returns:
+        The threshold (a reader margin).
+    """
+    m = np.asarray(margins, dtype=float)
+    inside = np.array([r["indexed"] for r in rows])
+    f1 = np.array([score(r["choice"], r["answers"])[1] if r["indexed"] else 0.0 for r in rows])
+    best_t, best_f1 = float("inf"), -1.0
+    for t in np.unique(m[np.isfinite(m)])[::-1]:  # from the top: on a tie in F1 the higher threshold (fewer false answers) wins
+        answered = m >= t
+        false_rate = answered[~inside].mean() if (~inside).any() else 0.0
+        value = f1[inside & answered].sum() / max(inside.sum(), 1)
+        if false_rate <= max_false_rate and value > best_f1:
+            best_t, best_f1 = float(t), value
+    return best_t
+
+
+def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Path | None = None,
+                   max_false_rate: float = 0.04, old_threshold: float = 0.8239) -> dict:
+    """Fit the confidence (Platt) and the engine's threshold on the 'fit' articles of an open-mode cache; report on the 'report' articles.
+
+    Args:
+        cache: From ``qa eval open --unindexed F --articles untrained --cache PATH``.
+        data_file: The SQuAD file that run used (for the article split).
+        model_dir: Reader folder whose ``qa_reader.json`` gets the fitted values (None: write nothing).
+        max_false_rate: Allowed share of answered unindexed-article questions on the fitting articles
+            (below the 5% target, to leave room for the difference between article sets).
+        old_threshold: The threshold before this fit, for the 'before' numbers.
+
+    Returns:
+        Before / after scores on the reporting articles, and what was fitted.
+    """
+    from qa.answers import expected_calibration_error, fit_platt, reliability
+
+    settings, rows = read_cache(cache)
+    titles = [t for t, _ in load_articles(data_file)]
+    model = settings["model"]
+    fit_list, report_list = calibration_split(titles, rows)
+    fit_titles, report_titles = set(fit_list), set(report_list)
+
+    def decided(part_rows, chooser):
+        out = []
+        for r in part_rows:
+            c = chooser(r["spans"])
+            out.append({**r, "choice": c["text"] if c else "", "margin": c["margin"] if c else -np.inf})
+        return out
+
+    fit_rows = decided([r for r in rows if r["title"] in fit_titles], new_choice)
+    with_candidate = [r for r in fit_rows if np.isfinite(r["margin"])]
+    calibration = fit_platt([r["margin"] for r in with_candidate], [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate])
+    threshold = choose_threshold([r["margin"] for r in fit_rows], fit_rows, max_false_rate)
+
+    def old_confidence(margin: float) -> float:
+        return 0.0 if margin == -np.inf else min(0.99, max(0.01, 1 / (1 + np.exp(-(margin - old_threshold)))))
+
+    def evaluate_rule(part_rows, chooser, t, conf):
+        d = decided(part_rows, chooser)
+        preds = [(r["choice"] if r["margin"] >= t else "", conf(r["margin"])) for r in d]
+        out = open_metrics(d, preds)
+        cand = [r for r in d if np.isfinite(r["margin"])]
+        probs = [conf(r["margin"]) for r in cand]
+        right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in cand]
+        out["ece_all"] = expected_calibration_error(probs, right)
+        out["reliability_all"] = reliability(probs, right)
+        return out
+
+    report_rows = [r for r in rows if r["title"] in report_titles]
+    # Compared, not shipped: isotonic regression on the same data (a step function, needs more data to be smooth).
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+        [r["margin"] for r in with_candidate], [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate])
+    report_cand = [r for r in decided(report_rows, new_choice) if np.isfinite(r["margin"])]
+    report_right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in report_cand]
+    alternatives = {"isotonic_ece_all": expected_calibration_error(iso.predict([r["margin"] for r in report_cand]), report_right),
+                    "platt_ece_all": expected_calibration_error([calibration.probability(r["margin"]) for r in report_cand], report_right)}
+    result = {"cache": str(cache), "run": settings, "fit_articles": sorted(fit_titles), "report_articles": sorted(report_titles),
+              "fit_questions": len(fit_rows), "report_questions": len(report_rows),
+              "calibration": calibration.to_settings(), "open_threshold": threshold, "max_false_rate_on_fit": max_false_rate,
+              "alternatives_on_report": alternatives}
+    for name, part in (("fit", fit_rows), ("report", report_rows)):
+        result[name] = {
+            "before": evaluate_rule(part, old_choice, old_threshold, old_confidence),
+            "margin_selection_old_threshold": evaluate_rule(part, new_choice, old_threshold, calibration.probability),
+            "after": evaluate_rule(part, new_choice, threshold, calibration.probability),
+        }
+    if model_dir is not None:
+        _update_settings(model_dir, {
+            "open_threshold": round(threshold, 4),
+            "open_calibration": {"file": Path(data_file).name, "articles": "fitting half of the untrained articles (qa.evaluation.calibration_split)",
+                                 "questions": len(fit_rows), "unindexed": settings["unindexed"], "top_k": settings["top_k"],
+                                 "max_false_rate": max_false_rate, "command": "qa eval fit-confidence"},
+            "confidence": {**calibration.to_settings(), "right": "F1 >= 0.5",
+                           "fitted_on": f"{len(with_candidate)} questions of the fit articles of {Path(data_file).name}"},
+        })
+    return result
 
 
 def print_table(result: dict) -> None:
     """Print results as a Markdown table."""
     print("| metric | value |\n|---|---|")
     for k, v in result.items():
+        if isinstance(v, (list, dict)):  # per-bin details: in the JSON output only
+            continue
         if isinstance(v, float):
             v = f"{v:.2f}" if abs(v) >= 0.01 else f"{v:.4f}"
         print(f"| {k} | {v} |")

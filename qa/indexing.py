@@ -9,6 +9,7 @@ change in one atomic write.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from qa.stores import (
     open_store,
     writer_lock,
 )
+from qa.stores.local import remove_unused_generations
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class IndexReport:
     warnings: list[str] = field(default_factory=list)
     index_type: str = ""
     reindexed: str = ""  # why the search structure was rebuilt (without embedding), if it was
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent embedding and writing
 
     @property
     def touched(self) -> bool:
@@ -174,7 +177,7 @@ class Indexer:
                     articles.pop(aid, None)
                 return self._rebuild(sorted(articles.values(), key=lambda a: a.id), report, show_progress)
             try:
-                old = store.article_hashes()
+                old = store.article_hashes([*(a.id for a in upsert), *delete])  # only these: costs what is given
                 todo = [a for a in upsert if old.get(a.id) != a.hash]
                 report.added = [a.id for a in todo if a.id not in old]
                 report.changed = [a.id for a in todo if a.id in old]
@@ -188,6 +191,8 @@ class Indexer:
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""
         report = IndexReport()
+        if not is_milvus_location(self.root):  # (a Milvus store drops a killed build's collections itself)
+            remove_unused_generations(self.root)  # a killed build's partial generation, also when nothing changed
         if rebuild:
             report.rebuilt = "asked to rebuild"
             return None, report
@@ -210,6 +215,8 @@ class Indexer:
         if report.rebuilt:
             store.close()
             return None, report
+        if hasattr(store, "tidy"):
+            store.tidy()  # a killed update's orphan segment (the local store)
         if self.index_type not in ("auto", s.index_type):
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)
@@ -250,14 +257,17 @@ class Indexer:
         hashes = [h for *_, hs in planned for h in hs]
         known = store.vectors_by_content(hashes) if hashes else {}
         todo = {h: t for *_, texts, hs in planned for t, h in zip(texts, hs) if h not in known}
+        t0 = time.perf_counter()
         if todo:
             known.update(zip(todo, self.embedder.embed(list(todo.values()), show_progress=show_progress)))
+        t1 = time.perf_counter()
         records = [
             ArticleRecord(a, [PassageRecord(p, t, h, known[h]) for p, t, h in zip(passages, texts, hs)])
             for a, passages, texts, hs in planned
         ]
         if records or delete:
             store.write(records, delete)
+        report.seconds = {"embed": round(t1 - t0, 3), "write": round(time.perf_counter() - t1, 3)}
         report.embedded = len(todo)
         report.reused = len(hashes) - len(todo)
         stats = store.stats()

@@ -2,10 +2,11 @@
 
 transformers 5 has no question-answering pipeline, so spans are decoded here:
 passages longer than the model's window are read in overlapping windows, all
-windows of all passages go through the model in one padded batch, only context
-tokens can start or end an answer, and candidates are ranked by raw start + end
-logits, which compare across windows and passages (a per-window softmax would
-not). Each window's [CLS] score is its "no answer" score.
+windows of all passages go through the model in one padded batch, and only context
+tokens can start or end an answer. Each window's [CLS] score is its "no answer"
+score, and candidates are ranked by their margin over it: raw start + end logits
+carry a per-window offset, so they do not compare across windows and passages,
+while the margin is the statistic the "no answer" decision uses (`qa/answers.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ class Span:
         start: Character offset of the answer in that passage.
         end: End offset (exclusive).
         text: ``passage_text[start:end]``.
-        score: start + end logit (comparable across passages).
+        score: start + end logit (raw: not comparable across windows).
         null_score: The "no answer" score of the window it was found in.
+
+    Candidates are compared by :attr:`margin`.
     """
 
     passage: int
@@ -91,13 +94,45 @@ def decode_window(
 
 
 def merge_overlapping(spans: list[Span]) -> list[Span]:
-    """Keep the best of spans that overlap in the same passage (overlapping windows find the same answer)."""
+    """Keep the best (highest margin) of spans that overlap in the same passage (overlapping windows find the same answer).
+
+    Returns:
+        The kept spans, highest margin first.
+    """
     kept: list[Span] = []
-    for sp in sorted(spans, key=lambda s: -s.score):
+    for sp in sorted(spans, key=lambda s: -s.margin):
         if any(k.passage == sp.passage and k.start < sp.end and sp.start < k.end for k in kept):
             continue
         kept.append(sp)
     return kept
+
+
+MIN_CONTEXT_TOKENS = 32  # context tokens each window keeps beyond the stride, however long the question
+
+
+def truncate_question(tokenizer, question: str, max_tokens: int) -> str:
+    """The question cut to at most ``max_tokens`` tokens, keeping its start and its end.
+
+    A question longer than the window leaves no room for the passage (the tokenizer
+    panics when the stride is not below that room). The start usually says what is
+    asked and the end holds the question proper ("... so who heads the TNC?"), so the
+    middle is dropped.
+
+    Args:
+        tokenizer: The reader's fast tokenizer.
+        question: The question.
+        max_tokens: Token budget (without special tokens).
+
+    Returns:
+        The question itself when it fits, else its first and last parts joined by " … ".
+    """
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    if len(offsets) <= max_tokens:
+        return question
+    head = max(1, max_tokens // 3)
+    tail = max(1, max_tokens - head - 1)  # one token for the ellipsis
+    return question[: offsets[head - 1][1]] + " … " + question[offsets[-tail][0] :]
 
 
 class Reader:
@@ -179,11 +214,15 @@ class Reader:
             top_k: How many candidates to return.
 
         Returns:
-            Up to ``top_k`` spans, best score first, overlapping duplicates merged.
+            Up to ``top_k`` spans, highest margin over "no answer" first, overlapping duplicates merged.
         """
         if not passages or not question.strip():
             return []
-        return merge_overlapping(self._spans([question] * len(passages), passages, top_k))[:top_k]
+        return merge_overlapping(self.candidates(question, passages, top_k))[:top_k]
+
+    def candidates(self, question: str, passages: list[str], top_k: int = 5) -> list[Span]:
+        """Every window's best spans (``2 * top_k`` each), unmerged and unsorted (what :meth:`read` chooses from)."""
+        return self._spans([question] * len(passages), passages, top_k)
 
     def read_pairs(self, questions: list[str], passages: list[str], top_k: int = 1) -> list[list[Span]]:
         """Read many (question, passage) pairs in shared batches (for evaluation).
@@ -196,6 +235,11 @@ class Reader:
             per_pair[sp.passage].append(sp)
         return [merge_overlapping(spans)[:top_k] for spans in per_pair]
 
+    @property
+    def question_budget(self) -> int:
+        """Most question tokens a window can take and still hold more passage than the stride."""
+        return self.max_length - self.stride - 3 - MIN_CONTEXT_TOKENS  # 3: [CLS] and two [SEP]
+
     def _spans(self, questions: list[str], passages: list[str], top_k: int) -> list[Span]:
         """Candidate spans of every window of every (question, passage) pair, in one batched pass."""
         import torch
@@ -204,6 +248,7 @@ class Reader:
         if not passages:
             return []
         tok = self._tokenizer
+        questions = [truncate_question(tok, q, self.question_budget) for q in questions]
         enc = tok(
             questions,
             passages,

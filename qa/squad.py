@@ -7,7 +7,9 @@ scripts, so the numbers we report are comparable with published ones.
 from __future__ import annotations
 
 import collections
+import gzip
 import json
+import lzma
 import re
 import string
 from dataclasses import dataclass, field
@@ -39,8 +41,18 @@ class SquadExample:
         return not self.answers
 
 
+def _open_json(path: str | Path):
+    """Open a JSON file, or its xz / gzip compressed form (how data travels to a GPU machine)."""
+    name = str(path)
+    if name.endswith(".xz"):
+        return lzma.open(path, "rt", encoding="utf-8")
+    if name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
 def load_squad(path: str | Path) -> list[SquadExample]:
-    """Read a SQuAD v1.1 / v2.0 JSON file into a flat list of examples.
+    """Read a SQuAD v1.1 / v2.0 JSON file (``.json``, ``.json.xz`` or ``.json.gz``) into a flat list of examples.
 
     Args:
         path: The JSON file.
@@ -48,7 +60,7 @@ def load_squad(path: str | Path) -> list[SquadExample]:
     Returns:
         One example per question, in file order.
     """
-    with open(path, encoding="utf-8") as f:
+    with _open_json(path) as f:
         data = json.load(f)["data"]
     examples = []
     for article in data:

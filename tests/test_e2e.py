@@ -60,13 +60,76 @@ def test_unanswerable_question_is_declined_with_closest_passages(engine):
 
 
 def test_follow_up_question(engine):
-    from qa import Turn
-
     first = engine.ask("Who heads the TNC?")
     assert "Jalil" in (first.answer or "")
-    second = engine.ask("When did he resign from Libya's government?", [Turn(first.resolved_question, first.answer)])
-    assert "Jalil" in second.resolved_question
+    second = engine.ask("When did he resign from Libya's government?", [first])  # earlier Answers, oldest first
+    assert "Jalil" in second.resolved_question and second.question == "When did he resign from Libya's government?"
     assert "February" in (second.answer or "")
+    # a date is never "he": the third turn is still about Jalil
+    third = engine.ask("Why did he resign?", [first, second])
+    assert third.resolved_question == "Why did Mustafa Abdel Jalil resign?", third.resolved_question
+    # a follow-up the articles do not answer is declined, and says how it was read
+    fourth = engine.ask("How old is he?", [first])
+    assert not fourth.found and fourth.resolved_question == "How old is Mustafa Abdel Jalil?"
+
+
+def test_follow_up_history_as_turns_or_dicts(engine):
+    from qa import Turn
+
+    for history in ([Turn("Which TV channel did Saif al-Islam Gadhafi talk to?", "TF1")],
+                    [{"question": "Which TV channel did Saif al-Islam Gadhafi talk to?", "answer": "TF1"}]):
+        result = engine.ask("What did he tell the channel?", history)
+        assert "Saif al-Islam Gadhafi" in result.resolved_question and "surrender" in (result.answer or "")
+
+
+def test_standalone_question_with_pronoun_is_read_as_asked(engine):
+    first = engine.ask("Who is the NATO Secretary-General?")
+    question = "What did NATO Secretary-General Rasmussen defend during his visit to Sochi?"
+    result = engine.ask(question, [first])
+    assert result.resolved_question == question
+    assert result.answer == engine.ask(question).answer
+
+
+def test_too_long_question_is_refused_with_the_limit(engine):
+    from qa.questions import QuestionTooLong
+
+    with pytest.raises(QuestionTooLong, match="too long .*5,000 characters.*1,000"):
+        engine.ask(("Who heads the TNC? " * 264)[:5000])
+
+
+def test_question_of_170_tokens_within_the_limit_is_answered(engine):
+    # Longer than the window leaves room for (it once made the tokenizer panic), shorter than the character limit.
+    question = ("I am writing a long report on the Libyan rebels in 2011, their Transitional National Council, "
+                "its role in international diplomacy, the talks with officials from Mr. Gadhafi's government, "
+                "the NATO air campaign and the French arms drop to the rebels, the dispute between Russia and NATO "
+                "over the United Nations resolution, Moscow's view of the alliance overstepping its bounds, "
+                "the four-month conflict, the talks that have been on-going for two months, Saif al-Islam Gadhafi's "
+                "interview with a French TV channel, the meeting of Rasmussen, Medvedev and Zuma in Sochi, the "
+                "African Union's efforts to help negotiate a peaceful settlement, "
+                "and the comments about a transition deal, so please tell me, for that report: who is the "
+                "head of the TNC, the council that represents the rebels?")
+    assert len(question) < 1000
+    engine.reader.warm_up()
+    assert len(engine.reader._tokenizer(question)["input_ids"]) > 160
+    result = engine.ask(question)  # once a Rust panic in the tokenizer
+    assert result.resolved_question == question  # truncated for the reader only, kept as asked
+    assert result.sources and (result.answer is None or result.citations)
+
+
+def test_cli_refuses_too_long_question_clearly(tmp_path):
+    r = qa("ask", ("Who heads the TNC? " * 264)[:5000], "--index", str(tmp_path / "none"))
+    assert r.returncode == 2 and "too long" in r.stderr and "1,000" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_configured_threshold_decides(engine):
+    saved = engine.config.threshold
+    try:
+        engine.config.threshold = 1e6  # no margin reaches it: every question declined
+        assert not engine.ask("Who is the NATO Secretary-General?").found
+        engine.config.threshold = -1e6  # every question answered
+        assert engine.ask("What is the boiling point of mercury in Kelvin?").found
+    finally:
+        engine.config.threshold = saved
 
 
 def test_search_only(engine):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from qa.reader import Reader, Span, decode_window, merge_overlapping
+from qa.reader import Reader, Span, decode_window, merge_overlapping, truncate_question
 
 
 def window(n=10, ctx=range(4, 9)):
@@ -59,7 +59,7 @@ def test_reader_with_tiny_model_spans_point_into_passages(tiny_reader):
     for s in spans:
         assert passages[s.passage][s.start:s.end] == s.text
         assert s.text.strip()
-    assert spans == sorted(spans, key=lambda s: -s.score)
+    assert spans == sorted(spans, key=lambda s: -s.margin)  # ranked on the scale the decline uses
     # windows over the long passage reach its end: some candidate lies beyond the first window
     enc = reader._tokenizer("Where did the cat sit?", long, truncation="only_second", max_length=64, stride=16, return_overflowing_tokens=True)
     assert len(enc["input_ids"]) > 3
@@ -76,3 +76,28 @@ def test_read_pairs_matches_reading_one_by_one(tiny_reader):
         assert [(s.start, s.end) for s in got] == [(s.start, s.end) for s in single]
         assert all(abs(a.score - b.score) < 1e-3 for a, b in zip(got, single))
         assert all(s.passage == i for s in got)
+
+
+def test_long_question_is_truncated_to_leave_room_for_the_passage(tiny_reader):
+    reader = Reader(tiny_reader, max_length=64, stride=16)
+    reader.warm_up()
+    question = "Considering " + "the long story of the river Volga and the city of Kazan, " * 12 + "where did the cat sit?"
+    assert len(reader._tokenizer(question)["input_ids"]) > 64  # longer than a whole window
+    short = truncate_question(reader._tokenizer, question, reader.question_budget)
+    assert len(reader._tokenizer(short, add_special_tokens=False)["input_ids"]) <= reader.question_budget
+    assert short.startswith("Considering the long") and short.endswith("where did the cat sit?")
+    assert truncate_question(reader._tokenizer, "Where did the cat sit?", reader.question_budget) == "Where did the cat sit?"
+    passage = "The cat sat on the mat in Paris. " * 10
+    spans = reader.read(question, [passage])  # the tokenizer panicked here before truncation
+    assert spans and all(passage[s.start:s.end] == s.text for s in spans)
+
+
+def test_every_window_of_a_long_passage_is_read(tiny_reader):
+    reader = Reader(tiny_reader, max_length=64, stride=16)
+    long = " ".join(f"Sentence {i} tells of the river Volga and the city of Kazan." for i in range(30))
+    spans = reader.read("Where is the river?", [long], top_k=200)
+    reader.warm_up()
+    first = reader._tokenizer("Where is the river?", long, truncation="only_second", max_length=64, stride=16,
+                              return_overflowing_tokens=True, return_offsets_mapping=True)
+    first_window_end = max(e for (s, e), seq in zip(first["offset_mapping"][0], first.sequence_ids(0)) if seq == 1)
+    assert max(s.end for s in spans) > 2 * first_window_end  # candidates from windows far past the first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from datetime import datetime
 
 from qa.formats import Fields
@@ -24,27 +25,27 @@ def _config():
     return config
 
 
-def _scope(tree):
-    """The part of the page that holds the story, when the markup says so.
+_TABLE_RULE = re.compile(r"^[\s|:-]*$")
 
-    A page's one ``<article>`` that holds its ``<h1>``, else its ``<main>``. Measured on
-    the pages in ``benchmarks/data/html`` (``benchmarks/html_extraction.py``): teaser
-    cards before and after the story are ``<article>`` elements too, and trafilatura
-    alone took their text in (word precision 0.64 on that page; 0.95 with this scope).
-    """
-    with_h1 = [a for a in tree.iter("article") if a.find(".//h1") is not None]
-    if len(with_h1) == 1:
-        return with_h1[0]
-    return tree.find(".//main")
+
+def _line(line: str) -> str:
+    """One line of trafilatura's text; its table rows ('| a | b |') as 'a | b', rules dropped."""
+    line = " ".join(line.split())
+    if line.startswith("|") and line.endswith("|"):
+        if _TABLE_RULE.match(line):
+            return ""
+        line = " | ".join(c.strip() for c in line.strip("|").split("|") if c.strip())
+    return line
 
 
 def parse_html(text: str, reference: datetime | None = None) -> Fields:
     """The article in an HTML page, as plain text.
 
-    trafilatura extracts the main text (menus, sidebars, share buttons and reader
-    comments left out) and the metadata (title, publication date, author, canonical
-    URL); the search is narrowed to the page's ``<article>``/``<main>`` where there is
-    one (see :func:`_scope`). Markup is never kept: the text is what a reader sees.
+    trafilatura extracts the main text (menus, sidebars, teasers, share buttons and
+    reader comments left out) and the metadata (title, publication date, author,
+    canonical URL). Markup is never kept: the text is what a reader sees. A hand-written
+    ``<article>`` fast path was measured against it and dropped: it was not faster and
+    took in comments, sidebars and teaser cards (``benchmarks/html_extraction.py``).
 
     Args:
         text: The page.
@@ -68,15 +69,12 @@ def parse_html(text: str, reference: datetime | None = None) -> Fields:
     meta = trafilatura.extract_metadata(
         tree, extensive=False, date_config={"extensive_search": False, "original_date": True, "outputformat": "%Y-%m-%d"}
     )
-    scope = _scope(tree)
-    options = dict(include_comments=False, favor_precision=True, include_tables=True, config=_config())
-    doc = None
-    if scope is not None:
-        doc = trafilatura.bare_extraction(document("<html><body>" + lxml.html.tostring(scope, encoding="unicode") + "</body></html>"), **options)
-    if doc is None or not (doc.text or "").strip():
-        doc = trafilatura.bare_extraction(document(text), **options)
+    # a tree of its own: extraction prunes the tree it is given
+    doc = trafilatura.bare_extraction(
+        document(text), include_comments=False, favor_precision=True, include_tables=True, config=_config()
+    )
     title = " ".join((meta.title or "").split())
-    paragraphs = [" ".join(line.split()) for line in (doc.text if doc else "").split("\n")]
+    paragraphs = [_line(line) for line in (doc.text if doc else "").split("\n")]
     paragraphs = [p for p in paragraphs if p]
     if paragraphs and title and paragraphs[0].casefold() == title.casefold():
         paragraphs = paragraphs[1:]  # the headline, already the title

@@ -258,6 +258,7 @@ class LocalStore:
         with _write_errors(self.root):
             _fsync_path(self.gen / "meta.sqlite")
             _fsync_path(self.gen)
+            _crash_point("before-publish")
             _write_file(self.root / "CURRENT.tmp", self.gen.name.encode())
             os.replace(self.root / "CURRENT.tmp", self.root / "CURRENT")
             _fsync_path(self.root)
@@ -477,9 +478,15 @@ class LocalStore:
             rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
 
-    def article_hashes(self) -> dict[str, str]:
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         with self._lock:
-            return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            if ids is None:
+                return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            ids, out = list(ids), {}
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start : start + 500]
+                out.update(self._db.execute(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            return out
 
     def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash (read from the segments' files, nothing else is loaded)."""
@@ -505,14 +512,15 @@ class LocalStore:
 
     def stats(self) -> StoreStats:
         with self._lock:
-            segs = self._db.execute("SELECT kind, rows FROM segments ORDER BY rows DESC").fetchall()
+            segs = self._db.execute("SELECT kind, rows, name FROM segments ORDER BY rows DESC").fetchall()
             dead = self._db.execute("SELECT COUNT(*) FROM dead").fetchone()[0]
-        kinds = "+".join(dict.fromkeys(k for k, _ in segs)) or _concrete(self._state("index_type", "auto"), 0)
+        kinds = "+".join(dict.fromkeys(k for k, _, _ in segs)) or _concrete(self._state("index_type", "auto"), 0)
         return StoreStats(
             articles=self._state("articles", 0), passages=self._state("passages", 0),
             embedding_model=self.manifest.embedding_model, dimension=self.manifest.dimension, index_type=kinds,
             version=f"{self.gen.name}/{self._state('version', 0)}", location=str(self.root),
-            details={"segments": [r for _, r in segs], "deleted_vectors": dead, "generation": self.gen.name},
+            details={"segments": [r for _, r, _ in segs], "segment_names": [n for _, _, n in segs],
+                     "deleted_vectors": dead, "generation": self.gen.name},
         )
 
     def _state(self, key: str, default):
@@ -548,6 +556,7 @@ class LocalStore:
                 vids = np.arange(first, first + len(records), dtype=np.int64)
                 if len(records):
                     segment = self._write_segment(vids, vectors)
+                _crash_point("segment-written")
                 self._delete_articles(drop)
                 db = self._db
                 db.executemany(
@@ -563,6 +572,7 @@ class LocalStore:
                 if segment:
                     db.execute("INSERT INTO segments VALUES (?, ?, ?, ?)", segment)
                 self._bump(next_vid=first + len(records))
+                _crash_point("before-commit")
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -601,15 +611,19 @@ class LocalStore:
         name = f"seg-{self._state('version', 0) + 1:06d}-{uuid.uuid4().hex[:6]}"
         folder = self.gen / "segments" / name
         folder.mkdir(parents=True)
-        np.save(folder / "ids.npy", vids)
-        np.save(folder / "vectors.npy", vectors)
-        if kind == "hnsw":
-            index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 40
-            index.add(np.ascontiguousarray(vectors))
-            faiss.write_index(index, str(folder / "index.faiss"))
-        files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
-        _fsync_path(folder)
+        try:
+            np.save(folder / "ids.npy", vids)
+            np.save(folder / "vectors.npy", vectors)
+            if kind == "hnsw":
+                index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+                index.hnsw.efConstruction = 40
+                index.add(np.ascontiguousarray(vectors))
+                faiss.write_index(index, str(folder / "index.faiss"))
+            files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
+            _fsync_path(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # half-written: never listed, never left behind
+            raise
         return name, kind, len(vids), json.dumps(files)
 
     def _compact(self) -> None:
@@ -654,6 +668,7 @@ class LocalStore:
                 self._db.execute(f"DELETE FROM dead WHERE segment IN ({marks})", names)
                 self._db.execute(f"DELETE FROM segments WHERE name IN ({marks})", names)
                 self._bump()
+                _crash_point("merge-before-commit")
                 self._db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -662,6 +677,22 @@ class LocalStore:
                     shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
                 raise
         self._remove_segments(names)
+
+    def optimize(self, index_type: str | None = None) -> None:
+        """Merge every segment into one without deleted vectors (after a bulk load; costs the whole collection).
+
+        Args:
+            index_type: Also switch to this index type ('auto', 'flat', 'hnsw').
+        """
+        if index_type is not None:
+            _concrete(index_type, 0)
+            with self._lock, _write_errors(self.root):
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("INSERT OR REPLACE INTO state VALUES ('index_type', ?)", (index_type,))
+                self._db.execute("COMMIT")
+        names = [n for (n,) in self._db.execute("SELECT name FROM segments").fetchall()]
+        if names:
+            self._merge(names)
 
     def set_index_type(self, index_type: str) -> str:
         """Rebuild each segment's search structure for another index type; vectors and ids are kept."""
@@ -675,6 +706,15 @@ class LocalStore:
                 self._merge([name], _concrete(index_type, rows))
         return self.stats().index_type
 
+    def tidy(self) -> None:
+        """Remove what killed or failed writes left behind (orphan segments, unused generations)."""
+        with self._lock, _write_errors(self.root):
+            self._db.execute("BEGIN IMMEDIATE")  # no writer is between writing a segment and committing it
+            try:
+                self._remove_orphans()
+            finally:
+                self._db.execute("COMMIT")
+
     def _remove_orphans(self) -> None:
         """Inside a write transaction: segment folders no commit lists (a killed writer's) and unused generations."""
         listed = {n for (n,) in self._db.execute("SELECT name FROM segments")}
@@ -687,6 +727,14 @@ class LocalStore:
         for name in names:
             folder = self.gen / "segments" / name
             _remove_unlocked(folder, folder / "ids.npy")
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: ``QA_CRASH_AT=<name>`` kills this process here, as ``kill -9`` would."""
+    if os.environ.get("QA_CRASH_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _concrete(index_type: str, rows: int) -> str:

@@ -5,7 +5,7 @@ process), ``app`` builds the Gradio page and API.
 """
 
 from qa.web.app import CSS, build_app, launch
-from qa.web.render import history_turns, render
+from qa.web.render import render
 from qa.web.worker import ChatProcess, LocalChat
 
-__all__ = ["CSS", "ChatProcess", "LocalChat", "build_app", "history_turns", "launch", "render"]
+__all__ = ["CSS", "ChatProcess", "LocalChat", "build_app", "launch", "render"]

@@ -1,19 +1,103 @@
-"""The engine behind the chat: in this process (:class:`LocalChat`) or a child process (:class:`ChatProcess`)."""
+"""The engine behind the chat: in this process (:class:`LocalChat`) or a child process (:class:`ChatProcess`).
+
+Both answer through :meth:`start`, which returns a :class:`Pending` answer: the chat uses it to
+say how many questions are ahead while it waits. Any failure reaches the caller as a
+:class:`ChatError` whose message is meant for the user (the chat shows it, the API returns it).
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
+import sys
 import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 
 from qa.config import Config
+from qa.conversation import Turn, as_turn
 from qa.engine import Engine
-from qa.followup import Turn
+from qa.web import library
 from qa.stores import IndexStoreError
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
+
+
+def earlier_turns(history: list | None) -> list[Turn]:
+    """The conversation so far from what a client sent: {question, answer} dicts (or bare earlier questions).
+
+    Raises:
+        ValueError: An item is neither (e.g. chat messages as {"role", "content"}: replies are not parsed).
+    """
+    turns = []
+    for item in history or []:
+        if isinstance(item, str):  # an earlier question alone (the API's older shape): used, not re-answered
+            item = {"question": item}
+        if not isinstance(item, dict) or "question" not in item and "resolved_question" not in item:
+            raise ValueError(
+                "Each earlier turn must be a dict with 'question' and 'answer' (e.g. what /ask returned), "
+                f"got {item!r:.120}"
+            )
+        turns.append(as_turn(item))
+    return turns
+
+
+def turn_of(answer) -> dict:
+    """What the chat remembers of an answer for later follow-ups."""
+    return {"question": answer.question, "resolved_question": answer.resolved_question, "answer": answer.answer}
+
+
+class ChatError(ValueError):
+    """A question could not be answered; the message says why, in words for the user.
+
+    A ValueError, like the engine's own refusals (an empty question), so callers need one except.
+    """
+
+
+def as_chat_error(e: BaseException) -> ChatError:
+    """Any exception met while answering, as a message for the user (a ValueError is one already)."""
+    if isinstance(e, ValueError):
+        return e if isinstance(e, ChatError) else ChatError(str(e))
+    detail = " ".join(str(e).split())[:300] or "no details"
+    return ChatError(f"Answering this question failed ({type(e).__name__}: {detail}). "
+                     "The articles and the index are unchanged; please ask again or rephrase the question.")
+
+
+class Pending:
+    """An answer on its way.
+
+    Methods:
+        ahead(): questions still in line before this one (0 once it is being answered).
+        result(timeout): the answer; raises :class:`ChatError`, or ``TimeoutError`` when not ready in time.
+    """
+
+    def ahead(self) -> int:
+        return 0
+
+    def result(self, timeout: float | None = None):
+        raise NotImplementedError
+
+
+class _Done(Pending):
+    def __init__(self, fn, *args):
+        try:
+            self._value, self._error = fn(*args), None
+        except ValueError as e:  # the engine's refusals (empty question...) say what to do already
+            self._value, self._error = None, e
+        except Exception as e:  # anything else: a message, never a bare "Error"
+            logger.exception("answering failed")
+            self._value, self._error = None, as_chat_error(e)
+
+    def result(self, timeout: float | None = None):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
 
 class LocalChat:
     """The chat's view of an engine in this process (for Python users and tests).
@@ -24,6 +108,7 @@ class LocalChat:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.config = engine.config
 
     def article_ids(self) -> list[str]:
         """Ids of the indexed articles (as of the newest index on disk)."""
@@ -47,15 +132,49 @@ class LocalChat:
             logger.warning("keeping the index in memory: %s", e)
             return False
 
+    def start(self, method: str, *args) -> Pending:
+        """Answer now (``method``: 'reply', 'answer' or 'exchange'); failures come back as :class:`ChatError`."""
+        return _Done(getattr(self, "_" + method), *args)
+
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
-        self.refresh()
-        return render(self.engine.ask(question, turns), self.engine)
+        return self.start("reply", question, turns).result()
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
         """The answer as JSON-ready data."""
+        return self.start("answer", question, turns).result()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        """The answer as the chat's HTML, and the turn for the chat to remember."""
+        return self.start("exchange", question, turns).result()
+
+    def _reply(self, question: str, turns: list[Turn]) -> str:
+        self.refresh()
+        return render(self.engine.ask(question, turns))
+
+    def _answer(self, question: str, turns: list[Turn]) -> dict:
         self.refresh()
         return self.engine.ask(question, turns).to_dict()
+
+    def _exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        self.refresh()
+        answer = self.engine.ask(question, turns)
+        return render(answer), turn_of(answer)
+
+    def articles(self) -> list[dict]:
+        """The indexed articles (id, title, date, source, url), newest first, undated last."""
+        self.refresh()
+        return library.listing(self.engine.articles())
+
+    def article(self, article_id: str) -> dict | None:
+        """One article with its text (the page's "show article"), or None."""
+        self.refresh()
+        a = self.engine.article(article_id)
+        return asdict(a) if a else None
+
+    def add_files(self, paths: list[str]) -> dict:
+        """Add uploaded files to the articles folder and index them (see :func:`qa.web.library.add_files`)."""
+        return library.add_files(self.engine, paths)
 
 
 _WORKER: dict = {}
@@ -64,6 +183,10 @@ _WORKER: dict = {}
 def _worker_start(config: Config) -> None:
     # Ctrl-C is the parent's to handle; a parent killed outright must not leave this process behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # close() ends this process with SIGTERM; exiting through Python runs multiprocessing's exit hooks,
+    # which release the semaphores made here (tqdm's lock): killed outright, they were reported as
+    # "leaked semaphore objects" at every shutdown.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     parent = os.getppid()
 
     def watch() -> None:
@@ -85,6 +208,8 @@ def _worker_start(config: Config) -> None:
 def _worker_call(method: str, *args):
     if "error" in _WORKER:
         raise _WORKER["error"]
+    if method in ("reply", "answer", "exchange"):
+        return _WORKER["chat"].start(method, *args).result()
     return getattr(_WORKER["chat"], method)(*args)
 
 
@@ -108,27 +233,109 @@ def _stored_article_ids(index_dir: str) -> list[str] | None:
     return _read_index(index_dir, lambda store: [a.id for a in store.list_articles()])
 
 
+class _InLine(Pending):
+    """A question sent to the child process; sent again once to a new child if this one dies."""
+
+    def __init__(self, owner: "ChatProcess", ticket: int, method: str, args: tuple):
+        self._owner, self._ticket, self._method, self._args = owner, ticket, method, args
+        self._resent = False
+        self._pool, self._future = owner._submit(ticket, method, args)
+
+    def ahead(self) -> int:
+        return self._owner._ahead(self._ticket)
+
+    def result(self, timeout: float | None = None):
+        try:
+            value = self._future.result(timeout)
+        except FutureTimeout:
+            raise TimeoutError from None  # still in line or being answered: the caller may wait again
+        except BrokenProcessPool:
+            self._owner._restart(self._pool)
+            if self._resent:
+                raise ChatError("The answering process stopped twice while answering this question; it has been "
+                                "restarted. The index is unchanged; please ask again.") from None
+            self._resent = True
+            self._pool, self._future = self._owner._submit(self._ticket, self._method, self._args)
+            return self.result(timeout)
+        except ValueError:
+            raise
+        except Exception as e:  # e.g. the engine could not load: said in words
+            raise as_chat_error(e) from None
+        return value
+
+
 class ChatProcess:
     """The engine in a child process, with the same methods as :class:`LocalChat`.
 
     ``qa serve`` uses it so that the models load on one core while the web server
     (Gradio) imports on the other: on a 2-core laptop the first answer comes seconds
-    sooner. Questions are answered one at a time, in order.
+    sooner. Questions are answered one at a time, in order. If the child process dies
+    (killed, out of memory), the next call starts a new one and the questions that were
+    in line are sent to it once more.
 
     Args:
         config: Settings for the engine; the index must exist.
+
+    Attributes:
+        restarts: How many times the child process was started again.
     """
 
     def __init__(self, config: Config):
+        self.config = config
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._tickets = itertools.count(1)
+        self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
+        self._pool = self._new_pool()
+        self._ready = self._pool.submit(_worker_call, "article_ids")
+        self._index_dir = config.location
+        self._ids = _stored_article_ids(config.location)
+
+    def _new_pool(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: the parent may already run torch threads (after indexing) or Gradio's.
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_start, initargs=(config,))
-        self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._index_dir = config.location
-        self._ids = _stored_article_ids(config.location)
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(self.config,))
+
+    def _submit(self, ticket: int, method: str, args: tuple) -> tuple[object, Future]:
+        """Send a question to the current child process; it counts as in line until its future is done."""
+        with self._lock:
+            pool = self._pool
+        try:
+            future = pool.submit(_worker_call, method, *args)
+        except BrokenProcessPool:  # already known dead: a future that says so
+            future = Future()
+            future.set_exception(BrokenProcessPool("the answering process died"))
+        except RuntimeError:  # shut down by close(): the server is stopping
+            raise ChatError("The server is shutting down; please ask again when it is back.") from None
+        with self._lock:
+            self._line[ticket] = future
+
+        def leave(done: Future) -> None:
+            with self._lock:
+                if self._line.get(ticket) is done:  # not a later resend of the same question
+                    del self._line[ticket]
+
+        # Tied to the future, not to a caller reading the result: a caller that went away
+        # (a closed browser tab) must not stay counted in the line.
+        future.add_done_callback(leave)
+        return pool, future
+
+    def _restart(self, broken) -> None:
+        """Replace a dead pool by a new one (once, however many callers noticed)."""
+        with self._lock:
+            if self._pool is not broken:
+                return
+            logger.warning("The answering process stopped; starting a new one (the questions in line are sent again).")
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            self.restarts += 1
+
+    def _ahead(self, ticket: int) -> int:
+        with self._lock:
+            return sum(1 for t in self._line if t < ticket)
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
@@ -148,17 +355,42 @@ class ChatProcess:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}
 
+    def start(self, method: str, *args) -> Pending:
+        """Put a question in line (``method``: 'reply', 'answer' or 'exchange')."""
+        with self._lock:
+            ticket = next(self._tickets)
+        return _InLine(self, ticket, method, args)
+
+    def waiting(self) -> int:
+        """Questions in line or being answered."""
+        with self._lock:
+            return len(self._line)
+
     def reply(self, question: str, turns: list[Turn]) -> str:
-        return self._pool.submit(_worker_call, "reply", question, turns).result()
+        return self.start("reply", question, turns).result()
 
     def answer(self, question: str, turns: list[Turn]) -> dict:
-        return self._pool.submit(_worker_call, "answer", question, turns).result()
+        return self.start("answer", question, turns).result()
+
+    def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
+        return self.start("exchange", question, turns).result()
+
+    def articles(self) -> list[dict]:
+        return self.start("articles").result()
+
+    def article(self, article_id: str) -> dict | None:
+        return self.start("article", article_id).result()
+
+    def add_files(self, paths: list[str]) -> dict:
+        return self.start("add_files", paths).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""
         # Ending the worker first lets shutdown wait without delay. A shutdown that does not
         # wait leaves the pool's manager thread racing the interpreter's exit hook, which on
         # Python 3.11 sometimes prints an "OSError: Bad file descriptor" traceback at exit.
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+        with self._lock:
+            pool = self._pool
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)

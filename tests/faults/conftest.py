@@ -129,7 +129,7 @@ class Snapshot:
 def snapshot(index: Path, embedder) -> Snapshot:
     engine = _engine(index, embedder)
     engine.open()
-    return Snapshot(frozenset(a.id for a in engine.store.articles()), len(engine.store))
+    return Snapshot(frozenset(a.id for a in engine.articles()), engine.stats().passages)
 
 
 def assert_nothing_lost(index: Path, before: Snapshot, embedder, reader=None) -> None:
@@ -143,9 +143,9 @@ def assert_nothing_lost(index: Path, before: Snapshot, embedder, reader=None) ->
     """
     engine = _engine(index, embedder, reader)
     engine.open()  # raises if the index no longer opens
-    ids = {a.id for a in engine.store.articles()}
+    ids = {a.id for a in engine.articles()}
     assert before.article_ids <= ids, f"articles lost: {sorted(before.article_ids - ids)}"
-    assert len(engine.store) >= before.passages
+    assert engine.stats().passages >= before.passages
     for f in FACTS:
         if f.file not in before.article_ids:
             continue
@@ -233,3 +233,48 @@ def serve(articles: Path, index: Path, tmp: Path, *extra: str, env: dict | None 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (from /proc: Linux)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def engine_worker_pid(server: Server, wait_s: float = 120) -> int:
+    """The pid of ``qa serve``'s engine process (its spawned multiprocessing child, not the resource tracker)."""
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        for pid in child_pids(server.proc.pid):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "spawn_main" in cmd and "resource_tracker" not in cmd:
+                return pid
+        time.sleep(0.2)
+    raise AssertionError("no engine process under qa serve:\n" + server.output())
+
+
+def kill_and_wait(pid: int, wait_s: float = 30) -> None:
+    """SIGKILL a process and wait until it is gone (a zombie counts as gone)."""
+    import signal
+
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} did not die")

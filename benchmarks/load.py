@@ -1,0 +1,237 @@
+"""Load test: many chat users asking at once through the HTTP API of a real `qa serve` (loopback only).
+
+Run from the repository root (after `bash .ci/setup`; needs ~6 minutes):
+
+    .venv/bin/python benchmarks/load.py                       # 20 and 60 users, 2 minutes each
+    .venv/bin/python benchmarks/load.py --users 5 --seconds 20 # a quick look
+
+It builds an index of seeds/ in benchmarks/work/load-index, starts `qa serve --no-index` on a
+free 127.0.0.1 port, and measures one lone user first (the time to answer when nobody waits).
+Then, for each load, N threads each play one user: ask a question through Gradio's HTTP API
+(POST /gradio_api/call/ask, then read the event stream), wait for the answer, think 1-3 s, ask
+again, until the time is up. Everything is bounded: at most --max-per-user questions per user,
+at most --seconds per load plus the answers still on their way (each given up after 600 s).
+
+Reported per load: questions answered, errors, p50/p95 latency, how long a user waits in line
+(latency minus the lone user's median answer time) and the server's resident memory (the
+`qa serve` process and its engine process, from /proc) at start and end. Written to
+benchmarks/results/load.md and load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work"
+OUT = ROOT / "benchmarks" / "results"
+QUESTIONS = [
+    "Who is the NATO Secretary-General?",
+    "In which Russian city did Rasmussen meet Medvedev?",
+    "Who is Russia's foreign minister?",
+    "Who heads the TNC?",
+    "Which TV channel did Saif al-Islam Gadhafi talk to?",
+    "What did France drop to the rebels?",
+    "What is the boiling point of mercury?",  # not in the articles: declined, which is a success
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def memory(server_pid: int) -> dict:
+    """RSS of `qa serve` and of its children (the engine process; the resource tracker is tiny)."""
+    kids = children(server_pid)
+    return {"server_mb": round(rss_mb(server_pid), 1), "engine_mb": round(sum(rss_mb(k) for k in kids), 1)}
+
+
+def ask(client: httpx.Client, base: str, question: str) -> tuple[bool, str]:
+    """One question through Gradio's two-step HTTP API. Returns (answered, error text)."""
+    r = client.post(f"{base}gradio_api/call/ask", json={"data": [question, []]})
+    if r.status_code != 200:
+        return False, f"HTTP {r.status_code} on submit"
+    event_id = r.json()["event_id"]
+    event = None
+    with client.stream("GET", f"{base}gradio_api/call/ask/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = json.loads(line.split(":", 1)[1])
+                if event == "complete" and isinstance(data, list) and isinstance(data[0], dict) and "answer" in data[0]:
+                    return True, ""
+                return False, f"{event}: {str(data)[:200]}"
+    return False, "stream ended without an answer"
+
+
+def run_load(base: str, users: int, seconds: float, max_per_user: int, server_pid: int) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.time() + seconds
+    mem_start = memory(server_pid)
+    samples = [mem_start]
+
+    def user(n: int) -> None:
+        rng = random.Random(n)
+        time.sleep(rng.uniform(0, 2))  # users do not all arrive in the same millisecond
+        with httpx.Client(timeout=600) as client:
+            for _ in range(max_per_user):
+                if time.time() >= stop_at:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    ok, err = ask(client, base, rng.choice(QUESTIONS))
+                except httpx.HTTPError as e:
+                    ok, err = False, f"{type(e).__name__}: {e}"
+                with lock:
+                    (latencies.append(time.perf_counter() - t0) if ok else errors.append(err))
+                time.sleep(rng.uniform(1, 3))  # reading the answer
+
+    threads = [threading.Thread(target=user, args=(n,), daemon=True) for n in range(users)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        time.sleep(5)
+        samples.append(memory(server_pid))
+    wall = time.time() - t0
+    return {"latencies": latencies, "errors": errors, "wall_s": round(wall, 1),
+            "memory_start": mem_start, "memory_end": memory(server_pid),
+            "memory_peak": {k: max(s[k] for s in samples) for k in mem_start}}
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, nargs="+", default=[20, 60])
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--max-per-user", type=int, default=200)
+    args = ap.parse_args()
+    if max(args.users) > 200 or args.seconds > 600:
+        sys.exit("bounded on purpose: at most 200 users and 600 s per load")
+
+    load_at_start = [round(x, 1) for x in os.getloadavg()]  # other work on the machine skews every number
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
+    WORK.mkdir(parents=True, exist_ok=True)
+    index = WORK / "load-index"
+    shutil.rmtree(index, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", "seeds", "--index", str(index)],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    log = open(WORK / "load-serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-index", "--index", str(index),
+                             "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    results = {}
+    try:
+        with httpx.Client(timeout=600) as client:
+            deadline = time.time() + 300
+            while True:  # the first answer: page up and models loaded
+                try:
+                    if ask(client, base, QUESTIONS[0])[0]:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    sys.exit("qa serve did not answer; see benchmarks/work/load-serve.log")
+                time.sleep(1)
+            alone = []
+            for q in QUESTIONS * 2:
+                t0 = time.perf_counter()
+                assert ask(client, base, q)[0]
+                alone.append(time.perf_counter() - t0)
+        service = statistics.median(alone)
+        results["alone"] = {"questions": len(alone), "p50_s": round(service, 3), "p95_s": round(pct(alone, 95), 3)}
+        print("one user:", results["alone"], flush=True)
+        for users in args.users:
+            r = run_load(base, users, args.seconds, args.max_per_user, proc.pid)
+            lat = r.pop("latencies")
+            errs = r.pop("errors")
+            results[str(users)] = {
+                "users": users, "answered": len(lat), "errors": len(errs), "error_examples": sorted(set(errs))[:5],
+                "p50_s": round(pct(lat, 50), 2), "p95_s": round(pct(lat, 95), 2), "max_s": round(max(lat, default=float("nan")), 2),
+                "wait_p50_s": round(max(0.0, pct(lat, 50) - service), 2), "wait_p95_s": round(max(0.0, pct(lat, 95) - service), 2),
+                "answers_per_s": round(len(lat) / r["wall_s"], 2), **r,
+            }
+            print(users, "users:", results[str(users)], flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    meta = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+            "cpus": os.cpu_count(), "python": platform.python_version(), "seconds_per_load": args.seconds,
+            "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
+            "command": "python benchmarks/load.py " + " ".join(sys.argv[1:])}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "load.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    lines = ["# Load: concurrent chat users through the HTTP API (`/ask`)", "",
+             f"`{meta['command']}` on {meta['cpus']} CPUs, {meta['measured']}, commit {commit}, load average "
+             f"{meta['load_average_at_start'][0]} at start and {meta['load_average_at_end'][0]} at end (other jobs shared the CPUs). Index: seeds/. "
+             f"Each user asks, waits for the answer, reads it for 1-3 s, asks again, for {args.seconds:.0f} s.", "",
+             f"One user alone: median answer {results['alone']['p50_s']} s, p95 {results['alone']['p95_s']} s.", "",
+             "| users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | memory start (server + engine) | memory end | peak |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, r in results.items():
+        if key == "alone":
+            continue
+        m0, m1, mp = r["memory_start"], r["memory_end"], r["memory_peak"]
+        lines.append(f"| {r['users']} | {r['answered']} | {r['errors']} | {r['answers_per_s']} | {r['p50_s']} s | {r['p95_s']} s | "
+                     f"{r['wait_p50_s']} s / {r['wait_p95_s']} s | {m0['server_mb']} + {m0['engine_mb']} MB | "
+                     f"{m1['server_mb']} + {m1['engine_mb']} MB | {mp['server_mb']} + {mp['engine_mb']} MB |")
+    (OUT / "load.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

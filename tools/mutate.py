@@ -1,0 +1,206 @@
+"""Mutation check: break the code one line at a time and see whether the tests notice.
+
+Each mutation names a file, the exact text to replace and its replacement, and the
+test files that should catch it. For each: the file is changed, ``pytest -x`` runs on
+those test files, the file is restored (always: also on Ctrl-C or an error), and the
+outcome is reported:
+
+* ``killed``: a test failed, as it should;
+* ``SURVIVED``: every test passed with the code broken, a gap in the tests;
+* ``target not found`` / ``target ambiguous``: the code moved; update the mutation's ``old`` text;
+* ``error``: pytest could not run (exit code 2-5, or the time limit).
+
+Run the tests once unmutated first: a test that already fails would "kill" every mutation;
+leave such tests out with ``--deselect NODEID``.
+
+    PYTHONPATH=. .venv/bin/python tools/mutate.py              # all
+    PYTHONPATH=. .venv/bin/python tools/mutate.py --list       # names and targets only
+    PYTHONPATH=. .venv/bin/python tools/mutate.py --only conversation-standalone-rewritten
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Mutation:
+    """One one-line breakage.
+
+    Attributes:
+        name: Short id.
+        what: The behaviour it breaks, in words.
+        file: Path relative to the repository root.
+        old: Exact text to replace (must occur once).
+        new: Its replacement.
+        tests: Test files (or node ids) to run.
+    """
+
+    name: str
+    what: str
+    file: str
+    old: str
+    new: str
+    tests: list[str]
+
+
+MUTATIONS = [
+    Mutation(
+        "reader-first-window-only", "reading only the first window of a passage",
+        "qa/reader.py", "        for i in range(n):\n            p = enc[\"overflow_to_sample_mapping\"][i]",
+        "        for i in sorted({enc[\"overflow_to_sample_mapping\"][j]: j for j in reversed(range(n))}.values()):\n"
+        "            p = enc[\"overflow_to_sample_mapping\"][i]",
+        ["tests/test_reader.py"],
+    ),
+    Mutation(
+        "squad-first-gold-only", "scoring against only the first gold answer",
+        "qa/squad.py", "        max(f1_score(prediction, g) for g in golds),",
+        "        max(f1_score(prediction, g) for g in golds[:1]),",
+        ["tests/test_evaluation.py"],
+    ),
+    Mutation(
+        "confidence-step", "confidence as a 0/1 step",
+        "qa/answers.py", "        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))",
+        "        return 1.0 if z >= 0 else 0.0",
+        ["tests/test_answers.py", "tests/test_e2e.py"],
+    ),
+    Mutation(
+        "fusion-without-bm25", "BM25 removed from the fusion",
+        "qa/retrieval.py", "            ranked = fuse([dense, keyword], k)", "            ranked = fuse([dense], k)",
+        ["tests/test_store.py", "tests/test_e2e.py"],
+    ),
+    Mutation(
+        "threshold-ignored", "the configured threshold ignored",
+        "qa/engine.py", "        return self.reader.open_threshold if t is None else t",
+        "        return self.reader.open_threshold",
+        ["tests/test_e2e.py", "tests/test_cli.py"],
+    ),
+    Mutation(
+        "kept-vectors-wrong-rows", "kept vectors taken from the wrong rows",
+        "qa/stores/local.py", "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid))])",
+        "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid)) - 1])",
+        ["tests/test_store.py"],
+    ),
+    Mutation(
+        "one-citation-only", "only one citation per answer",
+        "qa/engine.py", "        for s in choice.same:", "        for s in choice.same[:1]:",
+        ["tests/test_answers.py", "tests/test_e2e.py"],
+    ),
+    Mutation(
+        "conversation-standalone-rewritten", "a standalone pronoun question rewritten",
+        "qa/conversation.py", "        if not _bound(question, m):\n            return m",
+        "        if True:\n            return m",
+        ["tests/test_conversation.py", "tests/test_e2e.py"],
+    ),
+    Mutation(
+        "conversation-kind-ignored", "the entity's kind not checked against the pronoun (a date may be 'he')",
+        "qa/conversation.py", "            if e.kind in kinds and all(", "            if all(",
+        ["tests/test_conversation.py", "tests/test_e2e.py"],
+    ),
+    Mutation(
+        "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
+        "qa/engine.py", "        best = max(pool, key=lambda a: a.score)", "        best = tried[-1]",
+        ["tests/test_e2e.py"],
+    ),
+    Mutation(
+        "api-history-ignored", "the /ask API drops the earlier turns",
+        "qa/web/app.py", "            return backend.answer((question or \"\").strip(), turns_of(history))",
+        "            return backend.answer((question or \"\").strip(), [])",
+        ["tests/test_web.py"],
+    ),
+    Mutation(
+        "chat-state-ignored", "the chat page forgets the conversation",
+        "qa/web/app.py", "        for html, turn in exchanges(question, turns):", "        for html, turn in exchanges(question, []):",
+        ["tests/test_web.py"],
+    ),
+    Mutation(
+        "question-not-truncated", "a long question not truncated for the reader",
+        "qa/reader.py", "        questions = [truncate_question(tok, q, self.question_budget) for q in questions]",
+        "        questions = list(questions)",
+        ["tests/test_reader.py"],
+    ),
+    Mutation(
+        "question-length-unchecked", "no limit on the question's length in the engine",
+        "qa/engine.py", "        check_question_length(question, self.config.max_question_chars)\n",
+        "",
+        ["tests/test_e2e.py"],
+    ),
+]
+
+
+def run_one(m: Mutation, timeout: float, deselect: list[str] | None = None) -> tuple[str, str]:
+    """Apply one mutation, run its tests, restore the file. Returns (outcome, detail)."""
+    path = ROOT / m.file
+    if not path.exists():
+        return "target not found", f"{m.file} does not exist"
+    original = path.read_text()
+    count = original.count(m.old)
+    if count == 0:
+        return "target not found", f"{m.old.splitlines()[0].strip()!r} not in {m.file}"
+    if count > 1:
+        return "target ambiguous", f"{count} matches in {m.file}"
+    try:
+        path.write_text(original.replace(m.old, m.new))
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *m.tests]
+        for node in deselect or []:  # tests that fail without any mutation would "kill" every mutation
+            cmd += ["--deselect", node]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        try:
+            r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return "error", f"tests ran past {timeout:.0f} s"
+    finally:
+        path.write_text(original)  # restored on success, failure, Ctrl-C or SIGTERM alike
+    failed = [line for line in r.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    if r.returncode == 1:
+        return "killed", failed[0] if failed else "tests failed"
+    if r.returncode == 0:
+        return "SURVIVED", r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    return "error", f"pytest exit code {r.returncode}: {(r.stdout + r.stderr).strip().splitlines()[-1:]}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Apply one-line breakages and report which the tests miss.")
+    parser.add_argument("--only", nargs="*", help="run only these mutations (by name)")
+    parser.add_argument("--list", action="store_true", help="list the mutations and whether their targets are found")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per mutation's test run")
+    parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
+                        help="leave out a test that already fails without mutations (repeatable)")
+    args = parser.parse_args()
+
+    # SIGTERM unwinds like Ctrl-C, so the finally clause restores the file being mutated.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
+    unknown = set(args.only or []) - {m.name for m in MUTATIONS}
+    if unknown:
+        print(f"unknown mutation(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    rows = []
+    for m in chosen:
+        if args.list:
+            text = (ROOT / m.file).read_text() if (ROOT / m.file).exists() else ""
+            n = text.count(m.old)
+            rows.append((m.name, m.file, "ok" if n == 1 else "target not found" if n == 0 else f"{n} matches", m.what))
+            continue
+        t0 = time.perf_counter()
+        outcome, detail = run_one(m, args.timeout, args.deselect)
+        rows.append((m.name, m.file, outcome, f"{detail} ({time.perf_counter() - t0:.0f} s)"))
+        print(f"{m.name}: {outcome}: {detail}", file=sys.stderr, flush=True)
+    print("| mutation | file | outcome | detail |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(x).replace("|", "\\|") for x in row) + " |")
+    survived = [r for r in rows if r[2] != "killed" and not args.list]
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
