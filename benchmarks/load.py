@@ -157,6 +157,7 @@ def main() -> None:
     if max(args.users) > 200 or args.seconds > 600:
         sys.exit("bounded on purpose: at most 200 users and 600 s per load")
 
+    load_at_start = [round(x, 1) for x in os.getloadavg()]  # other work on the machine skews every number
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
     WORK.mkdir(parents=True, exist_ok=True)
     index = WORK / "load-index"
@@ -210,11 +211,13 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
             "cpus": os.cpu_count(), "python": platform.python_version(), "seconds_per_load": args.seconds,
+            "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
             "command": "python benchmarks/load.py " + " ".join(sys.argv[1:])}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "load.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     lines = ["# Load: concurrent chat users through the HTTP API (`/ask`)", "",
-             f"`{meta['command']}` on {meta['cpus']} CPUs, {meta['measured']}, commit {commit}. Index: seeds/. "
+             f"`{meta['command']}` on {meta['cpus']} CPUs, {meta['measured']}, commit {commit}, load average "
+             f"{meta['load_average_at_start'][0]} at start and {meta['load_average_at_end'][0]} at end (other jobs shared the CPUs). Index: seeds/. "
              f"Each user asks, waits for the answer, reads it for 1-3 s, asks again, for {args.seconds:.0f} s.", "",
              f"One user alone: median answer {results['alone']['p50_s']} s, p95 {results['alone']['p95_s']} s.", "",
              "| users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | memory start (server + engine) | memory end | peak |",

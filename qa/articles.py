@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,6 +108,7 @@ class _Read:
 
     article: Article
     label: str  # 'feed.jsonl line 3', 'a.txt'
+    link: bool = False  # read through a link (a second name for a file, when it is inside the folder)
 
 
 class ArticleReader:
@@ -148,7 +149,7 @@ class ArticleReader:
             raise FileNotFoundError(f"articles folder not found: {root}")
         warnings: list[str] = []
         read: list[_Read] = []
-        for path, rel in self._files(root, warnings):
+        for path, rel, is_link in self._files(root, warnings):
             if path.suffix.lower() not in SUFFIXES:
                 if path.name.lower() not in ("readme", "license"):
                     warnings.append(f"skipped {rel}: unsupported file type (use {', '.join(SUFFIXES)})")
@@ -161,6 +162,8 @@ class ArticleReader:
             except OSError as e:
                 warnings.append(f"skipped {rel}: {_reason(e)}")
                 continue
+            for r in found:
+                r.link = is_link
             read.extend(found)
             warnings.extend(notes)
         articles = _unique(read, warnings)
@@ -185,14 +188,30 @@ class ArticleReader:
 
     # --- walking the folder ---------------------------------------------------------
 
-    def _files(self, root: Path, warnings: list[str]) -> Iterator[tuple[Path, str]]:
-        """(path, name under root) of each file to read, in name order; the rest named in warnings."""
+    def _files(self, root: Path, warnings: list[str]) -> Iterator[tuple[Path, str, bool]]:
+        """(path, name under root, whether it is a link) of each file to read, in name order.
+
+        Folders reached through links are walked after all the others, so that a folder is
+        read under its own name and a link to it is named as a second way in.
+        """
         top = root.resolve()
-        seen_dirs = {top}
-        files: list[tuple[str, Path]] = []
-        stack: list[tuple[Path, str]] = [(root, "")]
-        while stack:
-            folder, rel = stack.pop()
+        seen_dirs = {top: "./"}  # real path -> the name it was read under
+        files: list[tuple[str, Path, bool]] = []
+        stack: list[tuple[Path, str, Path]] = [(root, "", top)]
+        linked: list[tuple[Path, str, Path]] = []
+        while stack or linked:
+            if not stack:  # every folder reachable without links is read: now the linked ones
+                path, name, real_dir = linked.pop(0)
+                if real_dir in seen_dirs:
+                    where = seen_dirs[real_dir]
+                    if (top / name).parent.resolve().is_relative_to(real_dir):
+                        warnings.append(f"skipped {name}/: link loop (it points to {where}, a folder that holds it)")
+                    else:
+                        warnings.append(f"skipped {name}/: link to {where}, which is read under that name")
+                    continue
+                seen_dirs[real_dir] = name + "/"
+                stack.append((path, name + "/", real_dir))
+            folder, rel, _ = stack.pop()
             try:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
@@ -205,7 +224,8 @@ class ArticleReader:
                 name = rel + entry.name
                 path = Path(entry.path)
                 real = path
-                if entry.is_symlink():
+                is_link = entry.is_symlink()
+                if is_link:
                     try:
                         real = path.resolve(strict=True)
                     except FileNotFoundError:
@@ -223,18 +243,19 @@ class ArticleReader:
                     warnings.append(f"skipped {name}: {_reason(e)}")
                     continue
                 if stat.S_ISDIR(mode):
-                    real_dir = real.resolve()
-                    if real_dir in seen_dirs:
-                        warnings.append(f"skipped {name}/: link loop (it leads back to a folder already read)")
-                        continue
-                    seen_dirs.add(real_dir)
-                    stack.append((path, name + "/"))
+                    if is_link:
+                        linked.append((path, name, real))
+                    elif real.resolve() in seen_dirs:  # inside a linked folder, reached before
+                        warnings.append(f"skipped {name}/: already read as {seen_dirs[real.resolve()]}")
+                    else:
+                        seen_dirs[real.resolve()] = name + "/"
+                        stack.append((path, name + "/", real.resolve()))
                 elif stat.S_ISREG(mode):
-                    files.append((name, path))
+                    files.append((name, path, is_link))
                 else:
                     warnings.append(f"skipped {name}: not a regular file (a device, pipe or socket)")
-        for name, path in sorted(files):
-            yield path, name
+        for name, path, is_link in sorted(files):
+            yield path, name, is_link
 
     # --- one file ---------------------------------------------------------------------
 
@@ -248,7 +269,8 @@ class ArticleReader:
         if suffix == ".jsonl":
             return self._read_jsonl(path, source, reference)
         if info.st_size > self.max_article_bytes:
-            raise self._too_big(info.st_size)
+            hint = "; as .jsonl (one article a line) it would be read line by line" if suffix == ".json" else ""
+            raise ArticleError(f"{self._too_big(info.st_size)}{hint}")
         text = _decode(path.read_bytes())
         if not text.strip():
             raise ArticleError("empty file")
@@ -273,34 +295,38 @@ class ArticleReader:
             size = path.stat().st_size
             if size > self.max_article_bytes:
                 raise self._too_big(size)
-            lines: Iterator[tuple[int, str | None]] = enumerate(_decode(path.read_bytes()).splitlines(), 1)
+            lines: Iterator[tuple[int, str | ArticleError]] = enumerate(_decode(path.read_bytes()).splitlines(), 1)
         else:
             lines = self._utf8_lines(path)
-        found, notes = self._records(jsonl_records(lines, self.max_json_depth, self.max_article_bytes), source, reference)
+        found, notes = self._records(jsonl_records(lines, self.max_json_depth), source, reference)
         return found, notes
 
-    def _utf8_lines(self, path: Path) -> Iterator[tuple[int, str | None]]:
-        """Lines of a UTF-8 file, read one at a time; None for a line over the size limit."""
+    def _utf8_lines(self, path: Path) -> Iterator[tuple[int, str | ArticleError]]:
+        """Lines of a UTF-8 file, read one at a time; a line that cannot be read is an ArticleError."""
         with path.open("rb") as f:
             for n in itertools.count(1):
                 line = f.readline(self.max_article_bytes + 1)
                 if not line:
                     return
                 if len(line) > self.max_article_bytes and not line.endswith(b"\n"):
-                    while (rest := f.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    size = len(line)
+                    while (rest := f.readline(1 << 20)) and (size := size + len(rest)) and not rest.endswith(b"\n"):
                         pass  # skip the rest of the long line without holding it
-                    yield n, None
+                    yield n, self._too_big(size)
                     continue
                 if n == 1 and line.startswith(codecs.BOM_UTF8):
                     line = line[len(codecs.BOM_UTF8):]
                 if b"\0" in line:
-                    raise ArticleError(f"binary file (NUL byte on line {n})")
+                    yield n, ArticleError("binary data (a NUL byte)")
+                    continue
                 try:
                     yield n, line.decode("utf-8")
                 except UnicodeDecodeError as e:
-                    raise ArticleError(f"not UTF-8 text (line {n}: {e.reason} at byte {e.start} of the line)") from None
+                    yield n, ArticleError(f"not UTF-8 text ({e.reason} at byte {e.start} of the line)")
 
-    def _records(self, records, source: str, reference: datetime) -> tuple[list[_Read], list[str]]:
+    def _records(
+        self, records: Iterable[tuple[str, object]], source: str, reference: datetime
+    ) -> tuple[list[_Read], list[str]]:
         """Articles from JSON records: a bad record is skipped with where it was, the rest kept."""
         fields_list: list[Fields] = []
         notes: list[str] = []
@@ -356,7 +382,7 @@ def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
 
     Same id: the newest by date is kept; with equal or no dates, the one read last (later
     in the folder or the file: an update appended to a feed). Same text under different
-    ids: the first in the folder is kept.
+    ids: the first in the folder is kept (a file's own name before a link to it).
     """
     by_id: dict[str, list[_Read]] = {}
     for r in read:
@@ -371,17 +397,18 @@ def _unique(read: list[_Read], warnings: list[str]) -> list[Article]:
         others = ", ".join(g.label for g in group if g is not best)
         warnings.append(f"same id {aid!r} in {best.label} and {others}: kept {best.label} ({why})")
         kept.append(best)
-    kept.sort(key=lambda r: read.index(r))
+    order = {id(r): n for n, r in enumerate(read)}
+    kept.sort(key=lambda r: order[id(r)])  # folder order again
     by_text: dict[str, list[_Read]] = {}
     for r in kept:
         by_text.setdefault(hashlib.sha256(" ".join(r.article.text.split()).encode("utf-8")).hexdigest(), []).append(r)
     out = []
     for group in by_text.values():
-        out.append(group[0].article)
+        first = next((g for g in group if not g.link), group[0])  # a file's own name before a link's
+        out.append(first.article)
         if len(group) > 1:
-            warnings.append(
-                f"same text in {group[0].label} and {', '.join(g.label for g in group[1:])}: indexed once, as {group[0].label}"
-            )
+            others = ", ".join(g.label for g in group if g is not first)
+            warnings.append(f"same text in {first.label} and {others}: indexed once, as {first.label}")
     return out
 
 

@@ -13,19 +13,40 @@ import typer
 
 from qa.config import Config, ConfigError
 
-app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True, add_completion=False)
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(help="Question answering over a folder of articles, with citations.", no_args_is_help=True,
+                  add_completion=False, context_settings=HELP_OPTIONS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"qa {version('qa')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("qa (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = False,
+) -> None:
+    """Question answering over a folder of articles, with citations."""
 
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
 FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="Index store: local (the --index folder), milvus:///path/file.db (Milvus Lite) or http://host:19530 [default: local, or $QA_STORE]")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
 
 
 # The command-line option of each setting, so that a bad value is reported as the user typed it.
 OPTIONS = {"index_dir": "--index", "articles_dir": "--articles", "reader_model": "--reader",
            "embedding_model": "--embedding-model", "top_k": "--top-k", "threshold": "--threshold",
-           "index_type": "--index-type"}
+           "index_type": "--index-type", "store": "--store", "ray": "--ray"}
 
 
 def _config(**settings) -> Config:
@@ -63,7 +84,7 @@ def _run_index(engine, rebuild: bool = False) -> None:
         for w in e.warnings:
             typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
         _fail(str(e), code=1)
-    except IndexStoreError as e:
+    except (IndexStoreError, RuntimeError) as e:  # RuntimeError: --ray without Ray installed, or Ray failing
         _fail(str(e))
     for w in report.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
@@ -71,7 +92,8 @@ def _run_index(engine, rebuild: bool = False) -> None:
         typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
     if report.reindexed:
         typer.echo(f"Rebuilt the search structure (no embedding): {report.reindexed}.", err=True)
-    typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
+    where = engine.config.location + ("" if engine.config.store != "local" else "/")
+    typer.echo(f"{where}: {report.summary()}")
     if report.passages == 0:
         _fail(f"no articles could be indexed from {folder}/", code=1)
 
@@ -84,9 +106,12 @@ def index(
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
     follow_links: FollowLinksOpt = False,
+    store: StoreOpt = None,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Embed on Ray: auto (the running cluster, else a local one), local, or an address such as ray://head:10001 [default: off, or $QA_RAY]")] = None,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type,
+                       follow_links=follow_links or None, store=store, ray=ray), rebuild)
 
 
 def _open(engine) -> None:
@@ -102,15 +127,19 @@ def _open(engine) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The question")],
     index: IndexOpt = None,
+    store: StoreOpt = None,
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (fields: see the README)")] = False,
+    articles: Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder the index was built from: .txt answers also get their offsets in the file [default: seeds, or $QA_ARTICLES_DIR]")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with citations."""
+    from qa.news import describe
     from qa.questions import check_question_length
+    from qa.web.render import answer_line
 
-    engine = _engine(index, reader=reader, top_k=top_k, threshold=threshold)
+    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
     try:
         check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
     except ValueError as e:
@@ -123,18 +152,23 @@ def ask(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
+    if result.period:
+        typer.echo(f"(articles from {describe(result.period)} first, as the question asks)")
     if result.found:
-        typer.secho(result.answer, bold=True)
+        typer.secho(answer_line(result), bold=True)
+        if len(result.over_time) > 1:
+            typer.echo("The articles differ over time, newest first: "
+                       + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             date = f", {c.date}" if c.date else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number + 1}, characters {c.answer_start}-{c.answer_end})")
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
-            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number + 1})\n    {c.passage}")
+            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number})\n    {c.passage}")
     if result.resolved_question != result.question:
         typer.echo(f"\n(read as: {result.resolved_question})")
 
@@ -143,24 +177,43 @@ def ask(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     index: IndexOpt = None,
+    store: StoreOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the passages closest to a query (no reading)."""
-    engine = _engine(index, top_k=top_k)  # checks -k with the other settings
+    engine = _engine(index, top_k=top_k, store=store)  # checks -k with the other settings
     _open(engine)
     hits = engine.search(query, engine.config.top_k)
     if as_json:
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number + 1})\n       {h.citation.passage[:200]}")
+        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        # As the web server binds: a port left in TIME_WAIT by a server just stopped is free to use.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_message(host: str, port: int) -> str:
+    return f"port {port} on {host} is already in use (another qa serve?); choose another with --port, e.g. qa serve --port {port + 1}"
 
 
 @app.command()
 def serve(
     articles: ArticlesOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     reader: ReaderOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
@@ -177,7 +230,7 @@ def serve(
 
     from qa.stores import IndexMissing, IndexStoreError, open_store
 
-    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None, store=store)
     if not no_index:
         from qa.articles import load_articles, reader_options
 
@@ -189,11 +242,13 @@ def serve(
             _run_index(engine)
     else:
         try:
-            open_store(engine.config.index_dir).close()
-        except IndexMissing:
-            _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+            open_store(engine.config.location).close()
+        except IndexMissing as e:
+            _fail(str(e))
         except IndexStoreError:
             pass  # the engine's own check reports it, with what to do
+    if not _port_free(host, port):
+        _fail(_port_message(host, port))
     from qa.web import ChatProcess
 
     # Models load in a child process while this one imports and starts the web server.
@@ -221,7 +276,7 @@ def serve(
         except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
             if demo is not None:
                 demo.close()
-            _fail(str(e) or repr(e))
+            _fail(_port_message(host, port) if "empty port" in str(e) else str(e) or repr(e))
         demo.block_thread()
     finally:
         if watcher is not None:
@@ -229,7 +284,8 @@ def serve(
         backend.close()
 
 
-eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True,
+                       context_settings=HELP_OPTIONS)
 app.add_typer(eval_app, name="eval")
 
 
@@ -332,14 +388,15 @@ def _write(result: dict, output: Path | None) -> None:
 @app.command("train-reader")
 def train_reader(
     work_dir: Annotated[Path, typer.Option(help="Checkpoints and features (outside git); a folder holding a run is resumed")] = Path("runs/reader"),
-    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run [default: --epochs]")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data [default: 1; on resume: as saved]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step [default: 128 on a GPU, 16 on a CPU]")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate [default: 1e-4 x sqrt(batch/16), at most 3e-4]")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps of the run (default: from --epochs)")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Length of the run in passes over the data (default: 1; on resume: as saved)")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Windows per step (default: 128 on a GPU, 16 on a CPU)")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: 1e-4 x sqrt(batch/16), at most 3e-4)")] = None,
     data: Annotated[Path, typer.Option(help="Folder holding squad/train-v1.1.json and extra/")] = Path("../shared/data"),
     negatives: Annotated[str, typer.Option(help="'No answer' sources, comma-separated: other-paragraph, swap, negation, subjqa, molweni, v2-validation; or none")] = "other-paragraph,swap,negation,subjqa,molweni",
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this reader's weights (e.g. qa/models/reader, to train it further)")] = None,
     device: Annotated[str, typer.Option(help="auto (a CUDA GPU where there is one), cuda or cpu")] = "auto",
+    cpu_bf16: Annotated[bool, typer.Option("--cpu-bf16", help="bf16 autocast on a CPU with native bf16 (avx512_bf16/AMX); off: it measured no faster here")] = False,
     export_to: Annotated[Optional[Path], typer.Option("--export", help="After training, write the fp16 model here (e.g. qa/models/reader)")] = None,
     split_mib: Annotated[Optional[float], typer.Option("--split-mib", help="With --export: cut model.safetensors into parts of at most this many MiB, with a sha256 manifest")] = None,
     join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
@@ -389,6 +446,7 @@ def train_reader(
         batch_size=batch_size,
         learning_rate=learning_rate,
         device=device,
+        cpu_bf16=cpu_bf16,
     )
     train(cfg, work_dir)
     if export_to:
@@ -401,6 +459,10 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    # An index that has to be rebuilt is logged by qa.indexing and also said by the report the CLI
+    # prints ("Rebuilt everything: ..."): both printed the same problem twice, the log line even
+    # telling the user to run the rebuild that was already running.
+    logging.getLogger("qa.indexing").setLevel(logging.ERROR)
     try:
         app()
     except ConfigError as e:  # a bad QA_* variable met outside _config (e.g. by `qa eval`)

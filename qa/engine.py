@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa import answers
+from qa import answers, file_offsets, news
 from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
@@ -39,6 +39,10 @@ class Answer:
         resolved_question: The reading of the question that was answered: the question as asked, or
             (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
         timings: Seconds spent per stage.
+        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
+            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
+        period: The period the question named (ISO 8601, e.g. ``2011-07``) when articles of it were preferred.
+        over_time: When articles of different dates answer differently: each answer with its date, newest first.
     """
 
     question: str
@@ -49,6 +53,9 @@ class Answer:
     sources: list[Citation] = field(default_factory=list)
     resolved_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    answer_date: str | None = None
+    period: str | None = None
+    over_time: list[dict] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -71,7 +78,7 @@ class Engine:
 
     def __init__(self, config: Config | None = None):
         self.config = config or Config.from_env()
-        self.embedder = Embedder(self.config.embedding_model)
+        self.embedder = Embedder(self.config.embedding_model, precision=self.config.embedding_precision)
         self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens)
         self._store: IndexStore | None = None
 
@@ -92,7 +99,7 @@ class Engine:
 
     def open(self) -> None:
         """(Re)open the index from disk and load its search structures."""
-        store = open_store(self.config.index_dir, self.config.embedding_model)
+        store = open_store(self.config.location, self.config.embedding_model)
         try:
             store.warm_up()
         except BaseException:
@@ -130,7 +137,12 @@ class Engine:
         self.reader.warm_up()
 
     def indexer(self) -> Indexer:
-        return Indexer(self.config.index_dir, self.embedder, self.config.chunking, self.config.index_type)
+        embedder = self.embedder
+        if self.config.ray != "off":  # builds embed on a Ray cluster; questions stay local
+            from qa.embedding_ray import RayEmbedder
+
+            embedder = RayEmbedder(self.embedder, self.config.ray)
+        return Indexer(self.config.location, embedder, self.config.chunking, self.config.index_type)
 
     def index(self, articles_dir: str | Path | None = None, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
         """Build or refresh the index from a folder of articles, then reopen it.
@@ -240,17 +252,20 @@ class Engine:
     def _answer(self, question: str, reading: Reading) -> Answer:
         """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        hits, timings = self._search(reading.query, self.config.top_k)
+        # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
+        period = news.question_period(reading.question)
+        hits, timings = self._search(reading.query, self.config.top_k * (4 if period else 1))
+        sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
         t1 = time.perf_counter()
-        spans = self.reader.read(reading.question, [h.citation.passage for h in hits])
+        spans = self.reader.read(reading.question, [c.passage for c in sources])
         t2 = time.perf_counter()
-        sources = [h.citation for h in hits]
         timings.update(read=t2 - t1, total=t2 - t0)
         choice = answers.choose(spans)
         margin = choice.margin if choice else -math.inf
         confidence = self.calibration.probability(margin)
         if not answers.accept(choice, self.threshold):
-            return Answer(question, None, margin, confidence, [], sources, reading.question, timings)
+            return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
+                          period=period.iso if preferred else None)
         # The same answer found in several passages is cited from each of them.
         citations, seen = [], set()
         for s in choice.same:
@@ -262,7 +277,11 @@ class Engine:
             citations.append(
                 Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
             )
-        return Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings)
+        answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
+                        period=period.iso if preferred else None)
+        answer = news.annotate(answer, spans, sources, self.threshold)
+        file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
+        return answer
 
 
 def _plain_text(question: str) -> str:

@@ -9,6 +9,7 @@ change in one atomic write.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,9 +27,10 @@ from qa.stores import (
     StoreSettings,
     content_hash,
     create_store,
+    is_milvus_location,
     open_store,
+    writer_lock,
 )
-from qa.stores.local import build_lock, remove_unused_generations
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class IndexReport:
     warnings: list[str] = field(default_factory=list)
     index_type: str = ""
     reindexed: str = ""  # why the search structure was rebuilt (without embedding), if it was
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent embedding and writing
 
     @property
     def touched(self) -> bool:
@@ -77,7 +80,7 @@ class Indexer:
     """Builds and updates an index, embedding only text it has not embedded before.
 
     Args:
-        index_dir: Where the index lives.
+        index_dir: Where the index lives: a folder, or a Milvus location (see :mod:`qa.stores.milvus`).
         embedder: The embedding model (shared with the engine so it loads once).
         chunking: Passage sizes.
         index_type: 'auto', 'flat' or 'hnsw' ('auto' keeps what the index uses).
@@ -90,7 +93,7 @@ class Indexer:
         chunking: ChunkingSettings | None = None,
         index_type: str = "auto",
     ):
-        self.root = Path(index_dir)
+        self.root = index_dir if is_milvus_location(index_dir) else Path(index_dir)  # a folder or a Milvus URL
         self.embedder = embedder
         self.chunking = chunking or ChunkingSettings()
         self.index_type = index_type
@@ -137,7 +140,7 @@ class Indexer:
             What was added, changed, removed and kept.
         """
         _unique(articles)
-        with build_lock(self.root):
+        with writer_lock(self.root):
             store, report = self._open(rebuild)
             if store is None:
                 return self._rebuild(articles, report, show_progress)
@@ -164,7 +167,7 @@ class Indexer:
             What was added, changed and removed (``unchanged`` lists given articles that were already indexed as they are).
         """
         _unique(list(upsert))
-        with build_lock(self.root):
+        with writer_lock(self.root):
             store, report = self._open(False)
             if store is None:
                 articles = {a.id: a for a in self._readable_articles()}
@@ -173,7 +176,7 @@ class Indexer:
                     articles.pop(aid, None)
                 return self._rebuild(sorted(articles.values(), key=lambda a: a.id), report, show_progress)
             try:
-                old = store.article_hashes()
+                old = store.article_hashes([*(a.id for a in upsert), *delete])  # only these: costs what is given
                 todo = [a for a in upsert if old.get(a.id) != a.hash]
                 report.added = [a.id for a in todo if a.id not in old]
                 report.changed = [a.id for a in todo if a.id in old]
@@ -187,7 +190,6 @@ class Indexer:
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""
         report = IndexReport()
-        remove_unused_generations(self.root)  # a killed build's partial generation, also when nothing changed
         if rebuild:
             report.rebuilt = "asked to rebuild"
             return None, report
@@ -211,7 +213,7 @@ class Indexer:
             store.close()
             return None, report
         if hasattr(store, "tidy"):
-            store.tidy()  # a killed update's orphan segment (the local store)
+            store.tidy()  # a killed run's orphan segment or partial generation, also when nothing changes (the local store)
         if self.index_type not in ("auto", s.index_type):
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)
@@ -252,14 +254,17 @@ class Indexer:
         hashes = [h for *_, hs in planned for h in hs]
         known = store.vectors_by_content(hashes) if hashes else {}
         todo = {h: t for *_, texts, hs in planned for t, h in zip(texts, hs) if h not in known}
+        t0 = time.perf_counter()
         if todo:
             known.update(zip(todo, self.embedder.embed(list(todo.values()), show_progress=show_progress)))
+        t1 = time.perf_counter()
         records = [
             ArticleRecord(a, [PassageRecord(p, t, h, known[h]) for p, t, h in zip(passages, texts, hs)])
             for a, passages, texts, hs in planned
         ]
         if records or delete:
             store.write(records, delete)
+        report.seconds = {"embed": round(t1 - t0, 3), "write": round(time.perf_counter() - t1, 3)}
         report.embedded = len(todo)
         report.reused = len(hashes) - len(todo)
         stats = store.stats()

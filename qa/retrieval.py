@@ -23,13 +23,16 @@ class Citation:
         date: Publication date.
         source: File the article was read from.
         url: Article URL, if known.
-        passage_number: Which passage of the article (0-based).
+        passage_number: Which passage of the article, counted from 1 (as shown in the chat and the CLI, and in JSON).
         passage_start: Character offset of the passage in the article.
         passage_end: End offset of the passage.
         passage: The passage text.
         answer_start: Character offset of the answer in the article (None for plain sources).
         answer_end: End offset of the answer in the article.
         retrieval_score: Cosine similarity of the passage to the question.
+        file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
+            articles whose file is in the configured articles folder, unchanged; else None.
+        file_answer_end: End offset of the answer in the file.
     """
 
     article_id: str
@@ -44,6 +47,8 @@ class Citation:
     answer_start: int | None = None
     answer_end: int | None = None
     retrieval_score: float = 0.0
+    file_answer_start: int | None = None
+    file_answer_end: int | None = None
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The passage with the answer wrapped in markers (no markers for plain sources)."""
@@ -139,7 +144,7 @@ class Retriever:
         for sp in self.store.passages([pid for pid, _ in ranked], with_vectors=True):
             a, p = sp.article, sp.passage
             cosine = float(np.dot(sp.vector, vector)) if sp.vector is not None else 0.0
-            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number, p.start, p.end, p.text, retrieval_score=cosine)
+            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text, retrieval_score=cosine)
             hits.append(Hit(citation, scores[p.id]))
         if timings is not None:
             timings.update(embed=t1 - t0, search=time.perf_counter() - t1)

@@ -1,8 +1,8 @@
 """Fine-tune a small BERT (all-MiniLM-L6-v2 by default) into an extractive QA reader.
 
 Runs on a CUDA GPU where there is one (bf16 autocast, batches of 128 windows,
-DataLoader workers) and on the CPU otherwise (batches of 16; bf16 autocast only where
-the CPU has native bf16). Features are tokenized once and stored as flat numpy arrays
+DataLoader workers) and on the CPU otherwise (batches of 16, fp32; bf16 autocast on request where the CPU
+has native bf16). Features are tokenized once and stored as flat numpy arrays
 (not Python lists: all of SQuAD as lists takes ~10 GB), batches are bucketed by length
 to cut padding, and a checkpoint is written every few hundred steps and at the end of
 each epoch, so a run that is stopped resumes where it left off.
@@ -65,14 +65,17 @@ class TrainConfig:
     checkpoint_every: int | None = None  # None: 200 steps on a CPU, 500 on a GPU
     seed: int = 13
     device: str = "auto"  # auto | cuda | cpu
-    bf16: bool = True  # on a CPU only where it has native bf16 (avx512_bf16 / AMX)
+    # bf16 autocast on a CPU (only one with avx512_bf16 / AMX; a GPU uses bf16 regardless).
+    # Off by default: on the 2-core AMD EPYC build machine, which has avx512_bf16, a MiniLM
+    # step of 16 x 170 tokens took 5.2-5.5 CPU-s in bf16 vs 4.4-5.8 in fp32: no gain to measure.
+    cpu_bf16: bool = False
     loader_workers: int | None = None  # None: the device plan's
     # The word embeddings are half of MiniLM's weights; freezing them makes a step
     # cheaper and keeps rare-word vectors as pre-training left them.
     freeze_word_embeddings: bool = True
 
     @classmethod
-    def from_dict(cls, saved: dict) -> "TrainConfig":
+    def from_dict(cls, saved: dict) -> TrainConfig:
         """Settings saved by this or an older version (which mixed in v2.0 validation articles)."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in saved.items() if k in known}
@@ -114,7 +117,7 @@ class Features:
         np.savez(path, **asdict(self))
 
     @classmethod
-    def load(cls, path: Path) -> "Features":
+    def load(cls, path: Path) -> Features:
         with np.load(path) as z:
             return cls(**{k: z[k] for k in ("ids", "offsets", "ctx_start", "start", "end")})
 
@@ -266,12 +269,16 @@ def train(
     """
     import torch
     from tqdm import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import (
+        AutoModelForQuestionAnswering,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
 
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     cfg, resuming = _resolve_config(cfg, work)
-    plan = plan_device(facts or detect_facts(), cfg.device, cfg.batch_size, cfg.learning_rate, cfg.bf16)
+    plan = plan_device(facts or detect_facts(), cfg.device, cfg.batch_size, cfg.learning_rate, cfg.cpu_bf16)
     # Saved resolved, so a resume on another machine keeps the batch and learning rate.
     cfg.batch_size, cfg.learning_rate = plan.batch_size, plan.learning_rate
     cfg.checkpoint_every = cfg.checkpoint_every or plan.checkpoint_every
@@ -324,7 +331,7 @@ def train(
     autocast = torch.autocast(plan.device, dtype=torch.bfloat16, enabled=plan.autocast_dtype == "bfloat16")
     lengths = feats.lengths()
     model.train()
-    log = open(work / "train.log", "a")
+    log = open(work / "train.log", "a")  # noqa: SIM115  (closed in the finally below)
     bar = tqdm(total=cfg.total_steps, initial=step, desc="train", unit="step", mininterval=5)
     running = None
     loss_sum, summed = torch.zeros((), device=plan.device), 0
@@ -427,7 +434,33 @@ def load_trained(work_dir: str | Path, weights: str | Path | None = None):
     return model, AutoTokenizer.from_pretrained(cfg.base_model), cfg, steps
 
 
-def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None = None, split_mib: float | None = None) -> Path:
+def _recorded_files(cfg: TrainConfig, data_dir: str | None) -> tuple[list[str], str]:
+    """Training file names for ``training.json``, as seen from ``data_dir`` (default: as trained).
+
+    A run on a GPU machine reads ``.train-data/squad/train-v1.1.json.xz``; the record names
+    ``../shared/data/squad/train-v1.1.json`` so that it can be opened where the model is used.
+    """
+    if not data_dir:
+        return list(cfg.train_files), cfg.data_dir
+    files = []
+    for f in cfg.train_files:
+        try:
+            rel = Path(f).relative_to(cfg.data_dir)
+        except ValueError:
+            files.append(f)
+            continue
+        name = rel.name.removesuffix(".xz").removesuffix(".gz")
+        files.append(str(Path(data_dir) / rel.parent / name))
+    return files, data_dir
+
+
+def export(
+    work_dir: str | Path,
+    out_dir: str | Path,
+    weights: str | Path | None = None,
+    split_mib: float | None = None,
+    record_data_dir: str | None = None,
+) -> Path:
     """Write the trained model as fp16 safetensors with its tokenizer and training record.
 
     Args:
@@ -437,6 +470,8 @@ def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None
         split_mib: Also cut ``model.safetensors`` into parts of at most this many MiB
             with a sha256 manifest (and drop the whole file); :func:`qa.file_parts.join_parts`
             or ``qa train-reader --join`` puts it back.
+        record_data_dir: Name the training files in ``training.json`` as inside this
+            folder (e.g. ``../shared/data`` for a run that read a copy elsewhere).
 
     Returns:
         ``out_dir``.
@@ -452,8 +487,14 @@ def export(work_dir: str | Path, out_dir: str | Path, weights: str | Path | None
     model.half().save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     data = Path(work_dir) / "data.json"
+    train_files, data_dir = _recorded_files(cfg, record_data_dir)
     record = {
         **asdict(cfg),
+        "train_files": train_files,
+        "data_dir": data_dir,
+        # What `qa.evaluation.trained_titles` reads to leave trained articles out.
+        "negative_files": [str(Path(data_dir) / "squad/validation-v2.0.json")] if "v2-validation" in cfg.negatives else [],
+        "negatives_split": "even",
         "steps": steps,
         "weights": Path(weights).name if weights else "last.pt",
         "base_model": "sentence-transformers/all-MiniLM-L6-v2",

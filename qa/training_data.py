@@ -182,8 +182,8 @@ def entity_swap_negatives(examples: list[SquadExample], rate: float, seed: int) 
 # Only "Who/What/Which + be/have" questions, where the wh-word is the subject or the
 # complement, so "not" after the verb reads naturally ("Where was X buried" would give
 # "Where was not X buried").
-_NEGATABLE = re.compile(r"^((?:what|which|who)\s+(?:is|was|are|were|has|had|have))\s", re.I)
-_NEGATION_WORDS = re.compile(r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n't\b", re.I)
+_NEGATABLE = re.compile(r"^((?:what|which|who)\s+(?:is|was|are|were|has|had|have))\s", re.IGNORECASE)
+_NEGATION_WORDS = re.compile(r"\b(?:not|no|never|neither|nor|none|nobody|nothing|without|cannot)\b|n't\b", re.IGNORECASE)
 
 
 def negation_negatives(examples: list[SquadExample], rate: float, seed: int) -> list[SquadExample]:

@@ -71,7 +71,7 @@ def plan_device(
     want: str = "auto",
     batch_size: int | None = None,
     learning_rate: float | None = None,
-    cpu_bf16: bool = True,
+    cpu_bf16: bool = False,
 ) -> DevicePlan:
     """Choose device, precision, batch and learning rate from the machine's facts.
 
@@ -80,7 +80,8 @@ def plan_device(
         want: "auto" (the GPU where there is one), "cuda" or "cpu".
         batch_size: A batch asked for; None picks 128 on a GPU, 16 on a CPU.
         learning_rate: A peak learning rate asked for; None scales 1e-4 (batch 16) to the batch.
-        cpu_bf16: Allow bf16 autocast on a CPU that has native bf16.
+        cpu_bf16: Use bf16 autocast on a CPU that has native bf16 (off by default: see
+            ``TrainConfig.cpu_bf16`` for the measurement).
 
     Returns:
         The plan.

@@ -53,6 +53,28 @@ def test_rename_costs_no_embedding(indexer):
     assert store.passages(["a1.txt:0"]) == []
 
 
+def test_files_jsonl_insert_at_top_and_a_moved_file(tmp_path, embedder):
+    import json
+
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    records = [{"title": f"Story {i}", "text": f"Story {i} is about the harbour number {i}. Boats {i} sail."} for i in range(3)]
+    (arts / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    (arts / "one.txt").write_text("One\n\nThe first article is about apples. Apples are red.")
+    ix = Indexer(tmp_path / "index", embedder)
+    first = ix.index_folder(arts)
+    assert len(first.added) == 4
+    top = {"title": "Breaking", "text": "A new story about herons nesting by the harbour."}
+    (arts / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in [top, *records]))  # inserted at the top
+    report = ix.index_folder(arts)
+    assert len(report.added) == 1 and report.changed == [] and report.removed == [] and len(report.unchanged) == 4
+    assert report.embedded == 1
+    (arts / "archive").mkdir()
+    (arts / "one.txt").rename(arts / "archive" / "one.txt")  # moved: a new id, the same text
+    report = ix.index_folder(arts)
+    assert report.added == ["archive/one.txt"] and report.removed == ["one.txt"] and report.embedded == 0 and report.reused == 1
+
+
 def test_passage_ids_survive_a_rebuild(indexer):
     indexer.index([art(1, "Salmon swim. "), art(2)])
     ids = ["a1.txt:0", "a1.txt:1", "a2.txt:0"]
@@ -76,6 +98,17 @@ def test_update_writes_only_the_change(indexer):
     import numpy as np
 
     assert len(np.load(gen / "segments" / new.pop() / "ids.npy")) == report.embedded
+
+
+def test_a_deleted_article_is_never_found_while_its_vectors_remain(indexer):
+    indexer.index([art(i) for i in range(12)])
+    indexer.apply(delete=["a3.txt"])
+    store = open_store(indexer.root)
+    assert store.stats().details["deleted_vectors"] > 0  # few deleted: the segment is kept, its vectors skipped
+    found = store.dense_search(indexer.embedder.embed(["Article 3 says the river number 3 is long."])[0], 5)
+    # k live passages, none of the deleted article (whose vectors would be the nearest)
+    assert len(found) == 5 and not [pid for pid, _ in found if pid.startswith("a3.txt")]
+    assert not [pid for pid, _ in store.keyword_search("article 3 river number 3", 30) if pid.startswith("a3.txt")]
 
 
 # ---- kill -9 ------------------------------------------------------------------------------

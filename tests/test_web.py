@@ -1,5 +1,10 @@
-"""The running chat: a real `qa serve`, a real headless Chromium, and gradio_client."""
+"""The running chat: a real `qa serve`, a real headless Chromium, and gradio_client.
 
+One server and one browser for the module; each test reloads the page. Screenshots of
+each state go to tests/output/ (not committed).
+"""
+
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +18,15 @@ from conftest import ROOT, SEEDS, free_port, needs_reader
 
 pytestmark = [needs_reader, pytest.mark.browser]
 
+OUTPUT = ROOT / "tests" / "output"
+HARBOUR_URL = "https://example.org/news/sea-museum?id=1&lang=en"
+LINKED = [
+    {"title": "Cadaqués opens a sea museum", "date": "2012-05-02", "url": HARBOUR_URL,
+     "text": "The new sea museum of Cadaqués was designed by the architect Joan Ferrer after a long search."},
+    {"title": "Ferry timetable", "date": "2010-01-05", "url": "javascript:window.__pwned=4",
+     "text": "The ferry to Menorca leaves at nine in the morning, the ferry company said."},
+]
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -23,6 +37,7 @@ def server(tmp_path_factory):
         "Markup <i>test</i> page\n\nThe lighthouse keeper of Port Vell is <script>window.__pwned=1</script>"
         "Marta Puig, appointed in 2009 <img src=x onerror=\"window.__pwned=2\">.\n"
     )
+    (arts / "linked.json").write_text(json.dumps(LINKED))
     port = free_port()
     log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
@@ -42,7 +57,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("qa serve did not start:\n" + (tmp / "serve.log").read_text())
-    yield url
+    yield url, arts
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -60,67 +75,205 @@ def browser():
     opts.binary_location = chromium
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1000"):
+                 "--window-size=1400,1000"):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    OUTPUT.mkdir(exist_ok=True)
     yield driver
     driver.quit()
 
 
-def ask_in_page(driver, question: str, n_replies: int):
-    from selenium.webdriver.common.by import By
+def wait(driver, until, timeout=120):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    box = WebDriverWait(driver, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, "#qa-question textarea"))
-    box.send_keys(question)
-    driver.find_element(By.CSS_SELECTOR, "#qa-ask").click()
-    WebDriverWait(driver, 120).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#qa-chat .qa-answer")) >= n_replies)
-    return driver.find_elements(By.CSS_SELECTOR, "#qa-chat .qa-answer")[-1]
+    return WebDriverWait(driver, timeout).until(until)
 
 
-def test_chat_in_browser_answers_with_highlighted_citation(server, browser):
+def css(driver, selector):
     from selenium.webdriver.common.by import By
 
-    browser.get(server)
-    reply = ask_in_page(browser, "Who is the NATO Secretary-General?", 1)
-    assert "Rasmussen" in reply.find_element(By.CSS_SELECTOR, ".qa-text").text
-    assert "Russia, NATO Clash Over Libya Campaign" in reply.text and "2011-07-04" in reply.text
-    marks = reply.find_elements(By.CSS_SELECTOR, "mark")
-    assert marks and "Rasmussen" in marks[0].text
-    assert reply.find_elements(By.CSS_SELECTOR, "details")  # the full source, expandable
-    # a follow-up question uses the conversation
-    reply2 = ask_in_page(browser, "Which city did he visit?", 2)
-    assert "Sochi" in reply2.text and "Read as: “Which city did Anders Fogh Rasmussen visit?”" in reply2.text
-    browser.save_screenshot(str(ROOT / "tests" / "last-chat.png")) if os.environ.get("QA_SCREENSHOT") else None
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def open_page(driver, url):
+    driver.get(url)
+    wait(driver, lambda d: css(d, "#qa-question textarea"), 60)
+
+
+def ask_in_page(driver, question: str, n_replies: int):
+    css(driver, "#qa-question textarea")[0].send_keys(question)
+    css(driver, "#qa-ask")[0].click()
+    wait(driver, lambda d: len(css(d, "#qa-chat .qa-answer")) >= n_replies)
+    return css(driver, "#qa-chat .qa-answer")[-1]
+
+
+def shot(driver, name):
+    driver.save_screenshot(str(OUTPUT / f"{name}.png"))
+
+
+VISIBLE = """const el = arguments[0], r = el.getBoundingClientRect();
+const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && (hit === el || el.contains(hit));"""
+
+
+def test_answer_in_view_with_date_and_sources_collapsed_below(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    shot(browser, "0-empty")
+    reply = ask_in_page(browser, "When did Rasmussen defend the alliance's Libya mission?", 1)
+    text = css(reply, ".qa-text")[0]
+    assert text.text == "Monday" and "4 July 2011" in css(reply, ".qa-date")[0].text
+    time.sleep(1)  # let the chat finish scrolling
+    assert browser.execute_script(VISIBLE, text), "the answer scrolled out of view"
+    sources = css(reply, "details.qa-sources")[0]
+    assert sources.get_attribute("open") is None  # collapsed: the answer stays in view
+    assert "Russia, NATO Clash Over Libya Campaign (2011-07-04)" in css(sources, "summary")[0].text
+    shot(browser, "1-answer")
+    css(sources, "summary")[0].click()
+    first = css(sources, "li.qa-cite")[0]
+    assert "passage 1" in first.text and "2011-07-04" in first.text
+    assert [m.text for m in css(first, "mark")] == ["Monday"]
+    assert "[1]" not in reply.text  # one numbering: the list's own
+    shot(browser, "2-sources-open")
+    reply2 = ask_in_page(browser, "Which city did he visit?", 2)  # a follow-up uses the conversation
+    assert "Sochi" in reply2.text and "Read as: “Which city did Rasmussen visit?”" in reply2.text
+
+
+def test_copy_gives_plain_text(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    ask_in_page(browser, "Who is the NATO Secretary-General? <b>really</b>", 1)
+    browser.execute_script("window.__copied = []; navigator.clipboard.writeText = (t) => { window.__copied.push(t); return Promise.resolve(); };")
+    buttons = css(browser, '#qa-chat button[aria-label="Copy message"]')
+    assert len(buttons) == 2  # the question's and the answer's
+    buttons[1].click()
+    buttons[0].click()
+    copied = wait(browser, lambda d: d.execute_script("return window.__copied.length >= 2 && window.__copied"), 10)
+    answer, question = copied
+    assert answer.startswith("Anders Fogh Rasmussen\n") or answer.startswith("Rasmussen\n"), answer
+    assert "\nSources:\n1. Russia, NATO Clash Over Libya Campaign, 2011-07-04, russia-nato-clash-over-libya-campaign.txt" in answer
+    assert "<" not in answer and "qa-answer" not in answer
+    assert question == "Who is the NATO Secretary-General? <b>really</b>"
+
+
+def test_links_open_the_article_url_in_a_new_tab_and_show_article_fetches_it(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    reply = ask_in_page(browser, "Who designed the sea museum of Cadaqués?", 1)
+    assert "Joan Ferrer" in css(reply, ".qa-text")[0].text
+    css(reply, "details.qa-sources summary")[0].click()
+    link = css(reply, "a.qa-link")[0]
+    assert link.get_attribute("href") == HARBOUR_URL
+    assert link.get_attribute("target") == "_blank"
+    assert {"noopener", "noreferrer"} <= set(link.get_attribute("rel").split())
+    assert not css(browser, "#qa-article-view .qa-article")  # nothing embedded until asked for
+    css(reply, "a.qa-show")[0].click()
+    view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
+    assert "Cadaqués opens a sea museum" in view.text and "after a long search" in view.text
+    shot(browser, "3-show-article")
+    link.click()
+    wait(browser, lambda d: len(d.window_handles) == 2, 10)  # opened in a new tab
+    browser.switch_to.window(browser.window_handles[1])
+    browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+
+
+def test_only_http_urls_become_links(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    reply = ask_in_page(browser, "When does the ferry to Menorca leave?", 1)
+    css(reply, "details.qa-sources summary")[0].click()
+    assert "Ferry timetable" in reply.text
+    hrefs = [a.get_attribute("href") or "" for a in css(browser, "#qa-chat a")]
+    assert hrefs and all(h.startswith(url) for h in hrefs), hrefs  # only the page's own "show article" links
+    assert browser.execute_script("return window.__pwned === undefined")
+
+
+def test_article_panel_lists_newest_first_and_filters(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    rows = lambda d: [r.text for r in css(d, "#qa-articles div[role=row]")]  # noqa: E731  (body rows; the header is a tr)
+    listed = wait(browser, lambda d: len(rows(d)) == 4 and rows(d))
+    assert listed[0].startswith("Cadaqués opens a sea museum") and "2012-05-02" in listed[0]
+    assert "Russia, NATO Clash Over Libya Campaign" in listed[1] and "Ferry timetable" in listed[2]
+    assert "4 articles indexed" in css(browser, "#qa-heading")[0].text
+    css(browser, "#qa-article-search input, #qa-article-search textarea")[0].send_keys("libya")
+    filtered = wait(browser, lambda d: len(rows(d)) == 1 and rows(d))
+    assert "Russia, NATO Clash Over Libya Campaign" in filtered[0]
+    shot(browser, "4-panel-filtered")
+    css(browser, "#qa-articles div[role=row] > *")[0].click()  # a row shows its article
+    view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
+    assert "Sochi" in view.text
+
+
+def test_upload_indexes_and_the_new_article_is_answerable(server, browser, tmp_path):
+    url, arts = server
+    open_page(browser, url)
+    new = tmp_path / "observatory.md"
+    new.write_text("# Observatory opens on Montjuic\n\nThe new observatory on Montjuic is directed by the astronomer Laia Soler.\n")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    css(browser, "#qa-add-panel button, #qa-add-panel .label-wrap")[0].click()
+    upload = wait(browser, lambda d: css(d, "#qa-upload input[type=file]"), 10)[0]
+    upload.send_keys(f"{new}\n{broken}")
+    time.sleep(1)
+    css(browser, "#qa-add")[0].click()
+    status = wait(browser, lambda d: "Added" in css(d, "#qa-add-status")[0].text and css(d, "#qa-add-status")[0], 180)
+    assert "observatory.md" in status.text and "broken.json" in status.text  # the bad file is named, the good one kept
+    assert (arts / "observatory.md").exists() and not (arts / "broken.json").exists()
+    wait(browser, lambda d: any("Observatory opens on Montjuic" in r.text for r in css(d, "#qa-articles div[role=row]")), 30)
+    shot(browser, "5-uploaded")
+    reply = ask_in_page(browser, "Who directs the observatory on Montjuic?", 1)
+    assert "Laia Soler" in css(reply, ".qa-text")[0].text
+
+
+def test_no_empty_bubbles_and_no_share_button(server, browser):
+    url, _ = server
+    open_page(browser, url)
+    css(browser, "#qa-question textarea")[0].send_keys("   ")
+    css(browser, "#qa-ask")[0].click()
+    time.sleep(2)
+    assert not css(browser, "#qa-chat .message-row")
+    assert not css(browser, '#qa-chat button[aria-label*="hare"], #qa-chat button[title*="hare"]')
 
 
 def test_markup_in_articles_and_questions_shows_as_text(server, browser):
-    from selenium.webdriver.common.by import By
-
-    browser.get(server)
+    url, _ = server
+    open_page(browser, url)
     reply = ask_in_page(browser, "Who is the lighthouse keeper of Port Vell? <b>bold?</b><img src=x onerror=\"window.__pwned=3\">", 1)
-    page = browser.find_element(By.CSS_SELECTOR, "#qa-chat").text
+    page = css(browser, "#qa-chat")[0].text
     assert "<b>bold?</b>" in page  # the question, as typed
     assert "Marta Puig" in reply.text
-    reply.find_element(By.CSS_SELECTOR, "details summary").click()
+    css(reply, "details.qa-sources summary")[0].click()
     assert "<script>window.__pwned=1</script>" in reply.text  # article markup shown as text
+    css(reply, "a.qa-show")[0].click()
+    view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
+    assert "<script>" in view.text and "Markup <i>test</i> page" in view.text
     assert browser.execute_script("return window.__pwned === undefined")
 
 
 def test_gradio_client_api(server):
     from gradio_client import Client
 
-    client = Client(server, verbose=False)
-    data = client.predict("Who is the NATO Secretary-General?", api_name="/ask")
-    assert "Rasmussen" in data["answer"] and data["citations"][0]["date"] == "2011-07-04"
+    url, _ = server
+    client = Client(url, verbose=False)
+    data = client.predict("When did Rasmussen defend the alliance's Libya mission?", api_name="/ask")
+    assert data["answer"] == "Monday" and data["answer_date"] == "2011-07-04"
+    c = data["citations"][0]
+    assert c["date"] == "2011-07-04" and c["passage_number"] == 1  # numbered as on screen
     html = client.predict("Who is the NATO Secretary-General?", [], api_name="/chat")
     assert "<mark>" in html and "Rasmussen" in html
+    article = client.predict(c["article_id"], api_name="/article")
+    assert article["text"][c["answer_start"]:c["answer_end"]] == "Monday"
+    listed = client.predict(api_name="/articles")
+    assert listed[0]["title"] == "Cadaqués opens a sea museum" and listed[0]["url"] == HARBOUR_URL
 
 
 def test_api_follow_ups_take_earlier_turns_as_data(server):
     from gradio_client import Client
 
-    client = Client(server, verbose=False)
+    url, _ = server
+    client = Client(url, verbose=False)
     first = client.predict("Who heads the TNC?", api_name="/ask")
     assert "Jalil" in first["answer"]
     # what /ask returned is the history: used as it is, not answered again
@@ -137,19 +290,18 @@ def test_api_follow_ups_take_earlier_turns_as_data(server):
 
 def test_too_long_question_gets_the_same_message_everywhere(server, browser):
     from gradio_client import Client
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
+    url, _ = server
     long = ("Who heads the TNC? " * 264)[:5000]
-    client = Client(server, verbose=False)
+    client = Client(url, verbose=False)
     with pytest.raises(Exception, match="too long .5,000 characters.; please keep it under 1,000"):
         client.predict(long, api_name="/ask")
     assert "too long (5,000 characters)" in client.predict(long, [], api_name="/chat")
-    browser.get(server)
-    box = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, "#qa-question textarea"))
+    open_page(browser, url)
+    box = css(browser, "#qa-question textarea")[0]
     browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", box, long)
-    browser.find_element(By.CSS_SELECTOR, "#qa-ask").click()
+    css(browser, "#qa-ask")[0].click()
     message = "too long (5,000 characters); please keep it under 1,000"
-    WebDriverWait(browser, 60).until(lambda d: message in d.find_element(By.CSS_SELECTOR, "#qa-chat").text)
+    wait(browser, lambda d: message in css(d, "#qa-chat")[0].text, 60)
     # the chat goes on working after it
     assert "Rasmussen" in ask_in_page(browser, "Who is the NATO Secretary-General?", 1).text

@@ -154,7 +154,8 @@ def main() -> None:
         "config": json.loads((args.work / "config.json").read_text()),
     }
     export_dir = args.work / "export"
-    export(args.work, export_dir, weights=candidates[best] if best != "last" else None, split_mib=args.split_mib)
+    export(args.work, export_dir, weights=candidates[best] if best != "last" else None, split_mib=args.split_mib,
+           record_data_dir="../shared/data")
     for part in export_dir.glob("model.safetensors.part-*"):
         part.rename(out / part.name)
     (export_dir / "model.safetensors.parts.json").rename(out / "model.safetensors.parts.json")

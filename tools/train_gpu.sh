@@ -3,7 +3,7 @@
 #
 #   1. here (CPU machine, repo root):   bash tools/train_gpu.sh prepare [DATA_DIR]
 #        copies the training and validation data, xz-compressed (~9.7 MB), into .train-data/
-#        (git-ignored via .git/info/exclude); never the test files.
+#        (git-ignored); never the test files.
 #   2. device tool, from this checkout: run(command="bash tools/train_gpu.sh train",
 #        carry=[".train-data"], timeout_s=600)
 #        trains 3 epochs from qa/models/reader (5.5 min cap), scores each epoch on validation,
@@ -19,10 +19,7 @@ cmd=${1:-}; shift || true
 case "$cmd" in
   prepare)
     data=${1:-../shared/data}
-    mkdir -p .train-data/squad .train-data/extra
-    exclude=$(git rev-parse --git-path info/exclude)
-    mkdir -p "$(dirname "$exclude")"
-    grep -qx '/.train-data/' "$exclude" 2>/dev/null || echo '/.train-data/' >> "$exclude"
+    mkdir -p .train-data/squad .train-data/extra   # git-ignored (.gitignore): travels only when carried
     for f in squad/train-v1.1.json squad/validation-v1.1.json squad/validation-v2.0.json extra/subjqa.json extra/molweni_test.json; do
       [ -f ".train-data/$f.xz" ] || xz -6 -T1 -c "$data/$f" > ".train-data/$f.xz"
     done
@@ -32,9 +29,9 @@ case "$cmd" in
     # The device image's python3 has torch, transformers, tokenizers, safetensors, numpy, tqdm;
     # nothing is installed (the machine has no network).
     : "${OUT:?OUT is set by the device tool}"
-    export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+    export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TRANSFORMERS_VERBOSITY=error TQDM_MININTERVAL=10
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-    python3 tools/train_gpu.py --data .train-data --out "$OUT" "$@" 2>&1 | tee "$OUT/run.log" | grep -v '^train:\|^featurize:' || true
+    python3 tools/train_gpu.py --data .train-data --out "$OUT" "$@" 2>&1 | tee "$OUT/run.log" || true
     test -f "$OUT/validation.json"
     ls -l "$OUT"
     ;;

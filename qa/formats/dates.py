@@ -73,6 +73,10 @@ def parse_date(value: object, reference: datetime | None = None) -> str:
         return ""
     if is_relative(text):
         return relative_date(text, reference) or "" if reference else ""
+    try:  # ISO 8601, as feeds and page metadata write dates: the standard library, 100x faster
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
     # dateutil fills parts missing from the text from a default date ('Posted by admin'
     # parses as today): parse with two defaults that differ in every part, and keep the
     # date only if both agree, i.e. the text gave the day, the month and the year.

@@ -5,10 +5,15 @@ from __future__ import annotations
 import functools
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from qa.formats import Fields, as_text
 from qa.formats.dates import parse_date
 from qa.formats.plain import parse_plain
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -39,7 +44,7 @@ def split_front_matter(text: str) -> tuple[dict, str, list[str]]:
 
 
 @functools.cache
-def _markdown():
+def _markdown() -> "MarkdownIt":
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark").enable("table").enable("strikethrough")
@@ -84,7 +89,8 @@ def markdown_to_text(markdown: str) -> str:
     return "\n\n".join(b.strip() for b in blocks if b.strip())
 
 
-def _inline(children) -> list[str]:
+def _inline(children: list["Token"]) -> list[str]:
+    """The text of a paragraph's inline tokens: words kept, markup, images and tags dropped."""
     out = []
     for c in children:
         if c.type == "image":

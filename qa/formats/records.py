@@ -108,19 +108,17 @@ def json_records(text: str, max_depth: int) -> Iterator[tuple[str, object]]:
     return iter([("", data)])
 
 
-def jsonl_records(lines: Iterable[tuple[int, str | None]], max_depth: int, max_bytes: int) -> Iterator[tuple[str, object]]:
+def jsonl_records(lines: Iterable[tuple[int, str | ArticleError]], max_depth: int) -> Iterator[tuple[str, object]]:
     """(where, record or ArticleError) for each non-blank line of a .jsonl file.
 
     Args:
-        lines: (line number, text), text None for a line over ``max_bytes``.
+        lines: (line number, its text, or why it could not be read).
         max_depth: Deepest nesting read.
-        max_bytes: The size limit, for the message.
     """
     for n, line in lines:
         where = f"line {n}"
-        if line is None:
-            limit = f"{max_bytes / 1e6:,.1f} MB" if max_bytes >= 1_000_000 else f"{max_bytes:,} bytes"
-            yield where, ArticleError(f"longer than the limit of {limit} (Config.max_article_bytes)")
+        if isinstance(line, ArticleError):
+            yield where, line
             continue
         if not line.strip():
             continue

@@ -184,8 +184,12 @@ class IndexStore(Protocol):
         """
         ...
 
-    def article_hashes(self) -> dict[str, str]:
-        """Every article id with its content hash (:attr:`qa.articles.Article.hash`), to plan an update."""
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Article ids with their content hash (:attr:`qa.articles.Article.hash`), to plan an update.
+
+        Args:
+            ids: Only these (those the store holds); None: every article.
+        """
         ...
 
     def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:

@@ -456,8 +456,10 @@ class LocalStore:
         except (OSError, ValueError, IndexError):
             return None  # compacted away meanwhile: the caller treats it as unknown
 
-    def articles(self, ids: Sequence[str]) -> list[Article]:
-        """Full articles (text included) by id, in the given order."""
+    def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
+        """Full articles (text included) by id, in the given order (no ids: every article without its text, as before)."""
+        if ids is None:
+            return self.list_articles()
         ids = list(ids)
         if not ids:
             return []
@@ -478,9 +480,15 @@ class LocalStore:
             rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
 
-    def article_hashes(self) -> dict[str, str]:
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         with self._lock:
-            return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            if ids is None:
+                return dict(self._db.execute("SELECT id, hash FROM articles").fetchall())
+            ids, out = list(ids), {}
+            for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+                chunk = ids[start : start + 500]
+                out.update(self._db.execute(f"SELECT id, hash FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            return out
 
     def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors by content hash (read from the segments' files, nothing else is loaded)."""

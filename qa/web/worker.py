@@ -11,14 +11,17 @@ import itertools
 import logging
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict
 
 from qa.config import Config
 from qa.conversation import Turn, as_turn
 from qa.engine import Engine
+from qa.web import library
 from qa.stores import IndexStoreError
 from qa.web.render import render
 
@@ -131,7 +134,8 @@ class LocalChat:
 
     def start(self, method: str, *args) -> Pending:
         """Answer now (``method``: 'reply', 'answer' or 'exchange'); failures come back as :class:`ChatError`."""
-        return _Done(getattr(self, "_" + method), *args)
+        # reply/answer/exchange have a private body (the public ones come through here); others are direct.
+        return _Done(getattr(self, "_" + method, None) or getattr(self, method), *args)
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
@@ -147,7 +151,7 @@ class LocalChat:
 
     def _reply(self, question: str, turns: list[Turn]) -> str:
         self.refresh()
-        return render(self.engine.ask(question, turns), self.engine)
+        return render(self.engine.ask(question, turns))
 
     def _answer(self, question: str, turns: list[Turn]) -> dict:
         self.refresh()
@@ -156,7 +160,22 @@ class LocalChat:
     def _exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
         self.refresh()
         answer = self.engine.ask(question, turns)
-        return render(answer, self.engine), turn_of(answer)
+        return render(answer), turn_of(answer)
+
+    def articles(self) -> list[dict]:
+        """The indexed articles (id, title, date, source, url), newest first, undated last."""
+        self.refresh()
+        return library.listing(self.engine.articles())
+
+    def article(self, article_id: str) -> dict | None:
+        """One article with its text (the page's "show article"), or None."""
+        self.refresh()
+        a = self.engine.article(article_id)
+        return asdict(a) if a else None
+
+    def add_files(self, paths: list[str]) -> dict:
+        """Add uploaded files to the articles folder and index them (see :func:`qa.web.library.add_files`)."""
+        return library.add_files(self.engine, paths)
 
 
 _WORKER: dict = {}
@@ -165,6 +184,10 @@ _WORKER: dict = {}
 def _worker_start(config: Config) -> None:
     # Ctrl-C is the parent's to handle; a parent killed outright must not leave this process behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # close() ends this process with SIGTERM; exiting through Python runs multiprocessing's exit hooks,
+    # which release the semaphores made here (tqdm's lock): killed outright, they were reported as
+    # "leaked semaphore objects" at every shutdown.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     parent = os.getppid()
 
     def watch() -> None:
@@ -195,6 +218,8 @@ def _read_index(index_dir: str, what):
     """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
     from qa.stores import open_store
 
+    if str(index_dir).startswith("milvus://"):
+        return None  # Milvus Lite opens a file in one process at a time: the child's engine holds it
     try:
         store = open_store(index_dir)
     except IndexStoreError:
@@ -264,8 +289,8 @@ class ChatProcess:
         self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
         self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._index_dir = config.index_dir
-        self._ids = _stored_article_ids(config.index_dir)
+        self._index_dir = config.location
+        self._ids = _stored_article_ids(config.location)
 
     def _new_pool(self):
         import multiprocessing
@@ -350,6 +375,15 @@ class ChatProcess:
 
     def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
         return self.start("exchange", question, turns).result()
+
+    def articles(self) -> list[dict]:
+        return self.start("articles").result()
+
+    def article(self, article_id: str) -> dict | None:
+        return self.start("article", article_id).result()
+
+    def add_files(self, paths: list[str]) -> dict:
+        return self.start("add_files", paths).result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""

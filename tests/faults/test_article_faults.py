@@ -49,14 +49,18 @@ def test_link_outside_the_folder_is_not_followed_unless_asked(tmp_path):
     assert sorted(a.id for a in articles) == ["good.txt", "link.txt", "linked-folder/far.txt"] and warnings == []
 
 
-def test_links_inside_the_folder_are_read(tmp_path):
+def test_links_inside_the_folder_are_read_once(tmp_path):
     arts = _folder(tmp_path)
     (arts / "real").mkdir()
     (arts / "real" / "story.txt").write_text("Story\n\nInside the folder.")
     os.symlink(arts / "real" / "story.txt", arts / "alias.txt")
+    os.symlink(arts / "real", arts / "alias-dir")
     articles, warnings = load_articles(arts)
-    assert sorted(a.id for a in articles) == ["alias.txt", "good.txt"]  # one copy of the text
-    assert warnings == ["same text in alias.txt and real/story.txt: indexed once, as alias.txt"]
+    assert sorted(a.id for a in articles) == ["good.txt", "real/story.txt"]  # under its own name
+    assert warnings == [
+        "skipped alias-dir/: link to real/, which is read under that name",
+        "same text in real/story.txt and alias.txt: indexed once, as real/story.txt",
+    ]
 
 
 def test_loops_and_broken_links_are_named_with_their_reason(tmp_path):
@@ -70,7 +74,7 @@ def test_loops_and_broken_links_are_named_with_their_reason(tmp_path):
     assert [a.id for a in articles] == ["good.txt"]
     assert "link loop" in _named_once(warnings, "loop-a.txt") and "link loop" in _named_once(warnings, "loop-b.txt")
     assert "broken link" in _named_once(warnings, "dangling.txt")
-    assert "link loop" in _named_once(warnings, "sub/up")
+    assert _named_once(warnings, "sub/up") == "skipped sub/up/: link loop (it points to ./, a folder that holds it)"
     assert len(warnings) == 4
 
 
@@ -150,7 +154,7 @@ def test_deeply_nested_json_is_refused_per_file(tmp_path):
     articles, warnings = load_articles(arts)
     assert sorted(a.title for a in articles) == ["Brackets", "Fine", "Good title"]
     assert _named_once(warnings, "deep.json:") == (
-        "skipped deep.json: JSON nested 5000 levels deep, more than the limit of 64 (Config.max_json_depth)"
+        "skipped deep.json: JSON nested 5000 levels deep, more than the limit of 100 (Config.max_json_depth)"
     )
     assert _named_once(warnings, "deep.jsonl").startswith("skipped deep.jsonl line 2: JSON nested 5001 levels deep")
     assert load_articles(arts, max_json_depth=10_000)[1][0].startswith("skipped deep.json: JSON nested too deeply for Python")
@@ -168,7 +172,27 @@ def test_article_over_the_size_limit_is_skipped_with_a_message(tmp_path):
     assert _named_once(warnings, "huge.txt") == (
         "skipped huge.txt: 10,006 bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
     )
-    assert "Config.max_article_bytes" in _named_once(warnings, "feed.jsonl line 2")
+    (arts / "list.json").write_text(json.dumps(lines))
+    articles, warnings = load_articles(arts, max_article_bytes=1000)
+    assert _named_once(warnings, "list.json").endswith("as .jsonl (one article a line) it would be read line by line")
+    big_line = len(json.dumps(lines[1])) + 1
+    assert _named_once(warnings, "feed.jsonl line 2") == (
+        f"skipped feed.jsonl line 2: {big_line:,} bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
+    )
+
+
+def test_jsonl_lines_that_cannot_be_read_are_skipped_the_rest_kept(tmp_path):
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    good = [json.dumps({"title": t, "text": f"{t} text."}).encode() for t in ("One", "Two", "Three")]
+    latin1 = json.dumps({"title": "Caf\u00e9", "text": "x"}, ensure_ascii=False).encode("latin-1")
+    (arts / "feed.jsonl").write_bytes(b"\n".join([good[0], latin1, good[1], b'{"text": "a\x00b"}', good[2]]) + b"\n")
+    articles, warnings = load_articles(arts)
+    assert sorted(a.title for a in articles) == ["One", "Three", "Two"]
+    assert warnings == [
+        "skipped feed.jsonl line 2: not UTF-8 text (invalid continuation byte at byte 14 of the line)",
+        "skipped feed.jsonl line 4: binary data (a NUL byte)",
+    ]
 
 
 def test_empty_article_lists_are_named(tmp_path):

@@ -16,7 +16,7 @@ def server(tmp_path_factory, _built_template):
 
     shutil.copytree(_built_template.articles, tmp / "articles")
     shutil.copytree(_built_template.index, tmp / "index")
-    with serve(tmp / "articles", tmp / "index", tmp, "--no-index") as s:
+    with serve(tmp / "articles", tmp / "index", tmp, "--no-index", env={"QA_MAX_UPLOAD_BYTES": "100000"}) as s:
         from gradio_client import Client
 
         s.client = Client(s.url, verbose=False)
@@ -65,6 +65,28 @@ def test_question_whose_worker_dies_twice_gets_a_message(server, api):
     assert "stopped twice" in message and "please ask again" in message, message
     # And the server answers the next question.
     assert FACTS[0].answer in (server.client.predict(FACTS[0].question, api_name="/ask")["answer"] or "")
+
+
+def test_upload_route_refuses_files_over_the_limit(server):
+    import httpx
+
+    url = server.url + "gradio_api/upload"
+    big = httpx.post(url, files={"files": ("big.txt", b"x" * 200_000)})
+    assert big.status_code == 413 and "maximum allowed size of 100000 bytes" in big.text, big.text[:300]
+    small = httpx.post(url, files={"files": ("small.txt", b"x" * 1_000)})
+    assert small.status_code == 200, small.text[:300]
+
+
+def test_only_the_latest_history_turns_are_used(server):
+    # A client sending a long conversation: only the last max_history_turns (20) are read, so a
+    # malformed turn further back is not even looked at, and the question is answered.
+    turn = {"question": FACTS[1].question, "answer": FACTS[1].answer}
+    result = server.client.predict(FACTS[0].question, [42] + [turn] * 20, api_name="/ask")
+    assert FACTS[0].answer in (result["answer"] or "")
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Each earlier turn must be a dict"):  # within the last 20: read, refused
+        server.client.predict(FACTS[0].question, [42] + [turn] * 19, api_name="/ask")
 
 
 def test_empty_question_over_the_api_gets_a_message(server):

@@ -1,0 +1,189 @@
+"""News-aware dates: relative answers resolved against the article's date, periods named in questions,
+answers that changed over time. Unit tests on the rules, then the real engine on small dated articles."""
+
+import json
+from datetime import date
+
+import pytest
+
+from conftest import needs_reader
+from qa.engine import Answer, Citation
+from qa.news import annotate, describe, prefer_period, question_period, resolve_relative
+from qa.reader import Span
+
+MON_4_JULY_2011 = date(2011, 7, 4)
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("Monday", "2011-07-04"),           # a bare weekday is the latest one, the publication day included
+    ("on Monday", "2011-07-04"),
+    ("Sunday", "2011-07-03"),
+    ("last Monday", "2011-06-27"),
+    ("next Friday", "2011-07-08"),
+    ("Tuesday night", "2011-06-28"),
+    ("yesterday", "2011-07-03"),
+    ("today", "2011-07-04"),
+    ("tomorrow", "2011-07-05"),
+    ("two days ago", "2011-07-02"),
+    ("last week", "2011-W26"),
+    ("3 weeks ago", "2011-W24"),
+    ("last month", "2011-06"),
+    ("in March", "2011-03"),            # the latest March up to the publication month
+    ("in September", "2010-09"),        # not yet reached in 2011: the year before
+    ("last year", "2010"),
+])
+def test_relative_answers_resolve_against_the_publication_date(text, iso):
+    assert resolve_relative(text, MON_4_JULY_2011).iso == iso
+
+
+@pytest.mark.parametrize("text", ["Rasmussen", "2011", "Sochi", "July 4, 2011", "the Monday meeting", ""])
+def test_other_answers_are_not_relative_times(text):
+    assert resolve_relative(text, MON_4_JULY_2011) is None
+
+
+def test_describe_names_days_weeks_and_months():
+    assert describe("2011-07-04") == "4 July 2011"
+    assert describe("2011-W26") == "week of 27 June 2011"
+    assert describe("2011-03") == "March 2011"
+    assert describe("2011") == "2011"
+
+
+@pytest.mark.parametrize("question,iso", [
+    ("How many cases were there in July 2011?", "2011-07"),
+    ("Who won the race in 2010?", "2010"),
+    ("What happened in Sept. 2010?", "2010-09"),
+    ("What was decided this year?", "2026"),
+    ("Who was elected last year?", "2025"),
+    ("Who is the NATO Secretary-General?", None),
+    ("What was resolution 2011-12 about?", None),
+    ("Which events of 2009-2010 mattered?", None),  # a range is not one year
+])
+def test_questions_that_name_a_time(question, iso):
+    p = question_period(question, today=date(2026, 11, 28))
+    assert (p.iso if p else None) == iso
+
+
+def _cite(article_id: str, day: str, passage: str = "The count reached 120 on Monday.") -> Citation:
+    return Citation(article_id, f"Title {article_id}", day, f"{article_id}.txt", "", 1, 0, len(passage), passage)
+
+
+def test_prefer_period_keeps_that_periods_articles_first():
+    pool = [_cite("a", "2010-05-01"), _cite("b", "2011-07-02"), _cite("c", ""), _cite("d", "2011-07-30")]
+    kept, used = prefer_period(pool, question_period("in July 2011"), 2)
+    assert used and [c.article_id for c in kept] == ["b", "d"]
+    kept, used = prefer_period(pool, question_period("in 1999"), 2)  # none of that period: plain order
+    assert not used and [c.article_id for c in kept] == ["a", "b"]
+
+
+def _answer(citations):
+    return Answer("How many?", "120", 5.0, 0.9, citations[:1], citations, "How many?")
+
+
+def test_different_answers_of_different_dates_lead_with_the_newest():
+    old = _cite("old", "2011-06-01", "The count reached 120 on Monday.")
+    new = _cite("new", "2011-07-01", "The count reached 340 on Friday.")
+    spans = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 8.0, 1.0)]
+    a = annotate(_answer([old, new]), spans, [old, new], threshold=2.0)
+    assert a.answer == "340"
+    assert [o["answer"] for o in a.over_time] == ["340", "120"] and a.over_time[0]["date"] == "2011-07-01"
+    assert [c.article_id for c in a.citations] == ["new", "old"]
+    assert new.passage[a.citations[0].answer_start:a.citations[0].answer_end] == "340"
+
+
+def test_one_answer_or_one_date_is_not_a_change_over_time():
+    a1 = _cite("a1", "2011-06-01", "The count reached 120 on Monday.")
+    a2 = _cite("a2", "2011-06-01", "The count reached 340 on Friday.")
+    same_day = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 8.0, 1.0)]
+    assert annotate(_answer([a1, a2]), same_day, [a1, a2], 2.0).over_time == []
+    b = _cite("b", "2011-07-01", "The count reached 340 on Friday.")
+    weak = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 1.5, 1.0)]  # below the threshold: no answer
+    assert annotate(_answer([a1, b]), weak, [a1, b], 2.0).over_time == []
+
+
+def test_annotate_sets_the_date_a_relative_answer_means():
+    c = _cite("x", "2011-07-04", "Rasmussen spoke on Monday in Sochi.")
+    a = Answer("When?", "Monday", 5.0, 0.9, [c], [c], "When?")
+    assert annotate(a, [Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], 2.0).answer_date == "2011-07-04"
+    c.date = ""
+    a = Answer("When?", "Monday", 5.0, 0.9, [c], [c], "When?")
+    assert annotate(a, [Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], 2.0).answer_date is None
+
+
+# --- the real engine on small dated articles -------------------------------------------------------------
+
+ARTICLES = {
+    "bridge.txt": "Harbor bridge opens to traffic\n\nPosted March 10, 2010\n\n"
+                  "The new harbor bridge in Port Vell opened to traffic on Monday, the city council said. "
+                  "The bridge cost 40 million euros and took three years to build.\n",
+    "flu-june.txt": "Flu cases climb in Springfield\n\nPosted June 1, 2011\n\n"
+                    "Health officials said the number of flu cases in Springfield has reached 120. "
+                    "Schools remain open.\n",
+    "flu-july.txt": "Flu outbreak grows in Springfield\n\nPosted July 1, 2011\n\n"
+                    "Health officials said the number of flu cases in Springfield has reached 340. "
+                    "Two schools have closed.\n",
+    # The 2009 article is worded least like the question: only a search wider than top_k finds it.
+    "regatta-2009.txt": "Sailing results\n\nPosted August 20, 2009\n\n"
+                        "The harbour's summer regatta was won by the sailor Marta Puig after a close final race.\n",
+    **{f"regatta-{y}.txt": f"Who won the Port Vell regatta\n\nPosted August {d}, {y}\n\n"
+                           f"The Port Vell regatta was won by the sailor {name} after a close final race.\n"
+       for y, d, name in [(2010, 19, "Pau Vidal"), (2011, 18, "Nuria Roca"), (2013, 17, "Oriol Sala")]},
+    "regatta-2012.txt": "Port Vell regatta\n\nPosted August 21, 2012\n\n"
+                        "The Port Vell regatta was won by the sailor Joan Ferrer after a close final race.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    from qa import Engine
+
+    tmp = tmp_path_factory.mktemp("news")
+    arts = tmp / "articles"
+    arts.mkdir()
+    for name, text in ARTICLES.items():
+        (arts / name).write_text(text)
+    engine = Engine()
+    engine.config.index_dir = str(tmp / "index")
+    engine.config.articles_dir = str(arts)
+    engine.index(arts)
+    return engine
+
+
+@needs_reader
+def test_engine_gives_the_calendar_date_of_a_relative_answer(dated):
+    a = dated.ask("When did the harbor bridge open to traffic?")
+    assert "Monday" in a.answer and a.answer_date == "2010-03-08"
+    # the answer's place in the .txt file itself, past the title and 'Posted' lines
+    c = a.citations[0]
+    file_text = ARTICLES["bridge.txt"]
+    assert file_text[c.file_answer_start:c.file_answer_end] == a.answer and c.file_answer_start > c.answer_start
+
+
+@needs_reader
+def test_engine_says_when_the_figure_changed_newest_first(dated):
+    a = dated.ask("How many flu cases are there in Springfield?")
+    assert a.answer == "340"
+    assert [(o["answer"], o["date"]) for o in a.over_time] == [("340", "2011-07-01"), ("120", "2011-06-01")]
+    assert a.citations[0].article_id == "flu-july.txt"
+
+
+@needs_reader
+def test_engine_prefers_articles_of_the_period_the_question_names(dated):
+    a = dated.ask("Who won the Port Vell regatta in 2009?")
+    assert a.period == "2009" and "Marta Puig" in a.answer
+    b = dated.ask("Who won the Port Vell regatta in 2012?")
+    assert b.period == "2012" and "Joan Ferrer" in b.answer and "Puig" not in b.answer
+
+
+@needs_reader
+def test_cli_shows_and_exports_the_answer_date(dated):
+    from test_cli import qa
+
+    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir)
+    assert r.returncode == 0, r.stderr
+    assert "Monday — 8 March 2010" in r.stdout
+    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir, "--json",
+           "--articles", dated.config.articles_dir)
+    data = json.loads(r.stdout)
+    assert data["answer_date"] == "2010-03-08" and data["over_time"] == [] and data["period"] is None
+    c = data["citations"][0]
+    assert c["passage_number"] == 1 and ARTICLES["bridge.txt"][c["file_answer_start"]:c["file_answer_end"]] == data["answer"]
