@@ -160,10 +160,11 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=200, help="paragraphs embedded with the real model (the questions' own)")
     ap.add_argument("--ray-passages", type=int, default=96)
     ap.add_argument("--only", choices=["stores", "ray"])
+    ap.add_argument("--results", default="scale.json", help="file under benchmarks/results (merged into, so sections can run apart)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    results_file = OUT / "scale.json"
+    results_file = OUT / args.results
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     embedder = Embedder()
     embedder.warm_up()
