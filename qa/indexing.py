@@ -31,7 +31,6 @@ from qa.stores import (
     open_store,
     writer_lock,
 )
-from qa.stores.local import remove_unused_generations
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +190,6 @@ class Indexer:
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""
         report = IndexReport()
-        if not is_milvus_location(self.root):  # (a Milvus store drops a killed build's collections itself)
-            remove_unused_generations(self.root)  # a killed build's partial generation, also when nothing changed
         if rebuild:
             report.rebuilt = "asked to rebuild"
             return None, report
@@ -216,7 +213,7 @@ class Indexer:
             store.close()
             return None, report
         if hasattr(store, "tidy"):
-            store.tidy()  # a killed update's orphan segment (the local store)
+            store.tidy()  # a killed run's orphan segment or partial generation, also when nothing changes (the local store)
         if self.index_type not in ("auto", s.index_type):
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)

@@ -164,6 +164,6 @@ def test_rendered_reply_escapes_article_html(tmp_path):
     eng.config.index_dir = str(tmp_path / "index")
     eng.index(arts)
     answer = eng.ask("Who is the mayor of Springfield?")
-    html = render(answer, eng)
+    html = render(answer)  # the renderer works from the answer alone (it does not open the store)
     assert "<script>" not in html and "<img" not in html and "<b>title" not in html
     assert "&lt;script&gt;" in html and "&lt;b&gt;title&lt;/b&gt;" in html

