@@ -149,7 +149,7 @@ def bench_ray(embedder: Embedder, texts: list[str]) -> dict:
         "local_passages_per_second": round(local_rate, 2), "ray_passages_per_second": round(ray_rate, 2),
         "ray_vs_local": round(ray_rate / local_rate, 3), "max_abs_difference": float(np.abs(a - b).max()),
         "local_runs_s": [round(t, 1) for t in local_t], "ray_runs_s": [round(t, 1) for t in ray_t],
-        "ray_actors": 1, "threads_per_actor": os.cpu_count(), "load": loads,
+        "ray_actors": 1, "threads_per_actor": os.cpu_count(), "load": loads, "precision": embedder.precision,
     }
 
 
@@ -160,14 +160,15 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=200, help="paragraphs embedded with the real model (the questions' own)")
     ap.add_argument("--ray-passages", type=int, default=96)
     ap.add_argument("--only", choices=["stores", "ray"])
+    ap.add_argument("--results", default="scale.json", help="file under benchmarks/results (merged into, so sections can run apart)")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    results_file = OUT / "scale.json"
+    results_file = OUT / args.results
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     embedder = Embedder()
     embedder.warm_up()
-    results["embedding_precision"] = embedder.precision
+    results["embedding_precision"] = embedder.precision  # of the question embedding in the store section
     paras = paragraphs()
     rng = np.random.default_rng(0)
     step = max(1, 10_000 // (args.real * 3))  # spread the real ones over the first 10k passages
@@ -207,7 +208,11 @@ def main() -> None:
         results["ray"] = r
         print("ray", r, flush=True)
     results_file.write_text(json.dumps(results, indent=1))
-    write_markdown(results)
+    merged = {}
+    for f in sorted(OUT.glob("scale*.json")):  # sections run apart land in one table
+        merged.update({k: v for k, v in json.loads(f.read_text()).items() if k not in ("stores", "embedding_precision")})
+        merged.setdefault("stores", {}).update(json.loads(f.read_text()).get("stores", {}))
+    write_markdown(merged)
 
 
 def write_markdown(results: dict) -> None:
@@ -223,7 +228,7 @@ def write_markdown(results: dict) -> None:
     if "ray" in results:
         r = results["ray"]
         lines += ["", f"Ray ({r['ray_actors']} actor x {r['threads_per_actor']} threads, local Ray on this machine) vs local "
-                  f"embedding of {r['passages']} passages ({results.get('embedding_precision')}): local {r['local_passages_per_second']}/s, "
+                  f"embedding of {r['passages']} passages ({r.get('precision')}): local {r['local_passages_per_second']}/s, "
                   f"Ray {r['ray_passages_per_second']}/s (ratio {r['ray_vs_local']}); ray.init {r['ray_init_seconds']} s; "
                   f"max |difference| {r['max_abs_difference']:.1e}; load {r['load']}."]
     (OUT / "scale.md").write_text("\n".join(lines) + "\n")
