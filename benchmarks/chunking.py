@@ -80,8 +80,10 @@ def main() -> None:
         for mb in (1, 2, 4):  # 8 MB takes minutes before the fix
             old_rows.append({"shape": "news prose", "mb": mb, "seconds": round(timed(old, news(mb * 1_000_000)), 2)})
             print("old", old_rows[-1], flush=True)
-        old_rows.append({"shape": "'!' run, no space after", "mb": 0.04, "seconds": round(timed(old, "!" * 40_000 + "x"), 2)})
-        print("old", old_rows[-1], flush=True)
+        for n in (10_000, 20_000):  # quadratic in the run: 40,000 took 38 s before the fix
+            old_rows.append({"shape": "'!' run, no space after", "mb": n / 1e6, "seconds": round(timed(old, "!" * n + "x"), 2)})
+            rows.append({"shape": "'!' run, no space after", "mb": n / 1e6, "seconds": round(timed(chunk_text, "!" * n + "x"), 3)})
+            print("old", old_rows[-1], flush=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
               "machine": platform.processor() or platform.machine(), "python": platform.python_version(),

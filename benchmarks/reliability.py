@@ -29,7 +29,7 @@ def draw(result: dict, out: Path) -> None:
         ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")
         ax.bar([b["lo"] for b in bins], [b["accuracy"] for b in bins], width=0.1, align="edge",
                edgecolor="black", color="#4c72b0", alpha=0.8, label="share right (F1 ≥ 0.5)")
-        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color="#dd8452", label="mean confidence of bin")
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o", color="#dd8452", label="bin: mean confidence vs share right")
         for b in bins:
             ax.text(b["lo"] + 0.05, min(b["accuracy"] + 0.02, 0.97), str(b["count"]), ha="center", fontsize=7)
         ax.set_title(f"{title}\nECE {r['ece_shown']:.3f} on {r['shown']} answers shown", fontsize=10)

@@ -78,7 +78,7 @@ class Engine:
 
     def __init__(self, config: Config | None = None):
         self.config = config or Config.from_env()
-        self.embedder = Embedder(self.config.embedding_model)
+        self.embedder = Embedder(self.config.embedding_model, precision=self.config.embedding_precision)
         self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens)
         self._store: IndexStore | None = None
 
@@ -99,7 +99,7 @@ class Engine:
 
     def open(self) -> None:
         """(Re)open the index from disk and load its search structures."""
-        store = open_store(self.config.index_dir, self.config.embedding_model)
+        store = open_store(self.config.location, self.config.embedding_model)
         try:
             store.warm_up()
         except BaseException:
@@ -137,7 +137,12 @@ class Engine:
         self.reader.warm_up()
 
     def indexer(self) -> Indexer:
-        return Indexer(self.config.index_dir, self.embedder, self.config.chunking, self.config.index_type)
+        embedder = self.embedder
+        if self.config.ray != "off":  # builds embed on a Ray cluster; questions stay local
+            from qa.embedding_ray import RayEmbedder
+
+            embedder = RayEmbedder(self.embedder, self.config.ray)
+        return Indexer(self.config.location, embedder, self.config.chunking, self.config.index_type)
 
     def index(self, articles_dir: str | Path | None = None, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
         """Build or refresh the index from a folder of articles, then reopen it.

@@ -480,6 +480,11 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
             "margin_selection_old_threshold": evaluate_rule(part, new_choice, old_threshold, calibration.probability),
             "after": evaluate_rule(part, new_choice, threshold, calibration.probability),
         }
+    # The trade-off a user moves along with `threshold`: F1 on answerable vs false answers, on the reporting articles.
+    result["report_curve"] = []
+    for t in (0.0, 1.0, 2.0, 3.0, round(threshold, 2), 4.0, 5.0, 6.0, 8.0):
+        m = evaluate_rule(report_rows, new_choice, t, calibration.probability)
+        result["report_curve"].append({"threshold": t, "f1": m.get("f1"), "false_answer_rate": m.get("false_answer_rate")})
     if model_dir is not None:
         _update_settings(model_dir, {
             "open_threshold": round(threshold, 4),

@@ -21,6 +21,13 @@ def test_official_normalisation():
     assert score("Sochi", []) == (0.0, 0.0)
 
 
+def test_best_of_several_gold_answers():
+    # SQuAD gives several annotators' answers; a prediction matching any of them is right (EM and F1 alike)
+    assert score("Sochi", ["the Russian city of Sochi", "Sochi"]) == (1.0, 1.0)
+    em, f1 = score("city of Sochi", ["Medvedev", "Sochi"])
+    assert em == 0.0 and f1 == pytest.approx(0.5)
+
+
 def test_hasans_and_noans_reported_separately():
     examples = [
         SquadExample("a", "t", "q1", "c", ["Sochi"], [0]),

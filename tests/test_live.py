@@ -100,6 +100,17 @@ def test_update_writes_only_the_change(indexer):
     assert len(np.load(gen / "segments" / new.pop() / "ids.npy")) == report.embedded
 
 
+def test_a_deleted_article_is_never_found_while_its_vectors_remain(indexer):
+    indexer.index([art(i) for i in range(12)])
+    indexer.apply(delete=["a3.txt"])
+    store = open_store(indexer.root)
+    assert store.stats().details["deleted_vectors"] > 0  # few deleted: the segment is kept, its vectors skipped
+    found = store.dense_search(indexer.embedder.embed(["Article 3 says the river number 3 is long."])[0], 5)
+    # k live passages, none of the deleted article (whose vectors would be the nearest)
+    assert len(found) == 5 and not [pid for pid, _ in found if pid.startswith("a3.txt")]
+    assert not [pid for pid, _ in store.keyword_search("article 3 river number 3", 30) if pid.startswith("a3.txt")]
+
+
 # ---- kill -9 ------------------------------------------------------------------------------
 
 

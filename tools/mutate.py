@@ -88,7 +88,7 @@ MUTATIONS = [
         "kept-vectors-wrong-rows", "kept vectors taken from the wrong rows",
         "qa/stores/local.py", "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid))])",
         "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid)) - 1])",
-        ["tests/test_store.py"],
+        ["tests/test_store.py", "tests/test_live.py"],
     ),
     Mutation(
         "one-citation-only", "only one citation per answer",

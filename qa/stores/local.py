@@ -456,8 +456,10 @@ class LocalStore:
         except (OSError, ValueError, IndexError):
             return None  # compacted away meanwhile: the caller treats it as unknown
 
-    def articles(self, ids: Sequence[str]) -> list[Article]:
-        """Full articles (text included) by id, in the given order."""
+    def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
+        """Full articles (text included) by id, in the given order (no ids: every article without its text, as before)."""
+        if ids is None:
+            return self.list_articles()
         ids = list(ids)
         if not ids:
             return []
