@@ -14,16 +14,17 @@ from pathlib import Path
 
 
 def draw(result: dict, out: Path) -> None:
-    """Bars: share right per confidence bin (answers shown, reporting articles), before and after; the diagonal is perfect."""
+    """Bars: share right per confidence bin (answers shown, reporting articles), for each rule; the diagonal is perfect."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     report = result["report"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
-    for ax, when, title in ((axes[0], "before", "before: sigmoid(margin − threshold)"),
-                            (axes[1], "after", "after: Platt-calibrated")):
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), sharey=True)
+    for ax, when, title in ((axes[0], "original", "original: sigmoid(margin − 0.82)"),
+                            (axes[1], "before", "before: Platt on the margin, decline by margin"),
+                            (axes[2], "after", "after: logistic on margin + passage cosine,\ndecline by probability")):
         r = report[when]
         bins = r["reliability_shown"]
         ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfect calibration")

@@ -130,7 +130,7 @@ def ask(
     store: StoreOpt = None,
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
-    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' below this reader margin, overriding the reader's calibrated rule (decline when P(right) < its open_min_confidence); default: the calibrated rule")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (fields: see the README)")] = False,
     articles: Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder the index was built from: .txt answers also get their offsets in the file [default: seeds, or $QA_ARTICLES_DIR]")] = None,
 ) -> None:
@@ -321,7 +321,7 @@ def eval_open(
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     index: Annotated[Optional[str], typer.Option("--index", help="Use this index instead of building one from the file")] = None,
     always_answer: Annotated[bool, typer.Option("--always-answer", help="Never decline")] = False,
-    threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin); default: the reader's open_threshold")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="'No answer' below this reader margin, overriding the reader's calibrated rule (P(right) < open_min_confidence); default: the calibrated rule")] = None,
     unindexed: Annotated[float, typer.Option(help="Leave this fraction of the file's articles out of the index and also ask their questions: reports the false-answer rate", min=0.0, max=0.95)] = 0.0,
     articles: Annotated[str, typer.Option(help="Whose questions to ask: all, or untrained (articles the reader was not trained on)")] = "all",
     sample: Annotated[Optional[int], typer.Option(help="A seeded random sample of N questions", min=1)] = None,
@@ -361,11 +361,11 @@ def eval_calibrate(
 def eval_fit_confidence(
     cache: Annotated[Path, typer.Argument(help="Per-question cache of `qa eval open --unindexed F --articles untrained --cache PATH`", exists=True, dir_okay=False)],
     data: Annotated[Path, typer.Option(help="The SQuAD file that run read")] = Path("../shared/data/squad/validation-v1.1.json"),
-    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_threshold")] = None,
+    write: Annotated[Optional[Path], typer.Option(help="Reader folder whose qa_reader.json gets the confidence and open_min_confidence")] = None,
     max_false_rate: Annotated[float, typer.Option(help="Largest share of unindexed-article questions answered, on the fitting articles", min=0.0, max=1.0)] = 0.04,
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Fit the confidence (P(right) from the margin) and the engine's threshold on half the articles; report on the other half."""
+    """Fit the confidence (P(right) from the margin and the passage's cosine) and the engine's decline (a minimum P(right)) on half the articles; report on the other half."""
     from qa.evaluation import fit_confidence
 
     try:
@@ -373,7 +373,7 @@ def eval_fit_confidence(
     except (ValueError, FileNotFoundError, KeyError) as e:
         _fail(str(e))
     summary = {k: v for k, v in result.items() if k not in ("fit", "report")}
-    for when in ("before", "after"):
+    for when in ("original", "before", "after", "choose_by_probability"):
         summary[f"report_{when}"] = {k: v for k, v in result["report"][when].items() if not isinstance(v, list)}
     typer.echo(json.dumps(summary, indent=2))
     _write(result, output)

@@ -41,7 +41,8 @@ class Config:
         embedding_model: sentence-transformers model (name, path or hub id).
         reader_model: Extractive QA model; 'bundled' is the one shipped with qa.
         top_k: Passages retrieved per question (1 or more).
-        threshold: "No answer" below this reader margin; None uses the reader's calibrated value.
+        threshold: "No answer" below this reader margin, overriding the calibrated rule; None: the
+            reader's calibrated rule (decline when the confidence is below its ``open_min_confidence``).
         max_answer_tokens: Longest answer in tokens.
         index_type: 'auto', 'flat' (exact) or 'hnsw' (approximate, for very large corpora).
         chunking: Passage sizes.

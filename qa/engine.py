@@ -15,7 +15,7 @@ from qa.embedding import Embedder
 from qa.conversation import Reading, Turn, choose, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
-from qa.reader import Reader
+from qa.reader import Reader, Span
 from qa.retrieval import Citation, Hit, Retriever
 from qa.stores import IndexStore, StoreStats, open_store
 
@@ -214,14 +214,28 @@ class Engine:
 
     @property
     def threshold(self) -> float:
+        """The "no answer" margin: ``Config.threshold`` if set, else the reader's margin-only threshold (see :attr:`min_confidence`)."""
         t = self.config.threshold
         return self.reader.open_threshold if t is None else t
 
     @property
+    def min_confidence(self) -> float | None:
+        """The engine declines below this P(right); None when it decides on the margin :attr:`threshold`:
+        a ``Config.threshold`` is set (a margin override), or the reader ships no fitted probability threshold."""
+        if self.config.threshold is not None:
+            return None
+        return self.reader.open_min_confidence
+
+    @property
     def calibration(self) -> Calibration:
-        """Margin -> P(right), as fitted for the reader (a plain logistic around the threshold if it ships none)."""
+        """(Margin, passage cosine) -> P(right), as fitted for the reader (a plain logistic around the threshold if it ships none)."""
         self.reader.warm_up()
         return Calibration.from_settings(self.reader.settings.get("confidence"), self.threshold)
+
+    def _is_answer(self, span: Span, sources: list[Citation], calibration: Calibration, min_confidence: float | None) -> bool:
+        """Whether one candidate span would be given as an answer (the engine's decline rule, span by span)."""
+        p = calibration.probability(span.margin, sources[span.passage].retrieval_score)
+        return answers.accept(answers.Choice(span, [span]), p, min_confidence, self.threshold)
 
     def ask(self, question: str, history: list[Answer | Turn | dict] | None = None) -> Answer:
         """Answer a question from the articles.
@@ -260,10 +274,13 @@ class Engine:
         spans = self.reader.read(reading.question, [c.passage for c in sources])
         t2 = time.perf_counter()
         timings.update(read=t2 - t1, total=t2 - t0)
-        choice = answers.choose(spans)
+        choice = answers.choose(spans)  # by margin: choosing by probability measured no better (model card)
         margin = choice.margin if choice else -math.inf
-        confidence = self.calibration.probability(margin)
-        if not answers.accept(choice, self.threshold):
+        calibration, min_confidence = self.calibration, self.min_confidence
+        # The confidence also weighs how close the answer's passage is to the question (its cosine).
+        cosine = sources[choice.best.passage].retrieval_score if choice else 0.0
+        confidence = calibration.probability(margin, cosine)
+        if not answers.accept(choice, confidence, min_confidence, self.threshold):
             return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
                           period=period.iso if preferred else None)
         # The same answer found in several passages is cited from each of them.
@@ -279,7 +296,9 @@ class Engine:
             )
         answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
                         period=period.iso if preferred else None)
-        answer = news.annotate(answer, spans, sources, self.threshold)
+        # Only candidates that would be answers in their own right count; annotate's margin filter is then open.
+        counted = [s for s in spans if self._is_answer(s, sources, calibration, min_confidence)]
+        answer = news.annotate(answer, counted, sources, -math.inf)
         file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
         return answer
 

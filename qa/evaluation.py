@@ -289,7 +289,8 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
         cache: A JSONL file that gets one row per question (candidates with margins, the
             retrieved passages, the answer given), for fitting the confidence and threshold
             without reading again; an existing cache of the same run is resumed.
-        threshold: The engine's "no answer" threshold (default: the reader's ``open_threshold``).
+        threshold: A "no answer" margin overriding the engine's calibrated decline (default: the
+            reader's ``open_min_confidence`` on P(right)).
 
     Returns:
         EM / F1 on questions whose article is indexed, the false-answer rate on the others,
@@ -374,7 +375,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     inside = [r for r in rows if r["indexed"]]
     top_k = engine.config.top_k
     return {"mode": "open", "file": str(path), "model": model, "top_k": top_k, "articles": articles,
-            "unindexed": unindexed, "threshold": engine.threshold, **open_metrics(rows, predictions),
+            "unindexed": unindexed, "threshold": engine.threshold, "min_confidence": engine.min_confidence, **open_metrics(rows, predictions),
             f"recall@{top_k}": 100 * sum(r["recalled"] for r in inside) / max(len(inside), 1),
             "passages": engine.stats().passages, "latency_ms_p50": float(np.percentile(lat, 50)),
             "latency_ms_p95": float(np.percentile(lat, 95)), "build_seconds": build_seconds}
@@ -391,19 +392,21 @@ def choose_threshold(margins: list[float], rows: list[dict], max_false_rate: flo
     at most ``max_false_rate`` of the questions whose article is not indexed.
 
     Args:
-        margins: The chosen answer's margin per row (-inf: no candidate).
+        margins: The chosen answer's score per row, the higher the surer: a margin, or a
+            probability (-inf or 0 for no candidate).
         rows: Cache rows (``indexed``, ``answers``) with the chosen text under ``"choice"``.
         max_false_rate: Highest share (0..1) of unindexed-article questions that may be answered.
 
     Returns:
-        The threshold (a reader margin).
+        The threshold (on the scale of ``margins``); answers need a score >= it.
     """
     m = np.asarray(margins, dtype=float)
     inside = np.array([r["indexed"] for r in rows])
     f1 = np.array([score(r["choice"], r["answers"])[1] if r["indexed"] else 0.0 for r in rows])
+    has = np.array([bool(r["choice"]) for r in rows])
     best_t, best_f1 = float("inf"), -1.0
-    for t in np.unique(m[np.isfinite(m)])[::-1]:  # from the top: on a tie in F1 the higher threshold (fewer false answers) wins
-        answered = m >= t
+    for t in np.unique(m[np.isfinite(m) & has])[::-1]:  # from the top: on a tie in F1 the higher threshold (fewer false answers) wins
+        answered = (m >= t) & has
         false_rate = answered[~inside].mean() if (~inside).any() else 0.0
         value = f1[inside & answered].sum() / max(inside.sum(), 1)
         if false_rate <= max_false_rate and value > best_f1:
@@ -411,9 +414,21 @@ def choose_threshold(margins: list[float], rows: list[dict], max_false_rate: flo
     return best_t
 
 
+def _cosine(row: dict, span: dict | None) -> float:
+    """The cosine similarity to the question of the passage a cached span was read from."""
+    return float(row["sources"][span["passage"]][2]) if span else 0.0
+
+
 def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Path | None = None,
                    max_false_rate: float = 0.04, old_threshold: float = 0.8239) -> dict:
-    """Fit the confidence (Platt) and the engine's threshold on the 'fit' articles of an open-mode cache; report on the 'report' articles.
+    """Fit the confidence and the engine's decline on the 'fit' articles of an open-mode cache; report on the 'report' articles.
+
+    The confidence is a logistic in the chosen answer's margin and the cosine similarity of its
+    passage to the question; the engine declines below a probability, the one with the best F1 on
+    the fitting articles that answers at most ``max_false_rate`` of their unanswerable questions.
+    Compared on the same halves: the rules before (raw-logit pick with ``old_threshold``; margin
+    pick with a margin-only Platt fit and a margin threshold chosen the same way), and choosing
+    the candidate by probability instead of by margin.
 
     Args:
         cache: From ``qa eval open --unindexed F --articles untrained --cache PATH``.
@@ -421,77 +436,89 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
         model_dir: Reader folder whose ``qa_reader.json`` gets the fitted values (None: write nothing).
         max_false_rate: Allowed share of answered unindexed-article questions on the fitting articles
             (below the 5% target, to leave room for the difference between article sets).
-        old_threshold: The threshold before this fit, for the 'before' numbers.
+        old_threshold: The margin threshold before issue 9, for the 'original' numbers.
 
     Returns:
-        Before / after scores on the reporting articles, and what was fitted.
+        Scores of each rule on both halves, and what was fitted.
     """
-    from qa.answers import expected_calibration_error, fit_platt, reliability
+    from qa.answers import expected_calibration_error, fit_logistic, fit_platt, reliability
 
     settings, rows = read_cache(cache)
     titles = [t for t, _ in load_articles(data_file)]
-    model = settings["model"]
     fit_list, report_list = calibration_split(titles, rows)
     fit_titles, report_titles = set(fit_list), set(report_list)
 
     def decided(part_rows, chooser):
         out = []
         for r in part_rows:
-            c = chooser(r["spans"])
-            out.append({**r, "choice": c["text"] if c else "", "margin": c["margin"] if c else -np.inf})
+            c = chooser(r)
+            out.append({**r, "choice": c["text"] if c else "", "margin": c["margin"] if c else -np.inf, "cosine": _cosine(r, c)})
         return out
 
-    fit_rows = decided([r for r in rows if r["title"] in fit_titles], new_choice)
+    by_margin = lambda r: new_choice(r["spans"])  # noqa: E731  (the engine's pick)
+    fit_rows = decided([r for r in rows if r["title"] in fit_titles], by_margin)
+    report_rows = [r for r in rows if r["title"] in report_titles]
     with_candidate = [r for r in fit_rows if np.isfinite(r["margin"])]
-    calibration = fit_platt([r["margin"] for r in with_candidate], [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate])
-    threshold = choose_threshold([r["margin"] for r in fit_rows], fit_rows, max_false_rate)
+    fit_right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate]
+    calibration = fit_logistic([r["margin"] for r in with_candidate], [r["cosine"] for r in with_candidate], fit_right)
+    platt = fit_platt([r["margin"] for r in with_candidate], fit_right)
+    prob = lambda r: calibration.probability(r["margin"], r["cosine"])  # noqa: E731
+    platt_prob = lambda r: platt.probability(r["margin"], 0.0)  # noqa: E731
+    min_confidence = choose_threshold([prob(r) for r in fit_rows], fit_rows, max_false_rate)
+    margin_threshold = choose_threshold([r["margin"] for r in fit_rows], fit_rows, max_false_rate)
 
-    def old_confidence(margin: float) -> float:
-        return 0.0 if margin == -np.inf else min(0.99, max(0.01, 1 / (1 + np.exp(-(margin - old_threshold)))))
+    def by_probability(r):
+        """Alternative pick: the candidate with the highest P(right) (its own margin and passage)."""
+        if not r["spans"]:
+            return None
+        best = max(r["spans"], key=lambda s: calibration.probability(s["score"] - s["null"], _cosine(r, s)))
+        return {**best, "margin": best["score"] - best["null"]}
 
-    def evaluate_rule(part_rows, chooser, t, conf):
+    def old_confidence(r) -> float:
+        return 0.0 if r["margin"] == -np.inf else min(0.99, max(0.01, 1 / (1 + np.exp(-(r["margin"] - old_threshold)))))
+
+    def evaluate_rule(part_rows, chooser, answered, conf):
         d = decided(part_rows, chooser)
-        preds = [(r["choice"] if r["margin"] >= t else "", conf(r["margin"])) for r in d]
+        preds = [(r["choice"] if np.isfinite(r["margin"]) and answered(r) else "", conf(r)) for r in d]
         out = open_metrics(d, preds)
         cand = [r for r in d if np.isfinite(r["margin"])]
-        probs = [conf(r["margin"]) for r in cand]
+        probs = [conf(r) for r in cand]
         right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in cand]
         out["ece_all"] = expected_calibration_error(probs, right)
         out["reliability_all"] = reliability(probs, right)
         return out
 
-    report_rows = [r for r in rows if r["title"] in report_titles]
-    # Compared, not shipped: isotonic regression on the same data (a step function, needs more data to be smooth).
-    from sklearn.isotonic import IsotonicRegression
-
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-        [r["margin"] for r in with_candidate], [score(r["choice"], r["answers"])[1] >= 0.5 for r in with_candidate])
-    report_cand = [r for r in decided(report_rows, new_choice) if np.isfinite(r["margin"])]
-    report_right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in report_cand]
-    alternatives = {"isotonic_ece_all": expected_calibration_error(iso.predict([r["margin"] for r in report_cand]), report_right),
-                    "platt_ece_all": expected_calibration_error([calibration.probability(r["margin"]) for r in report_cand], report_right)}
+    rules = {
+        "original": (lambda r: old_choice(r["spans"]), lambda r: r["margin"] >= old_threshold, old_confidence),
+        "before": (by_margin, lambda r: r["margin"] >= margin_threshold, platt_prob),
+        "after": (by_margin, lambda r: prob(r) >= min_confidence, prob),
+    }
+    fit_by_prob = decided([r for r in rows if r["title"] in fit_titles], by_probability)
+    prob_pick_threshold = choose_threshold([prob(r) for r in fit_by_prob], fit_by_prob, max_false_rate)
+    alternatives = {"choose_by_probability": (by_probability, lambda r: prob(r) >= prob_pick_threshold, prob)}
     result = {"cache": str(cache), "run": settings, "fit_articles": sorted(fit_titles), "report_articles": sorted(report_titles),
               "fit_questions": len(fit_rows), "report_questions": len(report_rows),
-              "calibration": calibration.to_settings(), "open_threshold": threshold, "max_false_rate_on_fit": max_false_rate,
-              "alternatives_on_report": alternatives}
-    for name, part in (("fit", fit_rows), ("report", report_rows)):
-        result[name] = {
-            "before": evaluate_rule(part, old_choice, old_threshold, old_confidence),
-            "margin_selection_old_threshold": evaluate_rule(part, new_choice, old_threshold, calibration.probability),
-            "after": evaluate_rule(part, new_choice, threshold, calibration.probability),
-        }
-    # The trade-off a user moves along with `threshold`: F1 on answerable vs false answers, on the reporting articles.
+              "calibration": calibration.to_settings(), "open_min_confidence": min_confidence,
+              "margin_only": {"calibration": platt.to_settings(), "open_threshold": margin_threshold},
+              "choose_by_probability_min_confidence": prob_pick_threshold, "max_false_rate_on_fit": max_false_rate,
+              "original_threshold": old_threshold}
+    for name, part in (("fit", [r for r in rows if r["title"] in fit_titles]), ("report", report_rows)):
+        result[name] = {rule: evaluate_rule(part, *args) for rule, args in {**rules, **alternatives}.items()}
+    # The trade-off a user moves along with a probability threshold: F1 on answerable vs false answers, reporting articles.
     result["report_curve"] = []
-    for t in (0.0, 1.0, 2.0, 3.0, round(threshold, 2), 4.0, 5.0, 6.0, 8.0):
-        m = evaluate_rule(report_rows, new_choice, t, calibration.probability)
-        result["report_curve"].append({"threshold": t, "f1": m.get("f1"), "false_answer_rate": m.get("false_answer_rate")})
+    for t in (0.05, 0.1, 0.15, 0.2, round(min_confidence, 3), 0.25, 0.3, 0.4, 0.5):
+        m = evaluate_rule(report_rows, by_margin, lambda r, t=t: prob(r) >= t, prob)
+        result["report_curve"].append({"min_confidence": t, "f1": m.get("f1"), "false_answer_rate": m.get("false_answer_rate")})
     if model_dir is not None:
+        current = json.loads((Path(model_dir) / "qa_reader.json").read_text())
+        current.pop("open_threshold", None)  # replaced by open_min_confidence: one decline rule, not two
+        (Path(model_dir) / "qa_reader.json").write_text(json.dumps(current, indent=2) + "\n")
         _update_settings(model_dir, {
-            "open_threshold": round(threshold, 4),
+            "open_min_confidence": round(min_confidence, 4),
             "open_calibration": {"file": Path(data_file).name, "articles": "fitting half of the untrained articles (qa.evaluation.calibration_split)",
                                  "questions": len(fit_rows), "unindexed": settings["unindexed"], "top_k": settings["top_k"],
                                  "max_false_rate": max_false_rate, "command": "qa eval fit-confidence"},
-            "confidence": {**calibration.to_settings(), "right": "F1 >= 0.5",
+            "confidence": {**calibration.to_settings(), "features": "margin, cosine of the answer's passage", "right": "F1 >= 0.5",
                            "fitted_on": f"{len(with_candidate)} questions of the fit articles of {Path(data_file).name}"},
         })
     return result

@@ -201,9 +201,16 @@ class Reader:
 
     @property
     def open_threshold(self) -> float:
-        """The threshold calibrated for reading retrieved passages (falls back to :attr:`default_threshold`)."""
+        """The margin threshold for reading retrieved passages, used where the reader ships no :attr:`open_min_confidence` (falls back to :attr:`default_threshold`)."""
         self.warm_up()
         return float(self.settings.get("open_threshold", self.default_threshold))
+
+    @property
+    def open_min_confidence(self) -> float | None:
+        """The engine declines answers whose calibrated P(right) is below this (None: the reader ships no such fit, decline by margin)."""
+        self.warm_up()
+        value = self.settings.get("open_min_confidence")
+        return None if value is None else float(value)
 
     def read(self, question: str, passages: list[str], top_k: int = 5) -> list[Span]:
         """Find answer candidates for a question in passages.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS, needs_reader
-from qa.answers import Calibration, accept, choose, expected_calibration_error, fit_platt, reliability
+from qa.answers import Calibration, accept, choose, expected_calibration_error, fit_logistic, fit_platt, reliability
 from qa.reader import Span, decode_window, merge_overlapping
 
 
@@ -43,24 +43,43 @@ def test_same_answer_in_several_passages_is_merged_on_the_margin():
     assert choice.text == "paris" and choice.margin == pytest.approx(5.0)
 
 
-def test_accept_honours_the_threshold():
+def test_accept_declines_below_the_probability_or_the_margin_override():
     choice = choose([Span(0, 0, 5, "Paris", 3.0, 1.0)])  # margin 2
-    assert accept(choice, 1.9) and accept(choice, 2.0)
-    assert not accept(choice, 2.1) and not accept(None, -100.0)
+    # The calibrated rule: the probability decides, whatever the margin.
+    assert accept(choice, 0.30, 0.25, threshold=100.0) and accept(choice, 0.25, 0.25, threshold=100.0)
+    assert not accept(choice, 0.24, 0.25, threshold=-100.0)
+    # No probability threshold (a margin override, or a reader without one): the margin decides.
+    assert accept(choice, 0.0, None, 1.9) and accept(choice, 0.0, None, 2.0)
+    assert not accept(choice, 1.0, None, 2.1)
+    assert not accept(None, 1.0, 0.0, -100.0) and not accept(None, 1.0, None, -100.0)
 
 
-def test_shipped_confidence_is_a_graded_probability_monotone_in_the_margin():
+def test_shipped_confidence_depends_on_margin_and_cosine_and_is_monotone_in_each():
     from qa.reader import BUNDLED_READER
 
     settings = json.loads((BUNDLED_READER / "qa_reader.json").read_text())
-    cal = Calibration.from_settings(settings.get("confidence"), settings["open_threshold"])
-    assert cal.method == "platt"  # the shipped reader carries a fitted calibration
+    cal = Calibration.from_settings(settings.get("confidence"), 0.0)
+    assert cal.method == "logistic" and 0.0 < settings["open_min_confidence"] < 1.0
     margins = np.linspace(-10, 20, 61)
-    probs = [cal.probability(m) for m in margins]
-    assert all(0.0 <= p <= 1.0 for p in probs)
-    assert all(b > a for a, b in zip(probs, probs[1:]))  # strictly increasing: a larger margin is surer
-    assert sum(0.1 < p < 0.9 for p in probs) >= 5  # graded, not a 0/1 step
-    assert cal.probability(-math.inf) == 0.0
+    for cosine in (0.2, 0.6):
+        probs = [cal.probability(m, cosine) for m in margins]
+        assert all(0.0 <= p <= 1.0 for p in probs)
+        assert all(b > a for a, b in zip(probs, probs[1:]))  # strictly increasing: a larger margin is surer
+        assert sum(0.1 < p < 0.9 for p in probs) >= 5  # graded, not a 0/1 step
+    cosines = np.linspace(0.0, 1.0, 21)
+    by_cosine = [cal.probability(4.0, c) for c in cosines]
+    assert all(b > a for a, b in zip(by_cosine, by_cosine[1:]))  # a passage closer to the question is surer
+    assert by_cosine[-1] - by_cosine[0] > 0.2  # and the cosine matters, not just in the last digit
+    assert cal.probability(-math.inf, 0.9) == 0.0
+
+
+def test_older_platt_settings_still_read_and_ignore_the_cosine():
+    cal = Calibration.from_settings({"method": "platt", "coef": 0.4, "intercept": -2.0}, 0.0)
+    assert cal.method == "platt" and cal.probability(5.0, 0.1) == cal.probability(5.0, 0.9) == pytest.approx(0.5)
+    fallback = Calibration.from_settings(None, 3.0)  # no fit shipped: a logistic around the margin threshold
+    assert fallback.method == "uncalibrated" and fallback.probability(3.0, 0.5) == pytest.approx(0.5)
+    round_trip = Calibration(0.3, -4.0, 3.0, "logistic")
+    assert Calibration.from_settings(round_trip.to_settings(), 0.0) == round_trip
 
 
 def test_platt_fit_recovers_a_known_mapping():
@@ -69,7 +88,18 @@ def test_platt_fit_recovers_a_known_mapping():
     y = rng.random(20000) < 1 / (1 + np.exp(-(0.7 * x - 1.5)))
     cal = fit_platt(x, y)
     assert cal.coef == pytest.approx(0.7, abs=0.05) and cal.intercept == pytest.approx(-1.5, abs=0.1)
-    assert cal.probability(1.5 / 0.7) == pytest.approx(0.5, abs=0.02)
+    assert cal.probability(1.5 / 0.7, 0.0) == pytest.approx(0.5, abs=0.02)
+
+
+def test_two_feature_fit_recovers_a_known_logistic():
+    rng = np.random.default_rng(1)
+    margin, cosine = rng.uniform(-5, 15, 30000), rng.uniform(0.0, 1.0, 30000)
+    y = rng.random(30000) < 1 / (1 + np.exp(-(0.35 * margin + 3.0 * cosine - 4.0)))
+    cal = fit_logistic(margin, cosine, y)
+    assert cal.method == "logistic"
+    assert cal.coef == pytest.approx(0.35, abs=0.03) and cal.cosine_coef == pytest.approx(3.0, abs=0.25)
+    assert cal.intercept == pytest.approx(-4.0, abs=0.25)
+    assert cal.probability(4.0, 0.8) == pytest.approx(1 / (1 + np.exp(-(1.4 + 2.4 - 4.0))), abs=0.02)
 
 
 def test_ece_against_a_hand_computed_example():
@@ -174,15 +204,26 @@ def test_engine_confidence_is_the_calibrated_probability_and_the_threshold_is_ho
     engine.config.threshold = None
     result = engine.ask(question)
     assert result.found and "Rasmussen" in result.answer
-    assert engine.calibration.method == "platt"
-    assert result.confidence == pytest.approx(engine.calibration.probability(result.score))
+    assert engine.calibration.method == "logistic" and engine.min_confidence == engine.reader.open_min_confidence
+    cosine = result.citations[0].retrieval_score  # the answer's passage, as retrieved
+    assert 0.0 < cosine < 1.0
+    assert result.confidence == pytest.approx(engine.calibration.probability(result.score, cosine))
     assert 0.0 < result.confidence < 1.0
+    assert result.confidence >= engine.min_confidence
+    shipped = engine.reader.settings["open_min_confidence"]
     try:
-        engine.config.threshold = result.score + 0.01  # just above this answer's margin: declined
+        engine.reader.settings["open_min_confidence"] = result.confidence + 1e-6  # just above: declined on the probability
         declined = engine.ask(question)
         assert not declined.found and declined.citations == []
         assert declined.confidence == pytest.approx(result.confidence)  # the best span's probability, not shown
+        engine.reader.settings["open_min_confidence"] = result.confidence - 1e-6
+        assert engine.ask(question).answer == result.answer
+        # A configured threshold is a margin and overrides the probability rule.
+        engine.reader.settings["open_min_confidence"] = 1.0
+        engine.config.threshold = result.score + 0.01  # just above this answer's margin: declined
+        assert not engine.ask(question).found
         engine.config.threshold = result.score - 0.01
         assert engine.ask(question).answer == result.answer
     finally:
+        engine.reader.settings["open_min_confidence"] = shipped
         engine.config.threshold = None
