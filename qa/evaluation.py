@@ -509,6 +509,11 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
     for t in (0.05, 0.1, 0.15, 0.2, round(min_confidence, 3), 0.25, 0.3, 0.4, 0.5):
         m = evaluate_rule(report_rows, by_margin, lambda r, t=t: prob(r) >= t, prob)
         result["report_curve"].append({"min_confidence": t, "f1": m.get("f1"), "false_answer_rate": m.get("false_answer_rate")})
+    # And along a margin threshold (`Config.threshold`, which replaces the probability rule).
+    result["report_curve_margin"] = []
+    for t in (0.0, 1.0, 2.0, 3.0, 4.0, round(margin_threshold, 2), 5.0, 6.0, 8.0):
+        m = evaluate_rule(report_rows, by_margin, lambda r, t=t: r["margin"] >= t, prob)
+        result["report_curve_margin"].append({"threshold": t, "f1": m.get("f1"), "false_answer_rate": m.get("false_answer_rate")})
     if model_dir is not None:
         current = json.loads((Path(model_dir) / "qa_reader.json").read_text())
         current.pop("open_threshold", None)  # replaced by open_min_confidence: one decline rule, not two

@@ -74,6 +74,17 @@ MUTATIONS = [
         ["tests/test_answers.py", "tests/test_e2e.py"],
     ),
     Mutation(
+        "decline-ignores-probability", "the decline made on the margin although a probability threshold is set",
+        "qa/answers.py", "        return confidence >= min_confidence", "        return choice.margin >= threshold",
+        ["tests/test_answers.py"],
+    ),
+    Mutation(
+        "confidence-ignores-cosine", "the passage's cosine left out of the confidence",
+        "qa/answers.py", "        z = self.coef * margin + self.cosine_coef * cosine + self.intercept",
+        "        z = self.coef * margin + self.intercept",
+        ["tests/test_answers.py"],
+    ),
+    Mutation(
         "fusion-without-bm25", "BM25 removed from the fusion",
         "qa/retrieval.py", "            ranked = fuse([dense, keyword], k)", "            ranked = fuse([dense], k)",
         ["tests/test_store.py", "tests/test_e2e.py"],
