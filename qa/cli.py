@@ -39,13 +39,14 @@ IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index fo
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
 FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="Index store: local (the --index folder), milvus:///path/file.db (Milvus Lite) or http://host:19530 [default: local, or $QA_STORE]")]
 EmbedOpt = Annotated[Optional[str], typer.Option("--embedding-model", help="sentence-transformers model [default: all-MiniLM-L6-v2, bundled]")]
 
 
 # The command-line option of each setting, so that a bad value is reported as the user typed it.
 OPTIONS = {"index_dir": "--index", "articles_dir": "--articles", "reader_model": "--reader",
            "embedding_model": "--embedding-model", "top_k": "--top-k", "threshold": "--threshold",
-           "index_type": "--index-type"}
+           "index_type": "--index-type", "store": "--store", "ray": "--ray"}
 
 
 def _config(**settings) -> Config:
@@ -83,7 +84,7 @@ def _run_index(engine, rebuild: bool = False) -> None:
         for w in e.warnings:
             typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
         _fail(str(e), code=1)
-    except IndexStoreError as e:
+    except (IndexStoreError, RuntimeError) as e:  # RuntimeError: --ray without Ray installed, or Ray failing
         _fail(str(e))
     for w in report.warnings:
         typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
@@ -91,7 +92,8 @@ def _run_index(engine, rebuild: bool = False) -> None:
         typer.echo(f"Rebuilt everything: {report.rebuilt}.", err=True)
     if report.reindexed:
         typer.echo(f"Rebuilt the search structure (no embedding): {report.reindexed}.", err=True)
-    typer.echo(f"{engine.config.index_dir}/: {report.summary()}")
+    where = engine.config.location + ("" if engine.config.store != "local" else "/")
+    typer.echo(f"{where}: {report.summary()}")
     if report.passages == 0:
         _fail(f"no articles could be indexed from {folder}/", code=1)
 
@@ -104,9 +106,12 @@ def index(
     embedding_model: EmbedOpt = None,
     index_type: Annotated[Optional[str], typer.Option(help="auto, flat or hnsw")] = None,
     follow_links: FollowLinksOpt = False,
+    store: StoreOpt = None,
+    ray: Annotated[Optional[str], typer.Option("--ray", help="Embed on Ray: auto (the running cluster, else a local one), local, or an address such as ray://head:10001 [default: off, or $QA_RAY]")] = None,
 ) -> None:
     """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
-    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type, follow_links=follow_links or None), rebuild)
+    _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type,
+                       follow_links=follow_links or None, store=store, ray=ray), rebuild)
 
 
 def _open(engine) -> None:
@@ -122,6 +127,7 @@ def _open(engine) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The question")],
     index: IndexOpt = None,
+    store: StoreOpt = None,
     reader: ReaderOpt = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", help="Passages to read")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="'No answer' threshold (reader margin)")] = None,
@@ -133,7 +139,7 @@ def ask(
     from qa.questions import check_question_length
     from qa.web.render import answer_line
 
-    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold)
+    engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
     try:
         check_question_length(question, engine.config.max_question_chars)  # before any loading: said at once
     except ValueError as e:
@@ -156,7 +162,8 @@ def ask(
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             date = f", {c.date}" if c.date else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end})")
+            in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
@@ -171,11 +178,12 @@ def ask(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     index: IndexOpt = None,
+    store: StoreOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k")] = 5,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the passages closest to a query (no reading)."""
-    engine = _engine(index, top_k=top_k)  # checks -k with the other settings
+    engine = _engine(index, top_k=top_k, store=store)  # checks -k with the other settings
     _open(engine)
     hits = engine.search(query, engine.config.top_k)
     if as_json:
@@ -206,6 +214,7 @@ def _port_message(host: str, port: int) -> str:
 def serve(
     articles: ArticlesOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     reader: ReaderOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind (0.0.0.0 exposes it to the network)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 7860,
@@ -222,7 +231,7 @@ def serve(
 
     from qa.stores import IndexMissing, IndexStoreError, open_store
 
-    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None, store=store)
     if not no_index:
         from qa.articles import load_articles, reader_options
 
@@ -234,9 +243,9 @@ def serve(
             _run_index(engine)
     else:
         try:
-            open_store(engine.config.index_dir).close()
-        except IndexMissing:
-            _fail(f"No index in {engine.config.index_dir}/. Build it with: qa index --index {engine.config.index_dir}")
+            open_store(engine.config.location).close()
+        except IndexMissing as e:
+            _fail(str(e))
         except IndexStoreError:
             pass  # the engine's own check reports it, with what to do
     if not _port_free(host, port):

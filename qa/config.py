@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
-from qa.embedding import DEFAULT_EMBEDDING_MODEL
+from qa.embedding import DEFAULT_EMBEDDING_MODEL, DEFAULT_PRECISION, PRECISIONS
 from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 
@@ -56,6 +56,11 @@ class Config:
         follow_links: Read files and folders that links in the articles folder point to outside it.
         max_question_chars: Longest question accepted (chat, APIs, CLI and ``Engine.ask``); longer ones
             are refused with a message that says so.
+        store: Where the index lives: 'local' (the embedded FAISS store in ``index_dir``), or a
+            Milvus location: ``milvus:///path/file.db`` (Milvus Lite) or ``http://host:19530``.
+        ray: Embed index builds on Ray: 'off', 'auto' (the running cluster, else a local one),
+            'local', or a cluster address (``ray://head:10001``). Needs ``pip install 'qa[cluster]'``.
+        embedding_precision: 'auto' (bf16 where the CPU has it in hardware), 'fp32' or 'bf16'.
     """
 
     articles_dir: str = "seeds"
@@ -73,6 +78,14 @@ class Config:
     max_upload_bytes: int = 5_000_000
     follow_links: bool = False
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
+    store: str = "local"
+    ray: str = "off"
+    embedding_precision: str = DEFAULT_PRECISION
+
+    @property
+    def location(self) -> str:
+        """Where the index store is: the index folder for the local store, else the store's URL."""
+        return self.index_dir if self.store == "local" else self.store
 
     def __post_init__(self) -> None:
         self.validate()
@@ -106,6 +119,10 @@ class Config:
             elif f.name == "index_type":
                 if value not in INDEX_TYPES:
                     raise ConfigError(f.name, f"must be one of {', '.join(INDEX_TYPES)}", value)
+            elif f.name == "store" and value != "local" and not _is_store_url(value):
+                raise ConfigError(f.name, "must be 'local', milvus:///path/file.db or http://host:19530", value)
+            elif f.name == "embedding_precision" and value not in PRECISIONS:
+                raise ConfigError(f.name, f"must be one of {', '.join(PRECISIONS)}", value)
             elif not isinstance(value, str) or not value.strip():
                 raise ConfigError(f.name, "must be a non-empty text", value)
         return self
@@ -134,6 +151,18 @@ class Config:
             if e.name in sources and e.name not in {k for k, v in overrides.items() if v is not None}:
                 raise ConfigError(e.name, e.reason, os.environ[sources[e.name]], sources[e.name]) from None
             raise
+
+
+def _is_store_url(value: object) -> bool:
+    from qa.stores.milvus import is_milvus_location, parse_location
+
+    if not isinstance(value, str) or not is_milvus_location(value):
+        return False
+    try:
+        parse_location(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse(name: str, type_: str, raw: str, var: str):

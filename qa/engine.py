@@ -12,7 +12,7 @@ from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.conversation import Reading, Turn, readings
+from qa.conversation import Reading, Turn, choose, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
 from qa.reader import Reader
@@ -78,7 +78,7 @@ class Engine:
 
     def __init__(self, config: Config | None = None):
         self.config = config or Config.from_env()
-        self.embedder = Embedder(self.config.embedding_model)
+        self.embedder = Embedder(self.config.embedding_model, precision=self.config.embedding_precision)
         self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens)
         self._store: IndexStore | None = None
 
@@ -99,7 +99,7 @@ class Engine:
 
     def open(self) -> None:
         """(Re)open the index from disk and load its search structures."""
-        store = open_store(self.config.index_dir, self.config.embedding_model)
+        store = open_store(self.config.location, self.config.embedding_model)
         try:
             store.warm_up()
         except BaseException:
@@ -137,7 +137,12 @@ class Engine:
         self.reader.warm_up()
 
     def indexer(self) -> Indexer:
-        return Indexer(self.config.index_dir, self.embedder, self.config.chunking, self.config.index_type)
+        embedder = self.embedder
+        if self.config.ray != "off":  # builds embed on a Ray cluster; questions stay local
+            from qa.embedding_ray import RayEmbedder
+
+            embedder = RayEmbedder(self.embedder, self.config.ray)
+        return Indexer(self.config.location, embedder, self.config.chunking, self.config.index_type)
 
     def index(self, articles_dir: str | Path | None = None, rebuild: bool = False, show_progress: bool = False) -> IndexReport:
         """Build or refresh the index from a folder of articles, then reopen it.
@@ -240,9 +245,7 @@ class Engine:
         # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
         # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
         tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
-        # When no reading is answered, the rewrite's "Read as" and closest passages say more than the bare pronoun.
-        pool = [a for a in tried if a.found] or tried[1:] or tried
-        best = max(pool, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        best = tried[choose(tried)]
         best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
         return best
 

@@ -27,9 +27,10 @@ from qa.stores import (
     StoreSettings,
     content_hash,
     create_store,
+    is_milvus_location,
     open_store,
+    writer_lock,
 )
-from qa.stores.local import build_lock
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Indexer:
     """Builds and updates an index, embedding only text it has not embedded before.
 
     Args:
-        index_dir: Where the index lives.
+        index_dir: Where the index lives: a folder, or a Milvus location (see :mod:`qa.stores.milvus`).
         embedder: The embedding model (shared with the engine so it loads once).
         chunking: Passage sizes.
         index_type: 'auto', 'flat' or 'hnsw' ('auto' keeps what the index uses).
@@ -92,7 +93,7 @@ class Indexer:
         chunking: ChunkingSettings | None = None,
         index_type: str = "auto",
     ):
-        self.root = Path(index_dir)
+        self.root = index_dir if is_milvus_location(index_dir) else Path(index_dir)  # a folder or a Milvus URL
         self.embedder = embedder
         self.chunking = chunking or ChunkingSettings()
         self.index_type = index_type
@@ -139,7 +140,7 @@ class Indexer:
             What was added, changed, removed and kept.
         """
         _unique(articles)
-        with build_lock(self.root):
+        with writer_lock(self.root):
             store, report = self._open(rebuild)
             if store is None:
                 return self._rebuild(articles, report, show_progress)
@@ -166,7 +167,7 @@ class Indexer:
             What was added, changed and removed (``unchanged`` lists given articles that were already indexed as they are).
         """
         _unique(list(upsert))
-        with build_lock(self.root):
+        with writer_lock(self.root):
             store, report = self._open(False)
             if store is None:
                 articles = {a.id: a for a in self._readable_articles()}

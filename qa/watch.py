@@ -39,7 +39,7 @@ def folder_signature(folder: str | Path) -> frozenset[tuple[str, int, int]]:
 def reindex_command(config: Config) -> Callable[[], None]:
     """Runs `qa index` for the configured folders in a child process (its memory is returned when it ends)."""
     cmd = [sys.executable, "-m", "qa.cli", "index", "--articles", str(config.articles_dir), "--index", str(config.index_dir),
-           "--embedding-model", config.embedding_model] + (["--follow-links"] if config.follow_links else [])
+           "--embedding-model", config.embedding_model, "--store", config.store] + (["--follow-links"] if config.follow_links else [])
 
     def run() -> None:
         r = subprocess.run(cmd, capture_output=True, text=True)

@@ -13,9 +13,11 @@ TEXTS = [
 ]
 
 
-def test_bundled_model_uses_the_plain_path_and_matches_sentence_transformers(embedder):
+def test_bundled_model_uses_the_plain_path_and_matches_sentence_transformers():
     from sentence_transformers import SentenceTransformer
 
+    embedder = Embedder(precision="fp32")  # (bf16, the default on CPUs that have it, is compared below)
+    embedder.warm_up()
     assert isinstance(embedder._model, _MeanPooler)
     ours = embedder.embed(TEXTS)
     st = SentenceTransformer(resolve_embedding_model("all-MiniLM-L6-v2"), device="cpu")
@@ -45,3 +47,33 @@ def test_other_layouts_fall_back_to_sentence_transformers(tmp_path):
     assert vectors.shape == (2, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert mean_pooling_layout(str(tmp_path / "missing")) is None
+
+
+def test_precision_auto_follows_the_cpu(monkeypatch):
+    import qa.embedding as emb
+
+    monkeypatch.setattr(emb, "cpu_has_bf16", lambda: False)
+    assert emb.resolve_precision("auto") == "fp32"  # never emulated bf16 (~16x slower)
+    monkeypatch.setattr(emb, "cpu_has_bf16", lambda: True)
+    assert emb.resolve_precision("auto") == "bf16" and emb.resolve_precision("auto", "cuda") == "fp32"
+    assert emb.resolve_precision("fp32") == "fp32"
+    import pytest
+
+    with pytest.raises(ValueError, match="precision"):
+        emb.resolve_precision("int4")
+
+
+def test_bf16_vectors_are_close_to_fp32_but_computed_in_bf16(embedder):
+    texts = [t for t in TEXTS if t]
+    fp32 = Embedder(precision="fp32").embed(texts)
+    bf16 = Embedder(precision="bf16").embed(texts)
+    assert bf16.dtype == np.float32 and np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
+    cosine = (fp32 * bf16).sum(1)
+    assert cosine.min() > 0.99 and np.abs(fp32 - bf16).max() > 1e-4  # close, and really bf16
+
+
+def test_batches_are_cut_by_token_length(embedder):
+    texts = ["a b c d e f g h", "short", "a b c", "one two three four five six seven eight nine ten"]
+    order = embedder.batch_order(texts)
+    lengths = [len(embedder._model.tokenizer(texts[i])["input_ids"]) for i in order]
+    assert lengths == sorted(lengths, reverse=True)

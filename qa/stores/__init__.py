@@ -25,7 +25,7 @@ from qa.stores.base import (
 
 __all__ = [
     "ArticleRecord", "HybridSearch", "IndexCorrupt", "IndexMismatch", "IndexMissing", "IndexStore", "IndexStoreError",
-    "PassageRecord", "StoreSettings", "StoreStats", "StoredPassage", "content_hash", "create_store", "open_store",
+    "PassageRecord", "StoreSettings", "StoreStats", "StoredPassage", "content_hash", "create_store", "is_milvus_location", "open_store", "writer_lock",
 ]
 
 
@@ -33,12 +33,16 @@ def open_store(location: str | Path, embedding_model: str | None = None) -> Inde
     """Open the live index at a location.
 
     Args:
-        location: An index folder.
+        location: An index folder, or a Milvus location (``milvus:///path/file.db``, ``http://host:19530``).
         embedding_model: If given, the model the index must have been built with.
 
     Raises:
         IndexStoreError: Missing, damaged or mismatched (the message says what to do).
     """
+    if is_milvus_location(location):
+        from qa.stores.milvus import MilvusStore
+
+        return MilvusStore.open(str(location), embedding_model)
     from qa.stores.local import LocalStore
 
     return LocalStore.open(location, embedding_model)
@@ -46,6 +50,27 @@ def open_store(location: str | Path, embedding_model: str | None = None) -> Inde
 
 def create_store(location: str | Path, settings: StoreSettings) -> IndexStore:
     """A new, empty index at a location; it becomes the live one on ``publish()``."""
+    if is_milvus_location(location):
+        from qa.stores.milvus import MilvusStore
+
+        return MilvusStore.create(str(location), settings)
     from qa.stores.local import LocalStore
 
     return LocalStore.create(location, settings)
+
+
+def is_milvus_location(location: str | Path) -> bool:
+    """True for a Milvus location (``milvus://...``, ``http(s)://...``); a folder otherwise."""
+    return isinstance(location, str) and location.startswith(("milvus://", "http://", "https://"))
+
+
+def writer_lock(location: str | Path):
+    """One build at a time: a lock file in an index folder. Milvus Lite locks its file itself;
+    a Milvus server takes writes from many clients (per-row upserts by stable id)."""
+    import contextlib
+
+    if is_milvus_location(location):
+        return contextlib.nullcontext()
+    from qa.stores.local import build_lock
+
+    return build_lock(Path(location))

@@ -134,7 +134,8 @@ class LocalChat:
 
     def start(self, method: str, *args) -> Pending:
         """Answer now (``method``: 'reply', 'answer' or 'exchange'); failures come back as :class:`ChatError`."""
-        return _Done(getattr(self, "_" + method), *args)
+        # reply/answer/exchange have a private body (the public ones come through here); others are direct.
+        return _Done(getattr(self, "_" + method, None) or getattr(self, method), *args)
 
     def reply(self, question: str, turns: list[Turn]) -> str:
         """The answer as the chat's HTML."""
@@ -217,6 +218,8 @@ def _read_index(index_dir: str, what):
     """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
     from qa.stores import open_store
 
+    if str(index_dir).startswith("milvus://"):
+        return None  # Milvus Lite opens a file in one process at a time: the child's engine holds it
     try:
         store = open_store(index_dir)
     except IndexStoreError:
@@ -286,8 +289,8 @@ class ChatProcess:
         self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
         self._ready = self._pool.submit(_worker_call, "article_ids")
-        self._index_dir = config.index_dir
-        self._ids = _stored_article_ids(config.index_dir)
+        self._index_dir = config.location
+        self._ids = _stored_article_ids(config.location)
 
     def _new_pool(self):
         import multiprocessing

@@ -68,7 +68,7 @@ FACTS = [
     Fact("orchard.txt",
          "Quince harvest in Valdoria\n\nThe quince orchards of Valdoria produced 4,200 tonnes this autumn, "
          "the largest harvest since 1987. Growers credited the late rains.\n",
-         "How many tonnes did the quince orchards of Valdoria produce?", "4,200 tonnes"),
+         "How many tonnes did the quince orchards of Valdoria produce?", "4,200"),
 ]
 
 

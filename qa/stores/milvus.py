@@ -1,0 +1,572 @@
+"""Milvus as the index store: Milvus Lite (a file, embedded) or a Milvus server/cluster, one client.
+
+Location strings (``--store``, ``QA_STORE``)::
+
+    milvus:///abs/path/index.db      Milvus Lite, a local file (one process at a time may open it)
+    milvus://relative/path/index.db  the same, relative to the working directory
+    http://host:19530                a Milvus server or cluster (``https://`` too); token from $MILVUS_TOKEN
+
+An optional ``#name`` suffix picks the collection prefix (default ``qa``), so several indexes can
+share one server.
+
+Layout: everything lives in Milvus (no local SQLite), in two collections per build:
+
+    <prefix>_passages_<gen>   id (passage id), article_id, number, start, end, text (analyzed),
+                              content_hash, dense (FLOAT_VECTOR, IP), sparse (BM25 function output)
+    <prefix>_articles_<gen>   one row per 16k-character part of an article: title, date, source,
+                              url, hash, text part; plus one settings row (model, dimension, chunking,
+                              version)
+
+and two aliases ``<prefix>_passages`` / ``<prefix>_articles`` that readers use. A full build
+(``create``) writes new collections and :meth:`MilvusStore.publish` moves the aliases to them, so a
+reader never sees a half-written rebuild; the old collections are then dropped.
+
+Keyword search is Milvus's own BM25 (a ``BM25`` function over the analyzed text into a sparse
+vector with a ``SPARSE_INVERTED_INDEX``), with the analyzer and k1/b set like qa's local BM25
+(lower-cased words, accents folded, English stopwords, no stemming, k1=1.2, b=0.75). :meth:`hybrid_search` fuses
+dense and BM25 server-side with ``RRFRanker``.
+
+Incremental writes on a live collection are per row in Milvus (no multi-row transactions): an
+article's new passages are upserted by their stable ids first, then its surplus old passages
+deleted, so a reader may for an instant see an article half old, half new, but never missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+
+from qa.articles import Article
+from qa.chunking import Passage
+from qa.stores.base import (
+    ArticleRecord,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    IndexStoreError,
+    StoredPassage,
+    StoreSettings,
+    StoreStats,
+)
+
+FORMAT_VERSION = 1
+SETTINGS_ID = "\x00settings"  # the settings row of the articles collection (no article id starts with NUL)
+PART_CHARS = 16_000  # article text per row: <= 64 KB in UTF-8, under VARCHAR's 65,535-byte limit
+MAX_TEXT_BYTES = 65_535
+PAGE = 1_000  # rows per query / write request
+BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # SQLite FTS5's, as the local store uses
+
+
+def analyzer() -> dict:
+    """Words as the local store's keyword search sees them: lower-cased, accents folded, qa's
+    English stopwords (bm25s's list) dropped, no stemming."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return {"tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}]}
+
+
+def is_milvus_location(location: str) -> bool:
+    """True for locations this store handles (``milvus://...``, ``http(s)://...``)."""
+    return str(location).startswith(("milvus://", "http://", "https://"))
+
+
+def parse_location(location: str) -> tuple[str, str]:
+    """(pymilvus uri, collection prefix) for a location string."""
+    location = str(location)
+    prefix = "qa"
+    if "#" in location:
+        location, prefix = location.split("#", 1)
+        if not prefix.replace("_", "").isalnum() or not prefix[0].isalpha():
+            raise ValueError(f"collection prefix {prefix!r} must be letters, digits and underscores, starting with a letter")
+    if location.startswith("milvus://"):
+        path = location[len("milvus://"):]
+        if not path.endswith(".db"):
+            raise ValueError(f"{location!r}: give a Milvus Lite file ending in .db, e.g. milvus:///abs/path/index.db")
+        return os.path.abspath(path), prefix
+    if location.startswith(("http://", "https://")):
+        return location, prefix
+    raise ValueError(f"{location!r} is not a Milvus location (milvus:///path/file.db or http://host:19530)")
+
+
+_LITE_USERS: dict[str, int] = {}  # Milvus Lite file -> stores open on it in this process
+_LITE_LOCK = threading.Lock()
+
+
+def _client(uri: str):
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:
+        raise IndexStoreError("The Milvus store needs pymilvus (and milvus-lite for a file): pip install 'qa[milvus]'") from None
+    try:
+        if uri.startswith(("http://", "https://")):
+            return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
+        os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
+        client = MilvusClient(uri)
+    except Exception as e:  # pymilvus raises its own MilvusException, or OSError / ConnectionError
+        hint = " (Milvus Lite opens a file in one process at a time: is another qa using it?)" if not uri.startswith("http") else ""
+        raise IndexStoreError(f"Cannot reach Milvus at {uri}{hint}: {e}") from None
+    with _LITE_LOCK:
+        _LITE_USERS[uri] = _LITE_USERS.get(uri, 0) + 1
+    return client
+
+
+def _close_client(client, uri: str) -> None:
+    """Close a client; the last one on a Milvus Lite file also stops its in-process server, which
+    holds the file's lock (so that another process, e.g. the chat's engine, can open it)."""
+    client.close()
+    if uri.startswith(("http://", "https://")):
+        return
+    with _LITE_LOCK:
+        _LITE_USERS[uri] = _LITE_USERS.get(uri, 1) - 1
+        last = _LITE_USERS[uri] <= 0
+        if last:
+            _LITE_USERS.pop(uri, None)
+    if last:
+        try:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(uri)
+        except ImportError:
+            pass
+
+
+@contextlib.contextmanager
+def _quiet_pymilvus():
+    """Milvus Lite lacks the timestamp call a query iterator tries first; pymilvus logs that
+    with a traceback, then falls back to a client-side timestamp, which is all it needs."""
+    log = logging.getLogger("pymilvus")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _quote(value: str) -> str:
+    """A string literal for a Milvus filter expression."""
+    return json.dumps(value)
+
+
+class MilvusStore:
+    """An index in Milvus (see the module docstring). Use :meth:`open` or :meth:`create`.
+
+    Args:
+        client: A connected ``MilvusClient``.
+        location: The location string it was opened from.
+        prefix: Collection prefix.
+        passages: Name the passages are read and written through (the alias, or a new collection).
+        articles: Same for the articles.
+        settings: What the index was built with.
+        published: False for a store made by :meth:`create` until :meth:`publish`.
+    """
+
+    def __init__(self, client, location: str, prefix: str, passages: str, articles: str, settings: StoreSettings,
+                 version: int, published: bool):
+        self._client = client
+        self.location = location
+        self.prefix = prefix
+        self._passages = passages
+        self._articles = articles
+        self._settings = settings
+        self._version = version
+        self._published = published
+        self._lock = threading.Lock()  # one request at a time per client (the chat calls from threads)
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, location: str, embedding_model: str | None = None) -> "MilvusStore":
+        """Open the live index at a Milvus location.
+
+        Raises:
+            IndexMissing: No index there.
+            IndexMismatch: Built with another format or embedding model.
+            IndexStoreError: Milvus cannot be reached.
+        """
+        uri, prefix = parse_location(location)
+        client = _client(uri)
+        alias_p, alias_a = f"{prefix}_passages", f"{prefix}_articles"
+        if not (client.has_collection(alias_p) and client.has_collection(alias_a)):
+            _close_client(client, uri)
+            raise IndexMissing(f"No index in {location}. Build it with: qa index --store {location}")
+        store = cls(client, location, prefix, alias_p, alias_a, StoreSettings("", 0, {}), 0, True)
+        try:  # queries of any kind need loaded collections (a restarted Milvus Lite has them released)
+            client.load_collection(alias_p)
+            client.load_collection(alias_a)
+        except Exception as e:
+            _close_client(client, uri)
+            raise IndexCorrupt(f"The index in {location} cannot be loaded ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
+        data = store._read_settings()
+        fix = f"Rebuild it with: qa index --rebuild --store {location}"
+        if data is None:
+            _close_client(client, uri)
+            raise IndexMissing(f"The index in {location} has no settings row (an unfinished build?). {fix}")
+        if data.get("format_version") != FORMAT_VERSION:
+            _close_client(client, uri)
+            raise IndexMismatch(f"The index in {location} has format {data.get('format_version')}; this version of qa reads {FORMAT_VERSION}. {fix}")
+        store._settings = StoreSettings(**data["settings"])
+        store._version = int(data.get("version", 0))
+        if embedding_model is not None and store._settings.embedding_model != embedding_model:
+            _close_client(client, uri)
+            raise IndexMismatch(
+                f"The index in {location} was built with embedding model {store._settings.embedding_model!r}, "
+                f"but {embedding_model!r} is configured. {fix}, or set the embedding model back."
+            )
+        return store
+
+    @classmethod
+    def create(cls, location: str, settings: StoreSettings) -> "MilvusStore":
+        """New, empty collections; readers keep the live ones until :meth:`publish`."""
+        uri, prefix = parse_location(location)
+        client = _client(uri)
+        gen = f"{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
+        passages, articles = f"{prefix}_passages_{gen}", f"{prefix}_articles_{gen}"
+        _create_passages(client, passages, settings)
+        _create_articles(client, articles)
+        store = cls(client, location, prefix, passages, articles, settings, 0, False)
+        store._write_settings()
+        return store
+
+    def publish(self) -> None:
+        """Point the aliases at this build's collections (atomically per alias), then drop the old ones."""
+        if self._published:
+            return
+        old = []
+        with self._lock:
+            existing = set(self._client.list_aliases().get("aliases", []))
+            for alias, name in ((f"{self.prefix}_passages", self._passages), (f"{self.prefix}_articles", self._articles)):
+                if alias in existing:
+                    old.append(self._client.describe_alias(alias)["collection_name"])
+                    self._client.alter_alias(name, alias)
+                else:  # the first build
+                    self._client.create_alias(name, alias)
+            for name in old:
+                if name not in (self._passages, self._articles):
+                    self._client.drop_collection(name)
+            self._drop_orphans()
+        self._passages, self._articles = f"{self.prefix}_passages", f"{self.prefix}_articles"
+        self._published = True
+
+    def discard(self) -> None:
+        """Drop the collections of an unpublished build."""
+        if self._published:
+            return
+        with self._lock:
+            for name in (self._passages, self._articles):
+                if self._client.has_collection(name):
+                    self._client.drop_collection(name)
+
+    def _drop_orphans(self) -> None:
+        """Collections of builds that were never published (a build killed half way)."""
+        existing = set(self._client.list_aliases().get("aliases", []))
+        live = {self._client.describe_alias(alias)["collection_name"]
+                for alias in (f"{self.prefix}_passages", f"{self.prefix}_articles") if alias in existing}
+        for name in self._client.list_collections():
+            if name.startswith((f"{self.prefix}_passages_", f"{self.prefix}_articles_")) and name not in live:
+                self._client.drop_collection(name)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                _close_client(self._client, parse_location(self.location)[0])
+                self._client = None
+
+    # ------------------------------------------------------------------ settings, version
+
+    @property
+    def settings(self) -> StoreSettings:
+        return self._settings
+
+    def _read_settings(self) -> dict | None:
+        with self._lock:
+            rows = self._client.get(self._articles, ids=[SETTINGS_ID], output_fields=["text"])
+        return json.loads(rows[0]["text"]) if rows else None
+
+    def _write_settings(self) -> None:
+        data = {"format_version": FORMAT_VERSION, "settings": asdict(self._settings), "version": self._version}
+        row = _article_row(SETTINGS_ID, "", 0, Article("", "", json.dumps(data)), json.dumps(data))
+        with self._lock:
+            self._client.upsert(self._articles, [row])
+
+    def refresh(self) -> bool:
+        """True when another writer (or a rebuild behind the alias) changed the index since last looked."""
+        data = self._read_settings()
+        version = f"{data.get('version')}" if data else ""
+        with self._lock:
+            target = self._client.describe_alias(self._passages)["collection_name"] if self._published else self._passages
+        key = f"{target}/{version}"
+        changed = key != getattr(self, "_seen", key)
+        self._seen = key
+        if data:
+            self._version = int(data.get("version", 0))
+        return changed
+
+    def warm_up(self) -> None:
+        with self._lock:
+            self._client.load_collection(self._passages)
+            self._client.load_collection(self._articles)
+        self.refresh()
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, upsert: Sequence[ArticleRecord] = (), delete: Sequence[str] = ()) -> None:
+        """Upsert articles (their passages replaced) and delete articles by id.
+
+        Raises:
+            ValueError: A vector of the wrong dimension or not finite, or a text too long for Milvus (nothing written).
+            IndexStoreError: Milvus refused the write.
+        """
+        dim = self._settings.dimension
+        passage_rows, article_rows, keep, n_parts = [], [], {}, {}
+        for rec in upsert:
+            a = rec.article
+            parts = [a.text[i : i + PART_CHARS] for i in range(0, len(a.text), PART_CHARS)] or [""]
+            for n, part in enumerate(parts):
+                article_rows.append(_article_row(f"{a.id}\x1f{n:05d}", a.id, n, a, part, len(parts)))
+            keep[a.id] = {p.passage.id for p in rec.passages}
+            n_parts[a.id] = len(parts)
+            for p in rec.passages:
+                v = np.asarray(p.vector, dtype=np.float32).reshape(-1)
+                if v.shape != (dim,) or not np.isfinite(v).all():
+                    raise ValueError(f"passage {p.passage.id}: vector must be {dim} finite numbers")
+                if len(p.search_text.encode("utf-8")) > MAX_TEXT_BYTES:
+                    raise ValueError(f"passage {p.passage.id}: text longer than Milvus's {MAX_TEXT_BYTES} bytes")
+                q = p.passage
+                passage_rows.append({
+                    "id": q.id, "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
+                    "passage": q.text, "text": p.search_text, "content_hash": p.content_hash, "dense": v.tolist(),
+                })
+        try:
+            with self._lock:
+                for i in range(0, len(passage_rows), PAGE):
+                    self._client.upsert(self._passages, passage_rows[i : i + PAGE])
+                for i in range(0, len(article_rows), PAGE):
+                    self._client.upsert(self._articles, article_rows[i : i + PAGE])
+            # Then what the new versions no longer have: surplus passages and parts, deleted articles.
+            if self._published and keep:
+                for article_id, ids in keep.items():
+                    self._delete_where(f"article_id == {_quote(article_id)}", keep=ids, parts=n_parts[article_id])
+            for article_id in delete:
+                self._delete_where(f"article_id == {_quote(article_id)}")
+            self._version += 1
+            self._write_settings()
+        except (ValueError, IndexStoreError):
+            raise
+        except Exception as e:  # pymilvus's MilvusException and connection errors
+            raise IndexStoreError(f"Milvus refused the write: {e}") from None
+
+    def _delete_where(self, expr: str, keep: set[str] | None = None, parts: int = 0) -> None:
+        """Delete an article's rows matching ``expr``; with ``keep``, only its passages not in it and its parts from ``parts`` on."""
+        with self._lock:
+            if keep is None:
+                self._client.delete(self._passages, filter=expr)
+                self._client.delete(self._articles, filter=expr)
+                return
+            surplus = f"{expr} and id not in {json.dumps(sorted(keep))}" if keep else expr
+            self._client.delete(self._passages, filter=surplus)
+            self._client.delete(self._articles, filter=f"{expr} and part >= {int(parts)}")
+
+    def set_index_type(self, index_type: str) -> str:
+        """Rebuild the dense index: 'flat' (exact; the only one Milvus Lite has) or 'hnsw' (a server)."""
+        kind = _dense_index_type(self._client, index_type)
+        with self._lock:
+            self._client.release_collection(self._passages)
+            self._client.drop_index(self._passages, "dense")
+            params = self._client.prepare_index_params()
+            params.add_index(field_name="dense", **_dense_index_params(kind))
+            self._client.create_index(self._passages, params)
+            self._client.load_collection(self._passages)
+        self._settings.index_type = kind
+        self._write_settings()
+        return kind
+
+    # ------------------------------------------------------------------ reading
+
+    def article_hashes(self) -> dict[str, str]:
+        return {r["article_id"]: r["hash"] for r in self._scan(self._articles, "part == 0", ["article_id", "hash"]) if r["article_id"]}
+
+    def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        hashes = list(dict.fromkeys(content_hashes))
+        for i in range(0, len(hashes), PAGE):
+            expr = f"content_hash in {json.dumps(hashes[i : i + PAGE])}"
+            with self._lock:
+                rows = self._client.query(self._passages, filter=expr, output_fields=["content_hash", "dense"])
+            for r in rows:
+                out[r["content_hash"]] = np.asarray(r["dense"], dtype=np.float32)
+        return out
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        with self._lock:
+            res = self._client.search(self._passages, data=[np.asarray(vector, np.float32).tolist()], anns_field="dense",
+                                      limit=max(1, k), search_params={"metric_type": "IP"}, output_fields=["id"])
+        return [(h["id"], float(h["distance"])) for h in res[0]]
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if not query.strip():
+            return []
+        with self._lock:
+            res = self._client.search(self._passages, data=[query], anns_field="sparse", limit=max(1, k),
+                                      search_params={"metric_type": "BM25"}, output_fields=["id"])
+        # Milvus Lite reports BM25 as a negative distance, a server as a positive score: same order.
+        return [(h["id"], abs(float(h["distance"]))) for h in res[0] if h["distance"]]
+
+    def hybrid_search(self, vector: np.ndarray, query: str, k: int, rrf_k: int = 60) -> list[tuple[str, float]]:
+        """Dense and BM25 fused server-side by reciprocal rank (``RRFRanker``)."""
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        pool = max(4 * k, 20)
+        requests = [AnnSearchRequest(data=[np.asarray(vector, np.float32).tolist()], anns_field="dense",
+                                     param={"metric_type": "IP"}, limit=pool)]
+        if query.strip():
+            requests.append(AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=pool))
+        with self._lock:
+            res = self._client.hybrid_search(self._passages, requests, RRFRanker(rrf_k), limit=max(1, k), output_fields=["id"])
+        return [(h["id"], float(h["distance"])) for h in res[0]]
+
+    def passages(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPassage]:
+        ids = list(ids)
+        if not ids:
+            return []
+        fields = ["id", "article_id", "number", "start", "end", "passage"] + (["dense"] if with_vectors else [])
+        with self._lock:
+            rows = self._client.get(self._passages, ids=list(dict.fromkeys(ids)), output_fields=fields)
+        by_id = {r["id"]: r for r in rows}
+        meta = {a.id: a for a in self._article_meta({r["article_id"] for r in rows})}
+        out = []
+        for pid in ids:
+            r = by_id.get(pid)
+            if r is None:
+                continue
+            a = meta.get(r["article_id"]) or Article(r["article_id"], "", "")
+            vec = np.asarray(r["dense"], dtype=np.float32) if with_vectors else None
+            out.append(StoredPassage(Passage(r["article_id"], r["number"], r["start"], r["end"], r["passage"]), a, vec))
+        return out
+
+    def _article_meta(self, article_ids: set[str]) -> list[Article]:
+        if not article_ids:
+            return []
+        with self._lock:
+            rows = self._client.get(self._articles, ids=[f"{a}\x1f{0:05d}" for a in article_ids],
+                                    output_fields=["article_id", "title", "date", "source", "url"])
+        return [Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"]) for r in rows]
+
+    def articles(self, ids: Sequence[str]) -> list[Article]:
+        out = []
+        for article_id in ids:
+            with self._lock:
+                first = self._client.get(self._articles, ids=[f"{article_id}\x1f{0:05d}"], output_fields=["*"])
+                if not first:
+                    continue
+                head = first[0]
+                rest = self._client.get(self._articles, ids=[f"{article_id}\x1f{n:05d}" for n in range(1, head["parts"])],
+                                        output_fields=["part", "text"]) if head["parts"] > 1 else []
+            text = head["text"] + "".join(r["text"] for r in sorted(rest, key=lambda r: r["part"]))
+            out.append(Article(article_id, head["title"], text, head["date"], head["source"], head["url"]))
+        return out
+
+    def list_articles(self) -> list[Article]:
+        rows = self._scan(self._articles, "part == 0", ["article_id", "title", "date", "source", "url"])
+        return sorted((Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"]) for r in rows if r["article_id"]),
+                      key=lambda a: a.id)
+
+    def _scan(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
+        with self._lock, _quiet_pymilvus():
+            it = self._client.query_iterator(collection, batch_size=PAGE, filter=expr, output_fields=fields)
+        with self._lock:
+            rows = []
+            try:
+                while batch := it.next():
+                    rows.extend(batch)
+            finally:
+                it.close()
+        return rows
+
+    def _count(self, collection: str, expr: str = "") -> int:
+        with self._lock:
+            return int(self._client.query(collection, filter=expr, output_fields=["count(*)"])[0]["count(*)"])
+
+    def __len__(self) -> int:
+        return self._count(self._passages)
+
+    def stats(self) -> StoreStats:
+        return StoreStats(
+            articles=self._count(self._articles, 'part == 0 and article_id != ""'),
+            passages=len(self),
+            embedding_model=self._settings.embedding_model,
+            dimension=self._settings.dimension,
+            index_type=self._settings.index_type,
+            version=str(self._version),
+            location=self.location,
+            details={"collections": [self._passages, self._articles], "backend": "milvus"},
+        )
+
+
+def _article_row(pk: str, article_id: str, part: int, a: Article, text: str, parts: int = 1) -> dict:
+    return {"pk": pk, "article_id": article_id, "part": part, "parts": parts, "title": a.title, "date": a.date,
+            "source": a.source, "url": a.url, "hash": a.hash if article_id else "", "text": text, "v": [0.0, 0.0]}
+
+
+def _dense_index_type(client, index_type: str) -> str:
+    lite = not str(getattr(client, "_uri", "") or "").startswith("http")
+    if index_type in ("auto", "flat") or lite:
+        return "flat"  # Milvus Lite supports FLAT; "auto" is exact, as FAISS's is up to 200k
+    if index_type == "hnsw":
+        return "hnsw"
+    raise ValueError(f"unknown index type {index_type!r} (use auto, flat or hnsw)")
+
+
+def _dense_index_params(kind: str) -> dict:
+    if kind == "hnsw":
+        return {"index_type": "HNSW", "metric_type": "IP", "params": {"M": 32, "efConstruction": 40}}
+    return {"index_type": "FLAT", "metric_type": "IP"}
+
+
+def _create_passages(client, name: str, settings: StoreSettings) -> None:
+    from pymilvus import DataType, Function, FunctionType
+
+    s = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    s.add_field("number", DataType.INT64)
+    s.add_field("start", DataType.INT64)
+    s.add_field("end", DataType.INT64)
+    s.add_field("passage", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+    s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True, analyzer_params=analyzer())
+    s.add_field("content_hash", DataType.VARCHAR, max_length=64)
+    s.add_field("dense", DataType.FLOAT_VECTOR, dim=settings.dimension)
+    s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]))
+    params = client.prepare_index_params()
+    settings.index_type = _dense_index_type(client, settings.index_type)
+    params.add_index(field_name="dense", **_dense_index_params(settings.index_type))
+    params.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
+    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+
+
+def _create_articles(client, name: str) -> None:
+    from pymilvus import DataType
+
+    s = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=1100)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    s.add_field("part", DataType.INT64)
+    s.add_field("parts", DataType.INT64)
+    for f in ("title", "date", "source", "url", "hash"):
+        s.add_field(f, DataType.VARCHAR, max_length=4096)
+    s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
+    params = client.prepare_index_params()
+    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")

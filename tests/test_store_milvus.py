@@ -1,0 +1,169 @@
+"""The Milvus store against real Milvus Lite: build, ask, upsert, delete, restart, rebuild behind
+the alias, and parity with the local FAISS store on the same corpus and questions."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS, needs_reader
+from qa.articles import Article, load_articles
+from qa.config import Config
+from qa.engine import Engine
+from qa.squad import normalize_answer
+from qa.stores import HybridSearch, IndexStore, StoreSettings, open_store
+
+pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]'): Milvus store not tested")
+
+
+def _milvus_lite_runs(tmp: Path) -> str:
+    try:
+        import milvus_lite  # noqa: F401
+        from pymilvus import MilvusClient
+
+        MilvusClient(str(tmp / "probe.db")).close()
+    except Exception as e:  # no wheel for this platform, or the embedded server cannot start here
+        return f"{type(e).__name__}: {e}"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def milvus_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("milvus")
+    why = _milvus_lite_runs(tmp)
+    if why:
+        pytest.skip(f"Milvus Lite cannot run here ({why}): Milvus store not tested")
+    return tmp
+
+
+PARITY = json.loads((Path(__file__).parent / "data" / "parity.json").read_text())["articles"]
+
+
+def corpus() -> list[Article]:
+    seeds, _ = load_articles(SEEDS)
+    extra = [Article(f"squad-{i}", a["title"], a["text"], "2020-01-01", f"squad-{i}.txt") for i, a in enumerate(PARITY)]
+    return seeds + extra
+
+
+@pytest.fixture(scope="module")
+def engines(milvus_dir, tmp_path_factory, embedder):
+    """A Milvus Lite engine and a local (FAISS) engine over the same corpus."""
+    arts = corpus()
+    built = {}
+    for name, store in (("milvus", f"milvus://{milvus_dir}/qa.db"), ("local", "local")):
+        e = Engine(Config(index_dir=str(tmp_path_factory.mktemp("local-index")), store=store))
+        e.embedder = embedder  # one model load for both
+        e.indexer().index(arts)
+        e.open()
+        built[name] = e
+    yield built
+    for e in built.values():
+        e.store.close()
+
+
+def test_build_and_search(engines):
+    m = engines["milvus"]
+    from qa.stores.milvus import MilvusStore
+
+    assert isinstance(m.store, MilvusStore) and isinstance(m.store, IndexStore) and isinstance(m.store, HybridSearch)
+    stats, local = m.stats(), engines["local"].stats()
+    assert (stats.articles, stats.passages) == (local.articles, local.passages) and stats.passages > 8
+    hit = m.search("Secretary-General of NATO visit to Sochi", 3)[0].citation
+    assert hit.title.startswith("Russia, NATO") and hit.date == "2011-07-04" and "Sochi" in hit.passage
+    article = m.article(hit.article_id)
+    assert article.text[hit.passage_start:hit.passage_end] == hit.passage  # offsets into the stored article text
+    # Keyword search is Milvus's BM25: a rare word finds its passage.
+    found = m.store.keyword_search("chloroplasts", 3)
+    assert found and m.store.passages([found[0][0]])[0].article.title == "Chloroplast"
+
+
+@needs_reader
+def test_ask_answers_with_citation(engines):
+    r = engines["milvus"].ask("Who is the NATO Secretary-General?")
+    assert r.found and "Rasmussen" in r.answer
+    c = r.citations[0]
+    assert c.date == "2011-07-04" and c.marked("[", "]").count("[") == 1
+
+
+def test_upsert_change_delete_and_restart(engines, milvus_dir, embedder):
+    m = engines["milvus"]
+    before = m.stats()
+    filler = " ".join(f"Otters in bay number {i} float on their backs near the kelp forests." for i in range(30))
+    m.upsert([Article("otters.txt", "Otters", f"{filler} Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", "otters.txt")])
+    hits = m.search("otters rocks anvils clams", 1)
+    assert hits[0].citation.article_id == "otters.txt" and m.stats().articles == before.articles + 1
+    assert m.stats().passages >= before.passages + 3  # a long first version: several passages
+    # Changed under the same id, now one passage: the old passages are gone, the new one found.
+    m.upsert([Article("otters.txt", "Otters", "River otters in Scotland eat eels and crayfish.", "2021-05-02", "otters.txt")])
+    assert m.store.keyword_search("anvils", 5) == []
+    assert m.search("otters eels crayfish", 1)[0].citation.date == "2021-05-02"
+    assert m.stats().passages == before.passages + 1
+    m.delete(["otters.txt"])
+    assert m.store.keyword_search("otters", 5) == [] and m.article("otters.txt") is None
+    assert (m.stats().articles, m.stats().passages) == (before.articles, before.passages)
+    # Restart: a new engine on the same file sees the same index.
+    m.store.close()
+    again = Engine(Config(store=f"milvus://{milvus_dir}/qa.db"))
+    again.embedder = embedder
+    again.open()
+    assert (again.stats().articles, again.stats().passages) == (before.articles, before.passages)
+    assert again.search("Secretary-General of NATO visit to Sochi", 1)[0].citation.title.startswith("Russia, NATO")
+    engines["milvus"] = again
+
+
+def test_rebuild_is_invisible_until_published(milvus_dir, embedder):
+    from qa.stores.milvus import MilvusStore
+
+    loc = f"milvus://{milvus_dir}/alias.db"
+    first = Engine(Config(store=loc))
+    first.embedder = embedder
+    first.indexer().index([Article("a.txt", "Alpha", "Alpha particles are helium nuclei.")])
+    store = open_store(loc, embedder.model_name)
+    assert [a.id for a in store.list_articles()] == ["a.txt"]
+    old = store._client.describe_alias("qa_passages")["collection_name"]
+    building = MilvusStore.create(loc, StoreSettings(embedder.model_name, embedder.dimension, {}, "auto"))
+    from qa.chunking import chunk_article, search_text
+    from qa.stores import ArticleRecord, PassageRecord, content_hash
+
+    b = Article("b.txt", "Beta", "Beta decay emits electrons.")
+    recs = [PassageRecord(p, search_text(b.title, p), content_hash(search_text(b.title, p), embedder.model_name),
+                          embedder.embed([search_text(b.title, p)])[0]) for p in chunk_article(b)]
+    building.write([ArticleRecord(b, recs)])
+    # Readers still see the old index while the new one is written.
+    assert [a.id for a in store.list_articles()] == ["a.txt"] and store.keyword_search("beta", 3) == []
+    building.publish()
+    assert [a.id for a in store.list_articles()] == ["b.txt"]  # the alias moved under the open reader
+    names = store._client.list_collections()
+    assert old not in names and len([n for n in names if "_passages_" in n]) == 1  # the old build was dropped
+    building.close()
+    store.close()
+
+
+@needs_reader
+def test_parity_with_the_local_store(engines):
+    """Same corpus, same questions: the passages retrieved and the answers given by Milvus and FAISS."""
+    questions = [q["question"] for a in PARITY for q in a["questions"]] + [
+        "Who is the NATO Secretary-General?", "Where did Rasmussen meet Medvedev?", "Who leads the African Union's efforts?"]
+    k = engines["local"].config.top_k
+    overlap, agree = [], []
+    for q in questions:
+        ids = {name: [(h.citation.article_id, h.citation.passage_number) for h in e.search(q, k)] for name, e in engines.items()}
+        overlap.append(len(set(ids["milvus"]) & set(ids["local"])) / k)
+        answers = {name: e.ask(q).answer for name, e in engines.items()}
+        agree.append(normalize_answer(answers["milvus"] or "") == normalize_answer(answers["local"] or ""))
+    mean_overlap, agreement = sum(overlap) / len(overlap), sum(agree) / len(agree)
+    print(f"\nMilvus vs FAISS on {len(questions)} questions: overlap@{k} {mean_overlap:.3f}, answer agreement {agreement:.3f}")
+    assert mean_overlap >= 0.8 and agreement >= 0.85
+
+
+def test_bad_locations_are_refused_with_a_message(milvus_dir, tmp_path):
+    from qa.config import ConfigError
+
+    with pytest.raises(ConfigError, match="milvus:///path/file.db"):
+        Config(store="milvus://")
+    with pytest.raises(ConfigError, match="store"):
+        Config(store="ftp://x")
+    from qa.stores import IndexMissing
+
+    with pytest.raises(IndexMissing, match="qa index --store"):
+        open_store(f"milvus://{tmp_path}/empty.db")
