@@ -162,7 +162,8 @@ def ask(
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             date = f", {c.date}" if c.date else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end})")
+            in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""
+            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 PERSON, PLACE, DATE, NUMBER, THING = "person", "place", "date", "number", "thing"
 
@@ -402,3 +402,19 @@ def readings(question: str, history: Iterable[Any] | None = None, max_rewrites: 
         rewrite = _substitute(question, m, entity.text)
         out.append(Reading(rewrite, rewrite, True))
     return out
+
+
+def choose(answers: Sequence[Any]) -> int:
+    """Which reading's answer to keep: the one the reader is surer of.
+
+    Args:
+        answers: One :class:`qa.Answer` per reading, in the order of :func:`readings` (as asked first).
+
+    Returns:
+        The index of the answer with the highest margin (``score``) among those found, the
+        question as asked on a tie. When no reading is answered, the best rewrite: its "Read as"
+        and closest passages say more than a bare pronoun.
+    """
+    found = [i for i, a in enumerate(answers) if a.found]
+    pool = found or list(range(1, len(answers))) or [0]
+    return max(pool, key=lambda i: answers[i].score)  # max keeps the first on a tie

@@ -12,7 +12,7 @@ from qa.answers import Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.conversation import Reading, Turn, readings
+from qa.conversation import Reading, Turn, choose, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
 from qa.reader import Reader
@@ -245,9 +245,7 @@ class Engine:
         # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
         # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
         tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
-        # When no reading is answered, the rewrite's "Read as" and closest passages say more than the bare pronoun.
-        pool = [a for a in tried if a.found] or tried[1:] or tried
-        best = max(pool, key=lambda a: a.score)  # max keeps the first (as asked) on a tie
+        best = tried[choose(tried)]
         best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
         return best
 

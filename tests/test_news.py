@@ -178,9 +178,12 @@ def test_engine_prefers_articles_of_the_period_the_question_names(dated):
 def test_cli_shows_and_exports_the_answer_date(dated):
     from test_cli import qa
 
-    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir)
+    r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir,
+           "--articles", dated.config.articles_dir)
     assert r.returncode == 0, r.stderr
     assert "Monday — 8 March 2010" in r.stdout
+    start = ARTICLES["bridge.txt"].index("Monday")
+    assert f"in the file {start}-{start + len('Monday')}" in r.stdout
     r = qa("ask", "When did the harbor bridge open to traffic?", "--index", dated.config.index_dir, "--json",
            "--articles", dated.config.articles_dir)
     data = json.loads(r.stdout)

@@ -192,7 +192,9 @@ def test_only_http_urls_become_links(server, browser):
 def test_article_panel_lists_newest_first_and_filters(server, browser):
     url, _ = server
     open_page(browser, url)
-    rows = lambda d: [r.text for r in css(d, "#qa-articles div[role=row]")]  # noqa: E731  (body rows; the header is a tr)
+    # body rows (the header is a tr), read in one call: the table re-renders while it fills
+    rows = lambda d: d.execute_script(  # noqa: E731
+        "return Array.from(document.querySelectorAll('#qa-articles div[role=row]')).map(r => r.innerText)")
     listed = wait(browser, lambda d: len(rows(d)) == 4 and rows(d))
     assert listed[0].startswith("Cadaqués opens a sea museum") and "2012-05-02" in listed[0]
     assert "Russia, NATO Clash Over Libya Campaign" in listed[1] and "Ferry timetable" in listed[2]

@@ -108,8 +108,8 @@ MUTATIONS = [
     ),
     Mutation(
         "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
-        "qa/engine.py", "        best = max(pool, key=lambda a: a.score)", "        best = tried[-1]",
-        ["tests/test_e2e.py"],
+        "qa/conversation.py", "    return max(pool, key=lambda i: answers[i].score)", "    return len(answers) - 1",
+        ["tests/test_conversation.py", "tests/test_e2e.py"],
     ),
     Mutation(
         "api-history-ignored", "the /ask API drops the earlier turns",

@@ -288,6 +288,10 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
 
     demo = build_app(chat_backend)
     # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
+    # _frontend=False skips Gradio's start-up self-check, one HEAD request with a 3 s timeout: on a busy
+    # 2-core machine the first page render takes longer, and Gradio then exits with "a shareable link
+    # must be created" although the server is fine (seen in the load test).
+    kwargs.setdefault("_frontend", False)
     demo.launch(server_name=host, server_port=port, css=CSS, js=JS, theme=gr.themes.Soft(), footer_links=["api"],
                 max_file_size=chat_backend.config.max_upload_bytes, **kwargs)
     return demo
