@@ -217,6 +217,9 @@ def markdown(results: dict) -> str:
         lines.append(f"| {r['passages']:,} | {r['index_type']} | {r['add_one_article_seconds']} s{split} | {r['delete_one_article_seconds']} s "
                      f"| {r['serving_rss_mb']} MB | {r['peak_rss_during_updates_mb']} MB ({r['peak_over_serving']}x) | {wcell} "
                      f"| {r['search_ms_p50']} / {r['search_ms_p95']} ms | {r.get('load_average_1min', '')} |")
+    notes = [f"- {int(k):,} passages: {r['note']}" for k, r in results.items() if r.get("note")]
+    if notes:
+        lines += ["", *notes]
     lines += ["", "Measured: " + "; ".join(f"{k} passages {r['date']} (commit {r['commit']})" for k, r in results.items()) + ".", ""]
     return "\n".join(lines)
 

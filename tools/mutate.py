@@ -76,7 +76,7 @@ MUTATIONS = [
     Mutation(
         "fusion-without-bm25", "BM25 removed from the fusion",
         "qa/retrieval.py", "            ranked = fuse([dense, keyword], k)", "            ranked = fuse([dense], k)",
-        ["tests/test_store.py", "tests/test_e2e.py"],
+        ["tests/test_retrieval.py", "tests/test_store.py", "tests/test_e2e.py"],
     ),
     Mutation(
         "threshold-ignored", "the configured threshold ignored",
@@ -88,7 +88,7 @@ MUTATIONS = [
         "kept-vectors-wrong-rows", "kept vectors taken from the wrong rows",
         "qa/stores/local.py", "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid))])",
         "                    out[h] = np.array(vectors[int(np.searchsorted(ids, vid)) - 1])",
-        ["tests/test_store.py", "tests/test_live.py"],
+        ["tests/test_retrieval.py", "tests/test_store.py", "tests/test_live.py"],
     ),
     Mutation(
         "one-citation-only", "only one citation per answer",

@@ -1,0 +1,66 @@
+"""Retrieval over a real index: BM25 finds what the embedding blurs, fusion keeps it, reused vectors are the right ones."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from qa.retrieval import fuse
+
+# Near-spellings of a rare name: the embedding model puts them close to "Zentrox", BM25 does not.
+LOOKALIKES = ["Zentrix", "Zentro", "Centrox", "Zentrax", "Xentrox", "Zentrovia", "Zentroxa", "Sentrox", "Zentrux", "Zentrock"]
+TARGET = ("Local News\n\nThe annual dog show drew large crowds on Saturday; the winning poodle, bred by a family "
+          "from the valley, was sponsored by Zentrox, and the judges praised its calm temper and its neat coat.\n")
+
+
+def test_fuse_adds_reciprocal_ranks():
+    fused = dict(fuse([["a", "b", "c"], ["c", "d"]], k=4, rrf_k=60))
+    assert fused["c"] == pytest.approx(1 / 62 + 1 / 60)
+    assert fused["a"] == pytest.approx(1 / 60) and fused["d"] == pytest.approx(1 / 61)
+    assert [pid for pid, _ in fuse([["a", "b", "c"], ["c", "d"]], k=2)] == ["c", "a"]
+
+
+@pytest.fixture(scope="module")
+def lookalike_engine(tmp_path_factory, embedder):
+    from qa import Config, Engine
+
+    tmp = tmp_path_factory.mktemp("retrieval")
+    arts = tmp / "articles"
+    arts.mkdir()
+    for i, name in enumerate(LOOKALIKES):
+        (arts / f"brand-{i}.txt").write_text(f"Brand notes {i}\n\n{name} is a brand. The {name} company.\n")
+    (arts / "dog-show.txt").write_text(TARGET)
+    engine = Engine(Config(index_dir=str(tmp / "index"), articles_dir=str(arts)))
+    engine.embedder = embedder  # the session's loaded model
+    engine.index(arts)
+    return engine
+
+
+def test_a_rare_name_the_embedding_blurs_is_found_by_keyword_and_kept_by_fusion(lookalike_engine):
+    engine = lookalike_engine
+    vector = engine.embedder.embed(["Zentrox"])[0]
+    dense = [pid for pid, _ in engine.store.dense_search(vector, 3)]
+    assert not any(pid.startswith("dog-show") for pid in dense)  # the premise: dense search alone misses it
+    hits = engine.search("Zentrox", k=3)
+    assert hits[0].citation.article_id == "dog-show.txt"
+
+
+def test_vectors_reused_for_a_renamed_article_are_its_own(lookalike_engine, tmp_path):
+    from qa.chunking import chunk_article, search_text
+
+    engine = lookalike_engine
+    arts = tmp_path / "articles"
+    shutil.copytree(engine.config.articles_dir, arts)
+    (arts / "dog-show.txt").rename(arts / "renamed-show.txt")
+    (arts / "brand-3.txt").rename(arts / "brand-three.txt")
+    report = engine.index(arts)
+    assert report.embedded == 0  # moved text costs no embedding: its vectors are reused
+    for article_id in ("renamed-show.txt", "brand-three.txt", "brand-5.txt"):
+        article = engine.article(article_id)
+        ids = [p.id for p in chunk_article(article, engine.config.chunking)]
+        stored = engine.store.passages(ids, with_vectors=True)
+        assert len(stored) == len(ids) > 0, article_id
+        for sp in stored:
+            fresh = engine.embedder.embed([search_text(article.title, sp.passage)])[0]
+            # bf16 embedding (on CPUs that have it) differs in the 4th decimal with the batch; another passage's vector is far.
+            assert float(np.dot(sp.vector, fresh)) > 0.999, sp.passage.id
