@@ -10,7 +10,11 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'qa[c
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    except Exception as e:  # e.g. "node timed out during startup" on an overloaded machine: Ray, not qa
+        ray.shutdown()
+        pytest.skip(f"a local Ray could not start here ({type(e).__name__}: {str(e)[:120]}): Ray embedding not tested")
     yield
     ray.shutdown()
 

@@ -393,8 +393,16 @@ class MilvusStore:
 
     # ------------------------------------------------------------------ reading
 
-    def article_hashes(self) -> dict[str, str]:
-        return {r["article_id"]: r["hash"] for r in self._scan(self._articles, "part == 0", ["article_id", "hash"]) if r["article_id"]}
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        if ids is None:
+            rows = self._scan(self._articles, "part == 0", ["article_id", "hash"])
+        else:  # by primary key (each article's first part): costs the ids given, not the collection
+            keys = [f"{a}\x1f{0:05d}" for a in dict.fromkeys(ids)]
+            rows = []
+            for i in range(0, len(keys), PAGE):
+                with self._lock:
+                    rows += self._client.get(self._articles, ids=keys[i : i + PAGE], output_fields=["article_id", "hash"])
+        return {r["article_id"]: r["hash"] for r in rows if r["article_id"]}
 
     def vectors_by_content(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
