@@ -227,3 +227,22 @@ def test_engine_confidence_is_the_calibrated_probability_and_the_threshold_is_ho
     finally:
         engine.reader.settings["open_min_confidence"] = shipped
         engine.config.threshold = None
+
+
+@needs_reader
+@pytest.mark.e2e
+def test_same_answer_in_two_articles_is_cited_from_both(tmp_path):
+    from qa import Engine
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Rasmussen in Russia\n\nNATO Secretary-General Anders Fogh Rasmussen met Russian President "
+                                  "Dmitry Medvedev on Monday in Sochi, a Russian city on the Black Sea.\n")
+    (folder / "b.txt").write_text("Talks on Libya\n\nRussian President Dmitry Medvedev received NATO Secretary-General Anders "
+                                  "Fogh Rasmussen in Sochi, a Russian city, for talks on Libya.\n")
+    eng = Engine()
+    eng.config.index_dir = str(tmp_path / "index")
+    eng.index(folder)
+    result = eng.ask("In which Russian city did Rasmussen meet Medvedev?")
+    assert result.answer == "Sochi"
+    assert len({c.article_id for c in result.citations}) == 2  # merged: one answer, cited from both articles
