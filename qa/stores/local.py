@@ -577,12 +577,16 @@ class LocalStore:
                 _crash_point("before-commit")
                 db.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                if segment:
-                    shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
+                self._abort(segment)
                 raise
         self._compact()
+
+    def _abort(self, segment: tuple | None) -> None:
+        """Undo a write that failed part way: roll back its transaction and remove the segment it wrote, if any."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        if segment:
+            shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
 
     def _delete_articles(self, article_ids: list[str]) -> None:
         db = self._db
@@ -673,10 +677,7 @@ class LocalStore:
                 _crash_point("merge-before-commit")
                 self._db.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                if segment:
-                    shutil.rmtree(self.gen / "segments" / segment[0], ignore_errors=True)
+                self._abort(segment)
                 raise
         self._remove_segments(names)
 
