@@ -126,13 +126,13 @@ def bench_store(location, records, embedder, questions, settings) -> dict:
     }
 
 
-def bench_ray(embedder: Embedder, texts: list[str]) -> dict:
+def bench_ray(embedder: Embedder, texts: list[str], actor_cpus: int) -> dict:
     from qa.embedding_ray import RayEmbedder, connect
 
     t0 = time.perf_counter()
     connect("auto")
     start = time.perf_counter() - t0
-    on_ray = RayEmbedder(embedder, "auto", actor_cpus=os.cpu_count() or 1)
+    on_ray = RayEmbedder(embedder, "auto", actor_cpus=actor_cpus)
     on_ray.embed(texts[:64])  # actor start-up and model load, once
     local_t, ray_t, loads = [], [], []
     for _ in range(2):
@@ -149,7 +149,7 @@ def bench_ray(embedder: Embedder, texts: list[str]) -> dict:
         "local_passages_per_second": round(local_rate, 2), "ray_passages_per_second": round(ray_rate, 2),
         "ray_vs_local": round(ray_rate / local_rate, 3), "max_abs_difference": float(np.abs(a - b).max()),
         "local_runs_s": [round(t, 1) for t in local_t], "ray_runs_s": [round(t, 1) for t in ray_t],
-        "ray_actors": 1, "threads_per_actor": os.cpu_count(), "load": loads, "precision": embedder.precision,
+        "ray_actors": max(1, (os.cpu_count() or 1) // actor_cpus), "threads_per_actor": actor_cpus, "load": loads, "precision": embedder.precision,
     }
 
 
@@ -159,6 +159,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--real", type=int, default=200, help="paragraphs embedded with the real model (the questions' own)")
     ap.add_argument("--ray-passages", type=int, default=96)
+    ap.add_argument("--actor-cpus", type=int, default=1, help="CPUs (torch threads) per Ray actor")
     ap.add_argument("--only", choices=["stores", "ray"])
     ap.add_argument("--results", default="scale.json", help="file under benchmarks/results (merged into, so sections can run apart)")
     args = ap.parse_args()
@@ -202,15 +203,22 @@ def main() -> None:
                 print(name, size, r, flush=True)
                 results_file.write_text(json.dumps(results, indent=1))
     if args.only != "stores":
-        texts = [search_text(t, p) for t, x, _ in paras[2000:2200] for p in chunk_article(Article("x", t, x))][: args.ray_passages]
-        r = bench_ray(embedder, texts)
+        texts = []
+        for t, x, _ in paras[2000:]:  # paragraphs no store section uses, as many as asked for
+            texts += [search_text(t, p) for p in chunk_article(Article("x", t, x))]
+            if len(texts) >= args.ray_passages:
+                break
+        texts = texts[: args.ray_passages]
+        r = bench_ray(embedder, texts, args.actor_cpus)
         r["measured"] = time.strftime("%Y-%m-%d %H:%M")
         results["ray"] = r
         print("ray", r, flush=True)
     results_file.write_text(json.dumps(results, indent=1))
     merged = {}
     for f in sorted(OUT.glob("scale*.json")):  # sections run apart land in one table
-        merged.update({k: v for k, v in json.loads(f.read_text()).items() if k not in ("stores", "embedding_precision")})
+        merged.update({k: v for k, v in json.loads(f.read_text()).items() if k not in ("stores", "embedding_precision", "ray")})
+        if "ray" in json.loads(f.read_text()):  # one line per Ray setting measured (one file each)
+            merged.setdefault("rays", []).append(json.loads(f.read_text())["ray"])
         merged.setdefault("stores", {}).update(json.loads(f.read_text()).get("stores", {}))
     write_markdown(merged)
 
@@ -225,8 +233,7 @@ def write_markdown(results: dict) -> None:
     for key, r in results.get("stores", {}).items():
         lines.append(f"| {key.rsplit('-', 1)[0]} | {r['passages']} | {r['write_passages_per_second']} | {r['open_seconds']} | "
                      f"{r['p50_ms']} | {r['p95_ms']} | {r.get('cpu_p50_ms', '')} | {r.get('cpu_p95_ms', '')} | {r['recall_at_3']} | {r['load']} |")
-    if "ray" in results:
-        r = results["ray"]
+    for r in results.get("rays", []):
         lines += ["", f"Ray ({r['ray_actors']} actor x {r['threads_per_actor']} threads, local Ray on this machine) vs local "
                   f"embedding of {r['passages']} passages ({r.get('precision')}): local {r['local_passages_per_second']}/s, "
                   f"Ray {r['ray_passages_per_second']}/s (ratio {r['ray_vs_local']}); ray.init {r['ray_init_seconds']} s; "

@@ -69,11 +69,13 @@ class RayEmbedder:
         embedder: The local embedder whose settings (model, batch size, precision) are used;
             it also embeds questions and small jobs locally.
         address: Ray address (see :func:`connect`).
-        actor_cpus: CPUs reserved per actor (its torch threads).
+        actor_cpus: CPUs reserved per actor (its torch threads). One: an actor per CPU, each
+            single-threaded, embedded 5,000 passages at 0.94x local on 2 cores, against 0.82x for
+            one actor of 2 threads (threads of one small model spend time waiting on each other).
         min_texts: Fewer texts than this are embedded locally (Ray start-up would dominate).
     """
 
-    def __init__(self, embedder: Embedder, address: str = "auto", actor_cpus: int = 2, min_texts: int = 0):
+    def __init__(self, embedder: Embedder, address: str = "auto", actor_cpus: int = 1, min_texts: int = 0):
         self.local = embedder
         self.address = address
         self.actor_cpus = actor_cpus

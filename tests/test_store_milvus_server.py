@@ -1,0 +1,71 @@
+"""The ``http://`` path: qa against a real Milvus server, end to end through the CLI.
+
+The server is Milvus Lite's own gRPC server (``python -m milvus_lite server``), which speaks
+the protocol a Milvus cluster speaks, so ``--store http://host:port`` is exercised the way a
+newsroom would use it: build with ``qa index``, answer with ``qa ask``, from separate
+processes, with the index living only in the server.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, SEEDS, free_port, needs_reader
+
+pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]'): Milvus server path not tested")
+pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: no Milvus server to test against")
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    """A Milvus gRPC server on a free port; yields its http:// address."""
+    data, port = tmp_path_factory.mktemp("milvus-server"), free_port()
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    if proc.poll() is not None or time.monotonic() >= deadline:
+        proc.kill()
+        pytest.skip(f"the Milvus Lite server did not start: {(data / 'server.log').read_text()[-500:]}")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(30)
+    log.close()
+
+
+def qa(*args, env=None):
+    e = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=ROOT, env=e, timeout=600)
+
+
+@needs_reader
+def test_index_and_ask_through_a_milvus_server(milvus_server, tmp_path):
+    r = qa("index", "--articles", str(SEEDS), "--store", milvus_server)
+    assert r.returncode == 0, r.stderr
+    # Nothing is written locally: the index lives in the server.
+    r = qa("ask", "Who is the NATO Secretary-General?", "--json", env={"QA_STORE": milvus_server, "QA_INDEX": str(tmp_path / "unused")})
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    assert "Rasmussen" in answer["answer"] and answer["citations"][0]["date"] == "2011-07-04"
+    assert not (tmp_path / "unused").exists()
+    # An incremental run on the same server finds nothing to do.
+    r = qa("index", "--articles", str(SEEDS), "--store", milvus_server)
+    assert r.returncode == 0 and "0 added, 0 changed, 0 removed" in r.stdout, r.stdout + r.stderr
+
+
+def test_an_unreachable_server_is_a_clear_message():
+    r = qa("ask", "anything", "--store", f"http://127.0.0.1:{free_port()}")
+    assert r.returncode != 0 and "Cannot reach Milvus at http://127.0.0.1" in r.stderr, r.stderr
