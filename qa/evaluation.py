@@ -125,9 +125,14 @@ def trained_titles(model: str = "bundled") -> set[str]:
     info_path = Path(resolve_reader_model(model)) / "training.json"
     if not info_path.exists():
         return set()
-    info = json.loads(info_path.read_text())
     titles: set[str] = set()
-    for key, split in (("train_files", None), ("negative_files", info.get("negatives_split"))):
+    info = json.loads(info_path.read_text())
+    records = []
+    while info:  # a reader trained further (--init) has also seen what its starting weights saw
+        records.append(info)
+        info = info.get("continued_from")
+    for info, key in ((r, k) for r in records for k in ("train_files", "negative_files")):
+        split = info.get("negatives_split") if key == "negative_files" else None
         for name in info.get(key, []):
             f = Path(name)
             if not f.exists():

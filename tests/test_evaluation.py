@@ -76,3 +76,26 @@ def test_eval_reader_with_the_bundled_model(tmp_path):
     v1 = evaluate_reader(_squad_file(tmp_path / "v1.json", unanswerable=False))
     assert v1["threshold"] is None and v1["exact"] == 100.0  # v1.1: never declines, as the official script
     assert evaluate_reader(tmp_path / "v1.json", threshold=1e9)["exact"] == 0.0  # an explicit threshold still applies
+
+
+def _squad_file(path, titles):
+    data = [{"title": t, "paragraphs": [{"context": f"{t} is a place.", "qas": [
+        {"id": f"{t}-q", "question": f"What is {t}?", "answers": [{"text": "a place", "answer_start": len(t) + 4}]}]}]}
+        for t in titles]
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return str(path)
+
+
+def test_trained_titles_follow_the_weights_a_reader_was_trained_from(tmp_path):
+    """A reader trained further (--init) has seen what its starting weights saw: those articles
+    must not be used to select or calibrate it, even though its own run never read them."""
+    from qa.evaluation import select_articles, trained_titles
+
+    first = _squad_file(tmp_path / "first.json", ["Alpha", "Beta"])
+    dev = _squad_file(tmp_path / "dev.json", ["Gamma", "Delta", "Epsilon"])  # articles 0 and 2 are "even"
+    model = tmp_path / "reader"
+    model.mkdir()
+    older = {"train_files": [first], "negative_files": [dev], "negatives_split": "even"}
+    (model / "training.json").write_text(json.dumps({"train_files": [first], "negative_files": [], "continued_from": older}))
+    assert trained_titles(str(model)) == {"Alpha", "Beta", "Gamma", "Epsilon"}
+    assert select_articles(["Gamma", "Delta", "Epsilon"], "untrained", str(model)) == ["Delta"]
