@@ -298,6 +298,7 @@ def eval_reader(
     no_null: Annotated[bool, typer.Option("--always-answer", help="Never decline (the default for files without unanswerable questions, SQuAD v1.1)")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="int8 dynamic quantisation of the reader")] = False,
+    precision: Annotated[str, typer.Option(help="Reader precision: fp32, bf16 (autocast) or auto (bf16 where the CPU has it)")] = "fp32",
     articles: Annotated[str, typer.Option(help="Whose questions: all, or untrained (articles the reader was not trained on)")] = "all",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
@@ -306,7 +307,7 @@ def eval_reader(
 
     try:
         result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null,
-                                 limit=limit, quantize=quantize, articles=articles)
+                                 limit=limit, quantize=quantize, articles=articles, precision=precision)
     except (ValueError, FileNotFoundError) as e:
         _fail(str(e))
     print_table(result)

@@ -72,7 +72,7 @@ def cpu_has_bf16() -> bool:
 def resolve_precision(precision: str, device: str = "cpu") -> str:
     """'fp32' or 'bf16' for a setting: 'auto' is bf16 only on a CPU that has it in hardware."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown embedding precision {precision!r} (use {', '.join(PRECISIONS)})")
+        raise ValueError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
     if precision == "auto":
         return "bf16" if device == "cpu" and cpu_has_bf16() else "fp32"
     return precision

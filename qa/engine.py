@@ -79,7 +79,8 @@ class Engine:
     def __init__(self, config: Config | None = None):
         self.config = config or Config.from_env()
         self.embedder = Embedder(self.config.embedding_model, precision=self.config.embedding_precision)
-        self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens)
+        self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens,
+                             precision=self.config.reader_precision)
         self._store: IndexStore | None = None
 
     @classmethod

@@ -12,10 +12,10 @@ import numpy as np
 from qa.squad import evaluate, load_articles, load_squad, normalize_answer, score
 
 
-def _reader(model: str, quantize: bool = False):
+def _reader(model: str, quantize: bool = False, precision: str = "fp32"):
     from qa.reader import Reader
 
-    reader = Reader(model, quantize=quantize)
+    reader = Reader(model, quantize=quantize, precision=precision)
     reader.warm_up()
     return reader
 
@@ -51,7 +51,7 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
-def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all") -> dict:
+def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all", precision: str = "fp32") -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
     Args:
@@ -63,6 +63,7 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
         limit: Only the first N questions.
         quantize: int8 dynamic quantisation of the reader.
         articles: Whose questions: 'all' or 'untrained' (see :func:`select_articles`).
+        precision: The reader's ('fp32', 'bf16', 'auto'; see :class:`qa.reader.Reader`).
 
     Returns:
         Scores (official names), settings and timing.
@@ -74,14 +75,15 @@ def evaluate_reader(path, model: str = "bundled", threshold: float | None = None
     examples = examples[:limit]
     if threshold is None and not any(ex.is_impossible for ex in examples):
         always_answer = True
-    reader = _reader(model, quantize)
+    reader = _reader(model, quantize, precision)
     t = reader.default_threshold if threshold is None else threshold
     t0 = time.perf_counter()
     margins = reader_margins(reader, examples)
     elapsed = time.perf_counter() - t0
     preds = {ex.qid: ("" if (not always_answer and m < t) else text) for ex, (text, m) in zip(examples, margins)}
     result = evaluate(examples, preds)
-    return {"mode": "reader", "file": str(path), "model": model, "articles": articles, "quantized": quantize, "threshold": None if always_answer else t,
+    return {"mode": "reader", "file": str(path), "model": model, "articles": articles, "quantized": quantize, "precision": reader.precision,
+            "threshold": None if always_answer else t,
             **result, "seconds_per_question": elapsed / max(len(examples), 1)}
 
 

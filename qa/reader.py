@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embedding import resolve_precision
+
 DEFAULT_READER = "bundled"
 BUNDLED_READER = Path(__file__).parent / "models" / "reader"
 
@@ -146,6 +148,8 @@ class Reader:
         max_answer_tokens: Longest answer.
         batch_size: Windows per forward pass.
         quantize: int8 dynamic quantisation of the linear layers (faster on CPU, slightly less exact).
+        precision: 'fp32', 'bf16' (the forward pass under bfloat16 autocast; logits back in fp32)
+            or 'auto' (bf16 only on a CPU that has it in hardware: elsewhere it is emulated, ~16x slower).
     """
 
     def __init__(
@@ -156,6 +160,7 @@ class Reader:
         max_answer_tokens: int = 30,
         batch_size: int = 32,
         quantize: bool = False,
+        precision: str = "fp32",
     ):
         self.model_name = model
         self.max_length = max_length
@@ -163,6 +168,7 @@ class Reader:
         self.max_answer_tokens = max_answer_tokens
         self.batch_size = batch_size
         self.quantize = quantize
+        self.precision = resolve_precision(precision)
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -278,7 +284,7 @@ class Reader:
                 for k in ("input_ids", "attention_mask", "token_type_ids")
                 if k in enc
             }
-            with self._lock, torch.inference_mode():
+            with self._lock, torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"):
                 out = self._model(**batch)
             for row, i in enumerate(idx):
                 length = len(enc["input_ids"][i])

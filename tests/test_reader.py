@@ -101,3 +101,39 @@ def test_every_window_of_a_long_passage_is_read(tiny_reader):
                               return_overflowing_tokens=True, return_offsets_mapping=True)
     first_window_end = max(e for (s, e), seq in zip(first["offset_mapping"][0], first.sequence_ids(0)) if seq == 1)
     assert max(s.end for s in spans) > 2 * first_window_end  # candidates from windows far past the first
+
+
+def test_bf16_reader_reads_like_fp32(monkeypatch):
+    """bf16 autocast (the 'auto' default on CPUs with native bf16) finds the same answers with
+    margins a rounding apart; 'auto' never picks emulated bf16."""
+    import pytest
+
+    from conftest import bundled_reader_available
+
+    if not bundled_reader_available():
+        pytest.skip("the bundled reader is not trained yet")
+    questions = ["Who is the NATO Secretary-General?", "Where did Rasmussen meet Medvedev?", "What did the strikes target?"]
+    passage = ("NATO Secretary-General Anders Fogh Rasmussen defended the alliance's Libya mission Monday during a visit "
+               "to the Russian city of Sochi, where he discussed Libya with Russian President Dmitry Medvedev. "
+               "The strikes targeted Gaddafi's command centres in Tripoli.")
+    fp32, bf16 = Reader(precision="fp32"), Reader(precision="bf16")
+    a, b = fp32.read_pairs(questions, [passage] * 3), bf16.read_pairs(questions, [passage] * 3)
+    assert [s[0].text for s in a] == [s[0].text for s in b]
+    diffs = [abs(x[0].margin - y[0].margin) for x, y in zip(a, b)]
+    assert max(diffs) < 0.5 and any(d > 0 for d in diffs)  # bf16 really ran: not bit-identical
+    import qa.embedding as emb
+
+    monkeypatch.setattr(emb, "cpu_has_bf16", lambda: False)
+    assert Reader(precision="auto").precision == "fp32"
+
+
+def test_engine_reader_follows_the_precision_setting():
+    from qa.config import Config, ConfigError
+    from qa.engine import Engine
+
+    assert Engine(Config(reader_precision="bf16")).reader.precision == "bf16"
+    assert Engine(Config(reader_precision="fp32")).reader.precision == "fp32"
+    import pytest
+
+    with pytest.raises(ConfigError, match="reader_precision"):
+        Config(reader_precision="int4")
