@@ -272,7 +272,8 @@ def serve(
 
         try:
             # The page is served at once; questions wait for the models if they are still loading.
-            demo = launch(backend, host=host, port=port, prevent_thread_lock=True)
+            demo = launch(backend, host=host, port=port, prevent_thread_lock=True,
+                          on_added=watcher.acknowledge if watcher is not None else None)
             backend.wait()
         except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
             if demo is not None:

@@ -71,18 +71,32 @@ class FolderWatcher:
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qa-watch", daemon=True)
+        self._lock = threading.Lock()
+        self._seen: frozenset[tuple[str, int, int]] = frozenset()
 
     def start(self) -> None:
+        self._seen = folder_signature(self.folder)
         self._thread.start()
+
+    def acknowledge(self, paths: list[str]) -> None:
+        """Files already indexed by whoever wrote them (the page's upload): not a change to re-index for.
+
+        Only these files' entries are taken as seen, so any other change still triggers a re-index.
+        """
+        names = {os.path.abspath(p) for p in paths}
+        with self._lock:
+            now = [e for e in folder_signature(self.folder) if os.path.abspath(e[0]) in names]
+            self._seen = frozenset([e for e in self._seen if os.path.abspath(e[0]) not in names] + now)
 
     def stop(self) -> None:
         self._stop.set()
 
     def _run(self) -> None:
-        seen = folder_signature(self.folder)
         pending = None  # a changed signature waiting to settle
         while not self._stop.wait(self.interval):
             now = folder_signature(self.folder)
+            with self._lock:
+                seen = self._seen
             if now == seen:
                 pending = None
                 continue
@@ -93,4 +107,6 @@ class FolderWatcher:
                 self.on_change()
             except Exception:  # a failed re-index must not stop the watch
                 logger.exception("re-indexing after a change failed")
-            seen, pending = now, None
+            with self._lock:
+                self._seen = now
+            pending = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from qa.engine import Engine
 from qa.web.render import _text, render_article
@@ -89,7 +90,7 @@ def _waiting_notes(pending: Pending, poll_s: float = 0.5):
                        else '<p class="qa-waiting">answering…</p>'), None
 
 
-def build_app(chat_backend: LocalChat | ChatProcess | Engine):
+def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable[[list[str]], None] | None = None):
     """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`."""
     import gradio as gr
 
@@ -220,6 +221,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
                 continue
             added += result["added"]
             notes += result["warnings"]
+            if on_added is not None:  # e.g. the folder watch: these files are indexed already
+                on_added(result.get("files", []))
         progress(1.0, desc="Done")
         rows, shown, tab, heading_md = refresh(query)
         lines = [f"Added {len(added)} article{'s' if len(added) != 1 else ''}: " + ", ".join(added) if added else "Nothing was added."]
@@ -278,15 +281,18 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine):
     return demo
 
 
-def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.1", port: int = 7860,
+           on_added: Callable[[list[str]], None] | None = None, **kwargs):
     """Serve the chat (blocks until stopped unless ``prevent_thread_lock=True``).
+
+    ``on_added`` is told the files an upload wrote into the articles folder (and indexed).
 
     Returns:
         The running Gradio app (``.close()`` stops it).
     """
     import gradio as gr
 
-    demo = build_app(chat_backend)
+    demo = build_app(chat_backend, on_added)
     # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
     # _frontend=False skips Gradio's start-up self-check, one HEAD request with a 3 s timeout: on a busy
     # 2-core machine the first page render takes longer, and Gradio then exits with "a shareable link

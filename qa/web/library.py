@@ -36,12 +36,14 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
         paths: Uploaded files (their names are kept).
 
     Returns:
-        ``{"added": [article ids], "warnings": [messages], "summary": index report}``.
+        ``{"added": [article ids], "files": [paths written in the folder], "warnings": [messages],
+        "summary": index report}``.
     """
     folder = Path(engine.config.articles_dir)
     reader = ArticleReader(**reader_options(engine.config))
     articles: list[Article] = []
     warnings: list[str] = []
+    written: list[str] = []
     for p in map(Path, paths):
         name = p.name
         if p.suffix.lower() not in SUFFIXES:
@@ -57,8 +59,10 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, folder / name)  # kept with the other articles, so `qa index` keeps it too
+        written.append(str(folder / name))
         articles.extend(found)
     if not articles:
-        return {"added": [], "warnings": warnings, "summary": "nothing to add"}
+        return {"added": [], "files": [], "warnings": warnings, "summary": "nothing to add"}
     report = engine.upsert(articles)
-    return {"added": [a.id for a in articles], "warnings": warnings + report.warnings, "summary": report.summary()}
+    return {"added": [a.id for a in articles], "files": written, "warnings": warnings + report.warnings,
+            "summary": report.summary()}
