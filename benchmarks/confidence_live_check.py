@@ -3,13 +3,12 @@ run did (`qa eval open --unindexed 0.5 --articles untrained`), compared with the
 
 Usage (repository root, ~2 minutes on CPU): PYTHONPATH=$PWD .venv/bin/python benchmarks/confidence_live_check.py
 """
-import json, tempfile, numpy as np
+import json, tempfile
 from pathlib import Path
 from qa.evaluation import read_cache, load_squad, load_articles, select_articles, held_out_articles, new_choice, _cosine
 from qa.articles import Article
 from qa.config import Config
 from qa.engine import Engine
-from qa.answers import Calibration
 path = "../shared/data/squad/validation-v1.1.json"
 settings, rows = read_cache("runs/open-val-untrained-u50.jsonl")
 all_articles = load_articles(path); titles = [t for t, _ in all_articles]

@@ -145,7 +145,6 @@ def writer_process(index: Path) -> None:
 
 def measure(index: Path) -> dict:
     from qa.articles import Article
-    from qa.config import Config
     from qa.engine import Engine
 
     _, questions = corpus()

@@ -1,11 +1,10 @@
 """End to end with the shipped reader: seeds/ -> index -> answers with citations (API and CLI)."""
 
 import json
-import shutil
 
 import pytest
 
-from conftest import ROOT, SEEDS, needs_reader
+from conftest import SEEDS, needs_reader
 from test_cli import qa
 
 pytestmark = [needs_reader, pytest.mark.e2e]

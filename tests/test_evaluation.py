@@ -78,7 +78,7 @@ def test_eval_reader_with_the_bundled_model(tmp_path):
     assert evaluate_reader(tmp_path / "v1.json", threshold=1e9)["exact"] == 0.0  # an explicit threshold still applies
 
 
-def _squad_file(path, titles):
+def _articles_file(path, titles):
     data = [{"title": t, "paragraphs": [{"context": f"{t} is a place.", "qas": [
         {"id": f"{t}-q", "question": f"What is {t}?", "answers": [{"text": "a place", "answer_start": len(t) + 4}]}]}]}
         for t in titles]
@@ -91,8 +91,8 @@ def test_trained_titles_follow_the_weights_a_reader_was_trained_from(tmp_path):
     must not be used to select or calibrate it, even though its own run never read them."""
     from qa.evaluation import select_articles, trained_titles
 
-    first = _squad_file(tmp_path / "first.json", ["Alpha", "Beta"])
-    dev = _squad_file(tmp_path / "dev.json", ["Gamma", "Delta", "Epsilon"])  # articles 0 and 2 are "even"
+    first = _articles_file(tmp_path / "first.json", ["Alpha", "Beta"])
+    dev = _articles_file(tmp_path / "dev.json", ["Gamma", "Delta", "Epsilon"])  # articles 0 and 2 are "even"
     model = tmp_path / "reader"
     model.mkdir()
     older = {"train_files": [first], "negative_files": [dev], "negatives_split": "even"}

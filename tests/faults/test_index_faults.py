@@ -2,7 +2,6 @@
 
 import errno
 import fcntl
-import json
 import os
 import sqlite3
 import subprocess
