@@ -216,10 +216,11 @@ def main() -> None:
     results_file.write_text(json.dumps(results, indent=1))
     merged = {}
     for f in sorted(OUT.glob("scale*.json")):  # sections run apart land in one table
-        merged.update({k: v for k, v in json.loads(f.read_text()).items() if k not in ("stores", "embedding_precision", "ray")})
-        if "ray" in json.loads(f.read_text()):  # one line per Ray setting measured (one file each)
-            merged.setdefault("rays", []).append(json.loads(f.read_text())["ray"])
-        merged.setdefault("stores", {}).update(json.loads(f.read_text()).get("stores", {}))
+        section = json.loads(f.read_text())
+        merged.update({k: v for k, v in section.items() if k not in ("stores", "embedding_precision", "ray")})
+        if "ray" in section:  # one line per Ray setting measured (one file each)
+            merged.setdefault("rays", []).append(section["ray"])
+        merged.setdefault("stores", {}).update(section.get("stores", {}))
     write_markdown(merged)
 
 

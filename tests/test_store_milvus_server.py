@@ -7,7 +7,6 @@ processes, with the index living only in the server.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, SEEDS, free_port, needs_reader
+from conftest import SEEDS, free_port, needs_reader
+from test_cli import qa
 
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]'): Milvus server path not tested")
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: no Milvus server to test against")
@@ -44,11 +44,6 @@ def milvus_server(tmp_path_factory):
     proc.terminate()
     proc.wait(30)
     log.close()
-
-
-def qa(*args, env=None):
-    e = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True, cwd=ROOT, env=e, timeout=600)
 
 
 @needs_reader
