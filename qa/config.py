@@ -123,8 +123,8 @@ class Config:
             elif f.name == "index_type":
                 if value not in INDEX_TYPES:
                     raise ConfigError(f.name, f"must be one of {', '.join(INDEX_TYPES)}", value)
-            elif f.name == "store" and value != "local" and not _is_store_url(value):
-                raise ConfigError(f.name, "must be 'local', milvus:///path/file.db or http://host:19530", value)
+            elif f.name == "store" and value != "local" and (why := _store_problem(value)):
+                raise ConfigError(f.name, why, value)
             elif f.name in ("embedding_precision", "reader_precision") and value not in PRECISIONS:
                 raise ConfigError(f.name, f"must be one of {', '.join(PRECISIONS)}", value)
             elif not isinstance(value, str) or not value.strip():
@@ -157,16 +157,17 @@ class Config:
             raise
 
 
-def _is_store_url(value: object) -> bool:
+def _store_problem(value: object) -> str:
+    """Why a store setting other than 'local' is unusable ('' when it is a usable Milvus location)."""
     from qa.stores.milvus import is_milvus_location, parse_location
 
     if not isinstance(value, str) or not is_milvus_location(value):
-        return False
+        return "must be 'local', milvus:///path/file.db or http://host:19530"
     try:
         parse_location(value)
-    except ValueError:
-        return False
-    return True
+    except ValueError as e:
+        return f"must be 'local', milvus:///path/file.db or http://host:19530 ({e})"
+    return ""
 
 
 def _parse(name: str, type_: str, raw: str, var: str):

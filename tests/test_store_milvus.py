@@ -1,7 +1,10 @@
-"""The Milvus store against real Milvus Lite: build, ask, upsert, delete, restart, rebuild behind
-the alias, and parity with the local FAISS store on the same corpus and questions."""
+"""The Milvus store against real Milvus Lite: build, ask, upsert, delete, restart, rebuild published
+under a reader, and parity with the local FAISS store on the same corpus and questions."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,18 +91,20 @@ def test_ask_answers_with_citation(engines):
 def test_upsert_change_delete_and_restart(engines, milvus_dir, embedder):
     m = engines["milvus"]
     before = m.stats()
+    oid = "O'Brien's otters, 100%.txt"  # a quote and a percent sign: Milvus Lite 2.5 pastes keys into SQL
     filler = " ".join(f"Otters in bay number {i} float on their backs near the kelp forests." for i in range(30))
-    m.upsert([Article("otters.txt", "Otters", f"{filler} Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", "otters.txt")])
+    m.upsert([Article(oid, "Otters", f"{filler} Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", oid)])
     hits = m.search("otters rocks anvils clams", 1)
-    assert hits[0].citation.article_id == "otters.txt" and m.stats().articles == before.articles + 1
+    assert hits[0].citation.article_id == oid and m.stats().articles == before.articles + 1
     assert m.stats().passages >= before.passages + 3  # a long first version: several passages
     # Changed under the same id, now one passage: the old passages are gone, the new one found.
-    m.upsert([Article("otters.txt", "Otters", "River otters in Scotland eat eels and crayfish.", "2021-05-02", "otters.txt")])
+    m.upsert([Article(oid, "Otters", "River otters in Scotland eat eels and crayfish.", "2021-05-02", oid)])
     assert m.store.keyword_search("anvils", 5) == []
     assert m.search("otters eels crayfish", 1)[0].citation.date == "2021-05-02"
     assert m.stats().passages == before.passages + 1
-    m.delete(["otters.txt"])
-    assert m.store.keyword_search("otters", 5) == [] and m.article("otters.txt") is None
+    assert m.article(oid).text.startswith("River otters")
+    m.delete([oid])
+    assert m.store.keyword_search("otters", 5) == [] and m.article(oid) is None
     assert (m.stats().articles, m.stats().passages) == (before.articles, before.passages)
     # Restart: a new engine on the same file sees the same index.
     m.store.close()
@@ -120,7 +125,7 @@ def test_rebuild_is_invisible_until_published(milvus_dir, embedder):
     first.indexer().index([Article("a.txt", "Alpha", "Alpha particles are helium nuclei.")])
     store = open_store(loc, embedder.model_name)
     assert [a.id for a in store.list_articles()] == ["a.txt"]
-    old = store._client.describe_alias("qa_passages")["collection_name"]
+    old = store._passages
     building = MilvusStore.create(loc, StoreSettings(embedder.model_name, embedder.dimension, {}, "auto"))
     from qa.chunking import chunk_article, search_text
     from qa.stores import ArticleRecord, PassageRecord, content_hash
@@ -132,9 +137,15 @@ def test_rebuild_is_invisible_until_published(milvus_dir, embedder):
     # Readers still see the old index while the new one is written.
     assert [a.id for a in store.list_articles()] == ["a.txt"] and store.keyword_search("beta", 3) == []
     building.publish()
-    assert [a.id for a in store.list_articles()] == ["b.txt"]  # the alias moved under the open reader
+    assert [a.id for a in store.list_articles()] == ["a.txt"]  # the replaced build stays readable...
+    assert store.refresh() is True  # ...until the reader refreshes (the engine does before each question)
+    assert [a.id for a in store.list_articles()] == ["b.txt"]
+    again = MilvusStore.create(loc, StoreSettings(embedder.model_name, embedder.dimension, {}, "auto"))
+    again.publish()
     names = store._client.list_collections()
-    assert old not in names and len([n for n in names if "_passages_" in n]) == 1  # the old build was dropped
+    assert old not in names and len([n for n in names if "_passages_" in n]) == 2  # the build before last was dropped
+    assert again._passages in names and building._passages in names
+    again.close()
     building.close()
     store.close()
 
@@ -163,7 +174,53 @@ def test_bad_locations_are_refused_with_a_message(milvus_dir, tmp_path):
         Config(store="milvus://")
     with pytest.raises(ConfigError, match="store"):
         Config(store="ftp://x")
+    with pytest.raises(ConfigError, match="at most 36 letters"):
+        Config(store=f"milvus://{tmp_path}/my index.db")
     from qa.stores import IndexMissing
 
     with pytest.raises(IndexMissing, match="qa index --store"):
         open_store(f"milvus://{tmp_path}/empty.db")
+
+
+try:
+    from milvus_lite.server import Server  # noqa: F401
+
+    LITE_25 = True
+except ImportError:
+    LITE_25 = False
+
+HOLDER = """
+import sys
+from qa.stores import open_store
+store = open_store(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+print(len(store.list_articles()), flush=True)
+store.close()
+"""
+
+
+def test_a_file_open_in_another_process_is_refused_and_left_intact(milvus_dir, embedder):
+    """Milvus Lite is one process per file: a second one gets a message, and the first keeps working."""
+    from qa.stores import IndexStoreError
+
+    loc = f"milvus://{milvus_dir}/busy.db"
+    e = Engine(Config(store=loc))
+    e.embedder = embedder
+    e.indexer().index([Article("a.txt", "Alpha", "Alpha particles are helium nuclei.")])
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, loc], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(IndexStoreError, match="another (process|qa)"):
+            open_store(loc)
+        with pytest.raises(IndexStoreError, match="another (process|qa)"):
+            e.indexer().index([Article("b.txt", "Beta", "Beta decay emits electrons.")])
+        if LITE_25:  # whose failed start would delete the holder's lock file
+            assert (milvus_dir / ".busy.db.lock").exists()
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "1"  # the holder still reads its index
+    finally:
+        holder.kill()
+        holder.wait()

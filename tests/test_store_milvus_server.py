@@ -1,7 +1,7 @@
 """The ``http://`` path: qa against a real Milvus server, end to end through the CLI.
 
-The server is Milvus Lite's own gRPC server (``python -m milvus_lite server``), which speaks
-the protocol a Milvus cluster speaks, so ``--store http://host:port`` is exercised the way a
+The server is Milvus Lite's own gRPC server on a TCP port (Lite 2.5: its C++ Milvus binary;
+Lite 3: ``python -m milvus_lite server``), which speaks the protocol a Milvus cluster speaks, so ``--store http://host:port`` is exercised the way a
 newsroom would use it: build with ``qa index``, answer with ``qa ask``, from separate
 processes, with the index living only in the server.
 """
@@ -21,15 +21,33 @@ pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install '
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: no Milvus server to test against")
 
 
+# Milvus Lite 2.5 starts its binary on an address from Python (it has no server command).
+LITE25_SERVER = """
+import signal, sys, time
+from milvus_lite.server import Server
+server = Server(sys.argv[1], address=sys.argv[2])
+if not (server.init() and server.start()):
+    sys.exit("the Milvus Lite server did not start")
+signal.signal(signal.SIGTERM, lambda *_: (server.stop(), sys.exit(0)))
+while True:
+    time.sleep(1)
+"""
+
+
+def server_command(data, port: int) -> list[str]:
+    try:
+        from milvus_lite.server import Server  # noqa: F401  (Lite 2.5)
+    except ImportError:
+        return [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    return [sys.executable, "-c", LITE25_SERVER, str(data / "server.db"), f"127.0.0.1:{port}"]
+
+
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
     """A Milvus gRPC server on a free port; yields its http:// address."""
     data, port = tmp_path_factory.mktemp("milvus-server"), free_port()
     log = open(data / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen(server_command(data, port), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -17,9 +17,12 @@ Layout: everything lives in Milvus (no local SQLite), in two collections per bui
                               url, hash, text part; plus one settings row (model, dimension, chunking,
                               version)
 
-and two aliases ``<prefix>_passages`` / ``<prefix>_articles`` that readers use. A full build
-(``create``) writes new collections and :meth:`MilvusStore.publish` moves the aliases to them, so a
-reader never sees a half-written rebuild; the old collections are then dropped.
+and a one-row collection ``<prefix>_current`` that names the published build. A full build
+(``create``) writes new collections and :meth:`MilvusStore.publish` rewrites that row, so a reader
+never sees a half-written rebuild; readers switch on their next :meth:`~MilvusStore.refresh` (the
+engine refreshes before each question). The build replaced is dropped at the publish after, so a
+reader in another process that has not refreshed yet still has it. (Aliases would do this inside
+Milvus, but Milvus Lite 2.5, whose C++ engine searches ~10x faster than Milvus Lite 3's, has none.)
 
 Keyword search is Milvus's own BM25 (a ``BM25`` function over the analyzed text into a sparse
 vector with a ``SPARSE_INVERTED_INDEX``), with the analyzer and k1/b set like qa's local BM25
@@ -37,11 +40,15 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
+import urllib.parse
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 
@@ -58,7 +65,8 @@ from qa.stores.base import (
     StoreStats,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the published build named in <prefix>_current (1: aliases); primary keys escaped (see _key)
+POINTER_ID = "current"
 SETTINGS_ID = "\x00settings"  # the settings row of the articles collection (no article id starts with NUL)
 PART_CHARS = 16_000  # article text per row: <= 64 KB in UTF-8, under VARCHAR's 65,535-byte limit
 MAX_TEXT_BYTES = 65_535
@@ -92,6 +100,9 @@ def parse_location(location: str) -> tuple[str, str]:
         path = location[len("milvus://"):]
         if not path.endswith(".db"):
             raise ValueError(f"{location!r}: give a Milvus Lite file ending in .db, e.g. milvus:///abs/path/index.db")
+        name = os.path.basename(path)
+        if len(name) > 36 or not re.fullmatch(r"[A-Za-z0-9._-]+", name):  # Milvus Lite's rule for its file names
+            raise ValueError(f"{location!r}: Milvus Lite needs a file name of at most 36 letters, digits, '.', '-' or '_'")
         return os.path.abspath(path), prefix
     if location.startswith(("http://", "https://")):
         return location, prefix
@@ -111,13 +122,50 @@ def _client(uri: str):
         if uri.startswith(("http://", "https://")):
             return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
         os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
-        client = MilvusClient(uri)
+        with warnings.catch_warnings():  # Milvus Lite 2.5 imports pkg_resources, which warns on import
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            if _open_elsewhere(uri):
+                raise IndexStoreError(f"The Milvus Lite file {uri} is open in another process (a qa serve or qa index?); "
+                                      "Milvus Lite allows one process per file: stop that one, or use a Milvus server")
+            client = MilvusClient(uri)
+    except IndexStoreError:
+        raise
     except Exception as e:  # pymilvus raises its own MilvusException, or OSError / ConnectionError
         hint = " (Milvus Lite opens a file in one process at a time: is another qa using it?)" if not uri.startswith("http") else ""
         raise IndexStoreError(f"Cannot reach Milvus at {uri}{hint}: {e}") from None
     with _LITE_LOCK:
         _LITE_USERS[uri] = _LITE_USERS.get(uri, 0) + 1
     return client
+
+
+def _open_elsewhere(uri: str) -> bool:
+    """True when another process has this Milvus Lite file open (Lite 2.5's lock is held).
+
+    Lite 2.5 checks that too, but its failed attempt then deletes the lock file the other process
+    holds, so that the next attempt would open the file twice. qa looks first, without starting
+    anything. Only while this process has no store on the file: closing a file a process has
+    locked drops that process's POSIX locks.
+    """
+    with _LITE_LOCK:
+        if _LITE_USERS.get(uri, 0):
+            return False
+    try:
+        import fcntl
+
+        from milvus_lite.server import Server  # noqa: F401  (Lite 2.5; Lite 3 keeps its files otherwise)
+    except ImportError:
+        return False
+    path = Path(uri).resolve()
+    lock = path.parent / f".{path.name}.lock"  # where Lite 2.5's server takes its lock
+    if not lock.exists():
+        return False
+    with open(lock, "a") as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(f, fcntl.LOCK_UN)
+    return False
 
 
 def _close_client(client, uri: str) -> None:
@@ -142,8 +190,8 @@ def _close_client(client, uri: str) -> None:
 
 @contextlib.contextmanager
 def _quiet_pymilvus():
-    """Milvus Lite lacks the timestamp call a query iterator tries first; pymilvus logs that
-    with a traceback, then falls back to a client-side timestamp, which is all it needs."""
+    """pymilvus logs a traceback for calls Milvus Lite lacks and qa copes without: the timestamp
+    a query iterator tries first (it falls back to a client-side one), aliases (Lite 2.5)."""
     log = logging.getLogger("pymilvus")
     level = log.level
     log.setLevel(logging.CRITICAL)
@@ -151,6 +199,26 @@ def _quiet_pymilvus():
         yield
     finally:
         log.setLevel(level)
+
+
+# Milvus Lite 2.5 deletes (and upserts) by pasting primary keys into SQL: a key with a quote fails
+# there and an upsert then leaves duplicates. Keys are stored with ', % and control characters
+# percent-encoded; ids are decoded on the way out.
+_KEY_TABLE = str.maketrans({c: f"%{ord(c):02X}" for c in "%'" + "".join(map(chr, range(32)))})
+
+
+def _key(value: str) -> str:
+    """The primary key a passage or article id is stored under."""
+    return value.translate(_KEY_TABLE)
+
+
+def _part_key(article_id: str, part: int) -> str:
+    """The primary key of one part of an article's text."""
+    return _key(f"{article_id}\x1f{part:05d}")
+
+
+def _unkey(key: str) -> str:
+    return urllib.parse.unquote(key)
 
 
 def _quote(value: str) -> str:
@@ -165,7 +233,7 @@ class MilvusStore:
         client: A connected ``MilvusClient``.
         location: The location string it was opened from.
         prefix: Collection prefix.
-        passages: Name the passages are read and written through (the alias, or a new collection).
+        passages: The collection the passages are read and written in.
         articles: Same for the articles.
         settings: What the index was built with.
         published: False for a store made by :meth:`create` until :meth:`publish`.
@@ -196,14 +264,21 @@ class MilvusStore:
         """
         uri, prefix = parse_location(location)
         client = _client(uri)
-        alias_p, alias_a = f"{prefix}_passages", f"{prefix}_articles"
-        if not (client.has_collection(alias_p) and client.has_collection(alias_a)):
+        try:
+            names = _read_pointer(client, prefix)
+            legacy = names is None and client.has_collection(f"{prefix}_passages")  # format 1 kept its pointer in aliases
+        except Exception as e:
             _close_client(client, uri)
+            raise IndexCorrupt(f"The index in {location} cannot be read ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
+        if names is None:
+            _close_client(client, uri)
+            if legacy:
+                raise IndexMismatch(f"The index in {location} was built by an older qa (format 1). Rebuild it with: qa index --rebuild --store {location}")
             raise IndexMissing(f"No index in {location}. Build it with: qa index --store {location}")
-        store = cls(client, location, prefix, alias_p, alias_a, StoreSettings("", 0, {}), 0, True)
+        store = cls(client, location, prefix, names[0], names[1], StoreSettings("", 0, {}), 0, True)
         try:  # queries of any kind need loaded collections (a restarted Milvus Lite has them released)
-            client.load_collection(alias_p)
-            client.load_collection(alias_a)
+            client.load_collection(names[0])
+            client.load_collection(names[1])
         except Exception as e:
             _close_client(client, uri)
             raise IndexCorrupt(f"The index in {location} cannot be loaded ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
@@ -217,6 +292,7 @@ class MilvusStore:
             raise IndexMismatch(f"The index in {location} has format {data.get('format_version')}; this version of qa reads {FORMAT_VERSION}. {fix}")
         store._settings = StoreSettings(**data["settings"])
         store._version = int(data.get("version", 0))
+        store._seen = f"{names[0]}/{data.get('version')}"
         if embedding_model is not None and store._settings.embedding_model != embedding_model:
             _close_client(client, uri)
             raise IndexMismatch(
@@ -239,23 +315,23 @@ class MilvusStore:
         return store
 
     def publish(self) -> None:
-        """Point the aliases at this build's collections (atomically per alias), then drop the old ones."""
+        """Point readers at this build (one single-row write), then drop older builds.
+
+        The build it replaces is kept until the next publish, so that a reader in another process
+        that has not refreshed yet keeps answering from it; older and never-published builds go.
+        """
         if self._published:
             return
-        old = []
         with self._lock:
-            existing = set(self._client.list_aliases().get("aliases", []))
-            for alias, name in ((f"{self.prefix}_passages", self._passages), (f"{self.prefix}_articles", self._articles)):
-                if alias in existing:
-                    old.append(self._client.describe_alias(alias)["collection_name"])
-                    self._client.alter_alias(name, alias)
-                else:  # the first build
-                    self._client.create_alias(name, alias)
-            for name in old:
-                if name not in (self._passages, self._articles):
+            live = _read_pointer(self._client, self.prefix)
+            _create_pointer(self._client, self.prefix)
+            self._client.upsert(_pointer_name(self.prefix), [{"pk": POINTER_ID, "passages": self._passages,
+                                                            "articles": self._articles, "v": [0.0, 0.0]}])
+            _drop_format1_aliases(self._client, self.prefix)
+            keep = {self._passages, self._articles, *(live or ())}
+            for name in self._client.list_collections():
+                if name.startswith((f"{self.prefix}_passages_", f"{self.prefix}_articles_")) and name not in keep:
                     self._client.drop_collection(name)
-            self._drop_orphans()
-        self._passages, self._articles = f"{self.prefix}_passages", f"{self.prefix}_articles"
         self._published = True
 
     def discard(self) -> None:
@@ -266,15 +342,6 @@ class MilvusStore:
             for name in (self._passages, self._articles):
                 if self._client.has_collection(name):
                     self._client.drop_collection(name)
-
-    def _drop_orphans(self) -> None:
-        """Collections of builds that were never published (a build killed half way)."""
-        existing = set(self._client.list_aliases().get("aliases", []))
-        live = {self._client.describe_alias(alias)["collection_name"]
-                for alias in (f"{self.prefix}_passages", f"{self.prefix}_articles") if alias in existing}
-        for name in self._client.list_collections():
-            if name.startswith((f"{self.prefix}_passages_", f"{self.prefix}_articles_")) and name not in live:
-                self._client.drop_collection(name)
 
     def close(self) -> None:
         with self._lock:
@@ -290,22 +357,26 @@ class MilvusStore:
 
     def _read_settings(self) -> dict | None:
         with self._lock:
-            rows = self._client.get(self._articles, ids=[SETTINGS_ID], output_fields=["text"])
+            rows = self._client.get(self._articles, ids=[_key(SETTINGS_ID)], output_fields=["text"])
         return json.loads(rows[0]["text"]) if rows else None
 
     def _write_settings(self) -> None:
         data = {"format_version": FORMAT_VERSION, "settings": asdict(self._settings), "version": self._version}
-        row = _article_row(SETTINGS_ID, "", 0, Article("", "", json.dumps(data)), json.dumps(data))
+        row = _article_row(_key(SETTINGS_ID), "", 0, Article("", "", json.dumps(data)), json.dumps(data))
         with self._lock:
             self._client.upsert(self._articles, [row])
 
     def refresh(self) -> bool:
-        """True when another writer (or a rebuild behind the alias) changed the index since last looked."""
+        """True when another writer (or a rebuild published since) changed the index since last looked;
+        a published store then reads the new build."""
+        if self._published:
+            with self._lock:
+                names = _read_pointer(self._client, self.prefix)
+            if names and names != (self._passages, self._articles):
+                self._passages, self._articles = names
         data = self._read_settings()
         version = f"{data.get('version')}" if data else ""
-        with self._lock:
-            target = self._client.describe_alias(self._passages)["collection_name"] if self._published else self._passages
-        key = f"{target}/{version}"
+        key = f"{self._passages}/{version}"
         changed = key != getattr(self, "_seen", key)
         self._seen = key
         if data:
@@ -333,7 +404,7 @@ class MilvusStore:
             a = rec.article
             parts = [a.text[i : i + PART_CHARS] for i in range(0, len(a.text), PART_CHARS)] or [""]
             for n, part in enumerate(parts):
-                article_rows.append(_article_row(f"{a.id}\x1f{n:05d}", a.id, n, a, part, len(parts)))
+                article_rows.append(_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts)))
             keep[a.id] = {p.passage.id for p in rec.passages}
             n_parts[a.id] = len(parts)
             for p in rec.passages:
@@ -344,7 +415,7 @@ class MilvusStore:
                     raise ValueError(f"passage {p.passage.id}: text longer than Milvus's {MAX_TEXT_BYTES} bytes")
                 q = p.passage
                 passage_rows.append({
-                    "id": q.id, "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
+                    "id": _key(q.id), "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
                     "passage": q.text, "text": p.search_text, "content_hash": p.content_hash, "dense": v.tolist(),
                 })
         try:
@@ -373,7 +444,7 @@ class MilvusStore:
                 self._client.delete(self._passages, filter=expr)
                 self._client.delete(self._articles, filter=expr)
                 return
-            surplus = f"{expr} and id not in {json.dumps(sorted(keep))}" if keep else expr
+            surplus = f"{expr} and id not in {json.dumps(sorted(_key(i) for i in keep))}" if keep else expr
             self._client.delete(self._passages, filter=surplus)
             self._client.delete(self._articles, filter=f"{expr} and part >= {int(parts)}")
 
@@ -397,7 +468,7 @@ class MilvusStore:
         if ids is None:
             rows = self._scan(self._articles, "part == 0", ["article_id", "hash"])
         else:  # by primary key (each article's first part): costs the ids given, not the collection
-            keys = [f"{a}\x1f{0:05d}" for a in dict.fromkeys(ids)]
+            keys = [_part_key(a, 0) for a in dict.fromkeys(ids)]
             rows = []
             for i in range(0, len(keys), PAGE):
                 with self._lock:
@@ -419,7 +490,7 @@ class MilvusStore:
         with self._lock:
             res = self._client.search(self._passages, data=[np.asarray(vector, np.float32).tolist()], anns_field="dense",
                                       limit=max(1, k), search_params={"metric_type": "IP"}, output_fields=["id"])
-        return [(h["id"], float(h["distance"])) for h in res[0]]
+        return [(_unkey(h["id"]), float(h["distance"])) for h in res[0]]
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not query.strip():
@@ -428,7 +499,7 @@ class MilvusStore:
             res = self._client.search(self._passages, data=[query], anns_field="sparse", limit=max(1, k),
                                       search_params={"metric_type": "BM25"}, output_fields=["id"])
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score: same order.
-        return [(h["id"], abs(float(h["distance"]))) for h in res[0] if h["distance"]]
+        return [(_unkey(h["id"]), abs(float(h["distance"]))) for h in res[0] if h["distance"]]
 
     def hybrid_search(self, vector: np.ndarray, query: str, k: int, rrf_k: int = 60) -> list[tuple[str, float]]:
         """Dense and BM25 fused server-side by reciprocal rank (``RRFRanker``)."""
@@ -441,7 +512,7 @@ class MilvusStore:
             requests.append(AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=pool))
         with self._lock:
             res = self._client.hybrid_search(self._passages, requests, RRFRanker(rrf_k), limit=max(1, k), output_fields=["id"])
-        return [(h["id"], float(h["distance"])) for h in res[0]]
+        return [(_unkey(h["id"]), float(h["distance"])) for h in res[0]]
 
     def passages(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPassage]:
         ids = list(ids)
@@ -449,8 +520,8 @@ class MilvusStore:
             return []
         fields = ["id", "article_id", "number", "start", "end", "passage"] + (["dense"] if with_vectors else [])
         with self._lock:
-            rows = self._client.get(self._passages, ids=list(dict.fromkeys(ids)), output_fields=fields)
-        by_id = {r["id"]: r for r in rows}
+            rows = self._client.get(self._passages, ids=[_key(i) for i in dict.fromkeys(ids)], output_fields=fields)
+        by_id = {_unkey(r["id"]): r for r in rows}
         meta = {a.id: a for a in self._article_meta({r["article_id"] for r in rows})}
         out = []
         for pid in ids:
@@ -466,7 +537,7 @@ class MilvusStore:
         if not article_ids:
             return []
         with self._lock:
-            rows = self._client.get(self._articles, ids=[f"{a}\x1f{0:05d}" for a in article_ids],
+            rows = self._client.get(self._articles, ids=[_part_key(a, 0) for a in article_ids],
                                     output_fields=["article_id", "title", "date", "source", "url"])
         return [Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"]) for r in rows]
 
@@ -474,11 +545,11 @@ class MilvusStore:
         out = []
         for article_id in ids:
             with self._lock:
-                first = self._client.get(self._articles, ids=[f"{article_id}\x1f{0:05d}"], output_fields=["*"])
+                first = self._client.get(self._articles, ids=[_part_key(article_id, 0)], output_fields=["*"])
                 if not first:
                     continue
                 head = first[0]
-                rest = self._client.get(self._articles, ids=[f"{article_id}\x1f{n:05d}" for n in range(1, head["parts"])],
+                rest = self._client.get(self._articles, ids=[_part_key(article_id, n) for n in range(1, head["parts"])],
                                         output_fields=["part", "text"]) if head["parts"] > 1 else []
             text = head["text"] + "".join(r["text"] for r in sorted(rest, key=lambda r: r["part"]))
             out.append(Article(article_id, head["title"], text, head["date"], head["source"], head["url"]))
@@ -521,6 +592,48 @@ class MilvusStore:
         )
 
 
+def _pointer_name(prefix: str) -> str:
+    return f"{prefix}_current"
+
+
+def _read_pointer(client, prefix: str) -> tuple[str, str] | None:
+    """The (passages, articles) collections of the published build, or None before the first."""
+    name = _pointer_name(prefix)
+    if not client.has_collection(name):
+        return None
+    client.load_collection(name)
+    rows = client.get(name, ids=[POINTER_ID], output_fields=["passages", "articles"])
+    return (rows[0]["passages"], rows[0]["articles"]) if rows else None
+
+
+def _create_pointer(client, prefix: str) -> None:
+    from pymilvus import DataType
+
+    name = _pointer_name(prefix)
+    if client.has_collection(name):
+        return
+    s = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=64)
+    s.add_field("passages", DataType.VARCHAR, max_length=255)
+    s.add_field("articles", DataType.VARCHAR, max_length=255)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
+    params = client.prepare_index_params()
+    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+
+
+def _drop_format1_aliases(client, prefix: str) -> None:
+    """Format 1 pointed readers at a build through aliases; a rebuild removes them."""
+    try:
+        with _quiet_pymilvus():
+            aliases = set(client.list_aliases().get("aliases", []))
+    except Exception:  # Milvus Lite 2.5 has no aliases (and so no format-1 index)
+        return
+    for alias in (f"{prefix}_passages", f"{prefix}_articles"):
+        if alias in aliases:
+            client.drop_alias(alias)
+
+
 def _article_row(pk: str, article_id: str, part: int, a: Article, text: str, parts: int = 1) -> dict:
     return {"pk": pk, "article_id": article_id, "part": part, "parts": parts, "title": a.title, "date": a.date,
             "source": a.source, "url": a.url, "hash": a.hash if article_id else "", "text": text, "v": [0.0, 0.0]}
@@ -545,7 +658,7 @@ def _create_passages(client, name: str, settings: StoreSettings) -> None:
     from pymilvus import DataType, Function, FunctionType
 
     s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=1024)
+    s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=4096)  # escaped: up to 3 bytes a character
     s.add_field("article_id", DataType.VARCHAR, max_length=1024)
     s.add_field("number", DataType.INT64)
     s.add_field("start", DataType.INT64)
@@ -567,7 +680,7 @@ def _create_articles(client, name: str) -> None:
     from pymilvus import DataType
 
     s = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=1100)
+    s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=4096)
     s.add_field("article_id", DataType.VARCHAR, max_length=1024)
     s.add_field("part", DataType.INT64)
     s.add_field("parts", DataType.INT64)
