@@ -51,6 +51,23 @@ def best_threshold(examples, margins: list[tuple[str, float]]) -> tuple[float, f
     return float(best_t), 100 * best_f1 / max(len(examples), 1)
 
 
+def margin_auc(examples, margins: list[tuple[str, float]]) -> float:
+    """How well the margin tells answerable from unanswerable questions: the chance that an
+    answerable one has the higher margin (ROC AUC; ties count half).
+
+    Returns:
+        The AUC, or NaN without both kinds of question.
+    """
+    m = np.array([margin for _, margin in margins], dtype=float)
+    impossible = np.array([ex.is_impossible for ex in examples], dtype=bool)
+    pos, neg = np.sort(m[~impossible]), np.sort(m[impossible])
+    if not len(pos) or not len(neg):
+        return float("nan")
+    below = np.searchsorted(neg, pos, side="left")
+    ties = np.searchsorted(neg, pos, side="right") - below
+    return float((below.sum() + 0.5 * ties.sum()) / (len(pos) * len(neg)))
+
+
 def evaluate_reader(path, model: str = "bundled", threshold: float | None = None, always_answer: bool = False, limit: int | None = None, quantize: bool = False, articles: str = "all", precision: str = "fp32") -> dict:
     """EM / F1 of the reader with gold paragraphs.
 
@@ -113,7 +130,9 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     reader = _reader(str(model_dir))
     margins = reader_margins(reader, examples)
     threshold, f1 = best_threshold(examples, margins)
-    return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {"file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2)}})
+    return _update_settings(model_dir, {"null_threshold": round(threshold, 4), "calibration": {
+        "file": Path(calibration_file).name, "articles": part, "questions": len(examples), "f1": round(f1, 2),
+        "margin_auc": round(margin_auc(examples, margins), 4)}})
 
 
 def trained_titles(model: str = "bundled") -> set[str]:
@@ -129,10 +148,14 @@ def trained_titles(model: str = "bundled") -> set[str]:
         return set()
     titles: set[str] = set()
     info = json.loads(info_path.read_text())
-    records = []
-    while info:  # a reader trained further (--init) has also seen what its starting weights saw
+    # A reader trained further (--init) has also seen what its starting weights saw, and an average
+    # of readers (tools/average_readers.py) what each of them saw.
+    records, todo = [], [info]
+    while todo:
+        info = todo.pop()
         records.append(info)
-        info = info.get("continued_from")
+        todo += [info["continued_from"]] if info.get("continued_from") else []
+        todo += [r["training"] for r in info.get("averaged", {}).get("readers", []) if isinstance(r, dict) and r.get("training")]
     for info, key in ((r, k) for r in records for k in ("train_files", "negative_files")):
         split = info.get("negatives_split") if key == "negative_files" else None
         for name in info.get(key, []):

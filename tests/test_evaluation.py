@@ -2,9 +2,10 @@
 
 import json
 
+import numpy as np
 import pytest
 
-from qa.evaluation import best_threshold, evaluate_reader
+from qa.evaluation import best_threshold, evaluate_reader, margin_auc
 from qa.squad import SquadExample, evaluate, score
 
 PARAGRAPH = (
@@ -56,6 +57,15 @@ def test_best_threshold_is_the_f1_optimum():
     assert f1 == pytest.approx(f1_at(threshold))
     assert f1 == pytest.approx(max(f1_at(t) for t in (-3, 0, 3.5, 4.5, 6)))
     assert f1 == pytest.approx(75.0)  # answering only the top margin: 3 of 4 right
+    # Pairs (answerable, unanswerable) ordered right: 5>4, 5>-2, 3>-2; wrong: 3<4.
+    assert margin_auc(examples, margins) == pytest.approx(3 / 4)
+    assert margin_auc(examples, [("", 1.0)] * 4) == pytest.approx(0.5)  # ties count half
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    many = [SquadExample(str(i), "t", "q", "c", *([["x"], [0]] if i % 3 else [])) for i in range(300)]
+    noisy = [("x", float(v)) for v in rng.integers(0, 20, 300)]  # many ties
+    assert margin_auc(many, noisy) == pytest.approx(roc_auc_score([not ex.is_impossible for ex in many], [m for _, m in noisy]))
 
 
 def _squad_file(path, unanswerable: bool):
@@ -99,3 +109,8 @@ def test_trained_titles_follow_the_weights_a_reader_was_trained_from(tmp_path):
     (model / "training.json").write_text(json.dumps({"train_files": [first], "negative_files": [], "continued_from": older}))
     assert trained_titles(str(model)) == {"Alpha", "Beta", "Gamma", "Epsilon"}
     assert select_articles(["Gamma", "Delta", "Epsilon"], "untrained", str(model)) == ["Delta"]
+    # An average of readers has seen what each of them saw.
+    other = _articles_file(tmp_path / "other.json", ["Zeta"])
+    (model / "training.json").write_text(json.dumps({"train_files": [], "averaged": {"weights": [0.5, 0.5], "readers": [
+        {"path": "a", "training": {"train_files": [first], "continued_from": older}}, {"path": "b", "training": {"train_files": [other]}}]}}))
+    assert trained_titles(str(model)) == {"Alpha", "Beta", "Gamma", "Epsilon", "Zeta"}
