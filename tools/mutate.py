@@ -145,6 +145,33 @@ MUTATIONS = [
         "",
         ["tests/test_e2e.py"],
     ),
+    Mutation(
+        "milvus-keys-raw", "Milvus primary keys stored unescaped (Lite 2.5 pastes them into SQL)",
+        "qa/stores/milvus.py", "    return value.translate(_KEY_TABLE)", "    return value",
+        ["tests/test_store_milvus.py"],
+    ),
+    Mutation(
+        "milvus-refresh-stays", "a Milvus reader never moves to a newly published build",
+        "qa/stores/milvus.py", "                self._passages, self._articles = names", "                pass",
+        ["tests/test_store_milvus.py"],
+    ),
+    Mutation(
+        "milvus-lite-lock-unchecked", "a Milvus Lite file held by another process is opened anyway",
+        "qa/stores/milvus.py", "            if _open_elsewhere(uri):", "            if False:",
+        ["tests/test_store_milvus.py"],
+    ),
+    Mutation(
+        "trained-titles-ignore-average", "an averaged reader's training records not followed",
+        "qa/evaluation.py",
+        """        todo += [r["training"] for r in info.get("averaged", {}).get("readers", []) if isinstance(r, dict) and r.get("training")]\n""",
+        "",
+        ["tests/test_evaluation.py"],
+    ),
+    Mutation(
+        "auc-ties-lost", "ties not counted half in the margin's AUC",
+        "qa/evaluation.py", "    return float((below.sum() + 0.5 * ties.sum())", "    return float((below.sum() + 0.0 * ties.sum())",
+        ["tests/test_evaluation.py"],
+    ),
 ]
 
 
