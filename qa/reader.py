@@ -57,6 +57,34 @@ def resolve_reader_model(name: str) -> str:
     return str(BUNDLED_READER) if name in ("", DEFAULT_READER) else name
 
 
+_QUOTES = {"“": "”", "‘": "’", "«": "»", '"': '"'}  # opening -> closing
+
+
+def trim_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span's offsets without a quotation mark at its edge whose partner is not in the span.
+
+    The reader often starts an answer at the opening quote of a quotation and ends it inside:
+    ``“no common understanding``. Scoring ignores punctuation; a reader of the answer does not.
+    (The straight apostrophe is left alone: it ends possessives, "the players'".)
+
+    Args:
+        text: The passage.
+        start: The span's first character.
+        end: One past its last.
+
+    Returns:
+        (start, end), narrowed by at most one character at each edge.
+    """
+    span = text[start:end]
+    if len(span) > 1 and span[0] in _QUOTES and _QUOTES[span[0]] not in span[1:]:
+        start += 1
+        span = span[1:]
+    closing = {c: o for o, c in _QUOTES.items()}
+    if len(span) > 1 and span[-1] in closing and closing[span[-1]] not in span[:-1]:
+        end -= 1
+    return start, end
+
+
 def decode_window(
     start_logits: np.ndarray,
     end_logits: np.ndarray,
@@ -298,5 +326,6 @@ class Reader:
             for cs, ce, score in decode_window(
                 start_all[i], end_all[i], enc["offset_mapping"][i], mask, self.max_answer_tokens
             )[: top_k * 2]:
+                cs, ce = trim_unpaired_quotes(passages[p], cs, ce)
                 spans.append(Span(p, cs, ce, passages[p][cs:ce], score, null))
         return spans

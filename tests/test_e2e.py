@@ -44,6 +44,12 @@ def test_more_questions(engine, question, expected):
     assert expected in (engine.ask(question).answer or "")
 
 
+def test_an_answer_inside_a_quotation_is_shown_without_a_dangling_quotation_mark(engine):
+    result = engine.ask("What did Lavrov say?")  # the reader's span starts at the quotation's opening mark
+    assert result.found and "common understanding" in result.answer and "“" not in result.answer
+    assert f"“[{result.answer}]" in result.citations[0].marked("[", "]")  # the highlight is the answer shown
+
+
 def test_question_with_html_markup_is_read_by_its_words(engine):
     question = '<span class="q">Who heads the TNC?</span>'  # declined when its tags were read as words
     result = engine.ask(question)

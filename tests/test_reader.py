@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from qa.reader import Reader, Span, decode_window, merge_overlapping, truncate_question
+from qa.reader import Reader, Span, decode_window, merge_overlapping, trim_unpaired_quotes, truncate_question
 
 
 def window(n=10, ctx=range(4, 9)):
@@ -137,3 +138,22 @@ def test_engine_reader_follows_the_precision_setting():
 
     with pytest.raises(ConfigError, match="reader_precision"):
         Config(reader_precision="int4")
+
+
+@pytest.mark.parametrize("span, shown", [
+    ("“no common understanding", "no common understanding"),  # the quotation's close is outside the span
+    ("“no common understanding”", "“no common understanding”"),  # a whole quotation stays quoted
+    ("said “no", "said “no"),  # an inner quote is not at the edge
+    ("understanding” about", "understanding” about"),
+    ("common understanding”", "common understanding"),
+    ('"Libya', "Libya"),
+    ('"Libya"', '"Libya"'),
+    ("the players'", "the players'"),  # an apostrophe, not a quote
+    ("“", "“"),  # nothing left to show otherwise
+])
+def test_a_quotation_mark_without_its_partner_is_not_shown_at_the_edge_of_an_answer(span, shown):
+    text = f"Lavrov said there is {span} today."
+    start = text.index(span)
+    s, e = trim_unpaired_quotes(text, start, start + len(span))
+    assert text[s:e] == shown
+

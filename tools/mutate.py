@@ -172,6 +172,11 @@ MUTATIONS = [
         "qa/evaluation.py", "    return float((below.sum() + 0.5 * ties.sum())", "    return float((below.sum() + 0.0 * ties.sum())",
         ["tests/test_evaluation.py"],
     ),
+    Mutation(
+        "quotes-untrimmed", "answers shown with a quotation mark whose partner is outside the span",
+        "qa/reader.py", "                cs, ce = trim_unpaired_quotes(passages[p], cs, ce)\n", "",
+        ["tests/test_e2e.py"],
+    ),
 ]
 
 
