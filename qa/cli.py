@@ -263,9 +263,11 @@ def serve(
     demo = None
     watcher = None
     if watch and not no_index:
-        from qa.watch import FolderWatcher, reindex_command
+        from qa.watch import FolderWatcher, reindex_command, reindex_through
 
-        watcher = FolderWatcher(engine.config.articles_dir, reindex_command(engine.config))
+        # A Milvus Lite file is open in one process at a time, the chat's: it re-indexes there.
+        lite = str(engine.config.location).startswith("milvus://")
+        watcher = FolderWatcher(engine.config.articles_dir, reindex_through(backend) if lite else reindex_command(engine.config))
         watcher.start()
     try:
         from qa.web import launch

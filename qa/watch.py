@@ -52,6 +52,22 @@ def reindex_command(config: Config) -> Callable[[], None]:
     return run
 
 
+def reindex_through(chat) -> Callable[[], None]:
+    """Re-indexes with the chat's own engine (``chat.reindex()``), in line with its questions.
+
+    For a store that one process at a time may open, a Milvus Lite file: the chat holds it, so
+    a `qa index` child process would be refused.
+    """
+
+    def run() -> None:
+        try:
+            logger.warning("articles changed, re-indexed: %s", chat.reindex())
+        except Exception as e:  # reported, not raised: the watch goes on
+            logger.warning("articles changed, but re-indexing failed (the chat keeps the index it has): %s", e)
+
+    return run
+
+
 class FolderWatcher:
     """Polls a folder and calls ``on_change`` once its files have changed and then stayed the same for one interval.
 

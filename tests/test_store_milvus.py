@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,39 @@ def test_a_file_open_in_another_process_is_refused_and_left_intact(milvus_dir, e
     finally:
         holder.kill()
         holder.wait()
+
+
+@needs_reader
+def test_serve_on_a_lite_file_reindexes_folder_changes_in_its_own_process(milvus_dir, tmp_path, embedder):
+    """The chat holds the Lite file, so the folder watch re-indexes through the chat's engine:
+    a `qa index` child would be refused."""
+    import shutil
+
+    from gradio_client import Client
+    from test_live import _wait_for
+
+    from conftest import ROOT, free_port
+
+    arts = tmp_path / "arts"
+    shutil.copytree(SEEDS, arts)
+    loc = f"milvus://{milvus_dir}/watched.db"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--articles", str(arts), "--store", loc, "--port", str(port)],
+                            cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_for(url, proc, log)
+        client = Client(url, verbose=False)
+        before = client.predict(api_name="/stats")["articles"]
+        (arts / "lighthouse.txt").write_text("Lighthouse\n\nThe lighthouse keeper of Port Vell is Marta Puig, appointed in 2009.")
+        deadline = time.time() + 240
+        while client.predict(api_name="/stats")["articles"] == before and time.time() < deadline:
+            time.sleep(2)
+        assert client.predict(api_name="/stats")["articles"] == before + 1  # the page's count follows too
+        after = client.predict("Who is the lighthouse keeper of Port Vell?", api_name="/ask")
+        assert "Marta Puig" in after["answer"], log.read_text()[-2000:]
+        assert "re-indexing failed" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

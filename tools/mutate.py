@@ -177,6 +177,16 @@ MUTATIONS = [
         "qa/reader.py", "                cs, ce = trim_unpaired_quotes(passages[p], cs, ce)\n", "",
         ["tests/test_e2e.py"],
     ),
+    Mutation(
+        "lite-watch-child-index", "the folder watch of a chat on a Milvus Lite file runs `qa index` in another process",
+        "qa/cli.py", "reindex_through(backend) if lite else reindex_command(engine.config)", "reindex_command(engine.config)",
+        ["tests/test_store_milvus.py"],
+    ),
+    Mutation(
+        "lite-stats-stale", "the page's article count for a Milvus Lite file never follows an update",
+        "qa/web/worker.py", "startswith(\"milvus://\") and self._ready.done()", "startswith(\"milvus://\") and False",
+        ["tests/test_store_milvus.py"],
+    ),
 ]
 
 

@@ -177,6 +177,10 @@ class LocalChat:
         """Add uploaded files to the articles folder and index them (see :func:`qa.web.library.add_files`)."""
         return library.add_files(self.engine, paths)
 
+    def reindex(self) -> str:
+        """Index the articles folder again with this engine; returns what changed, in a line."""
+        return self.engine.index().summary()
+
 
 _WORKER: dict = {}
 
@@ -352,6 +356,8 @@ class ChatProcess:
         The worker reopens a changed index before its next question.
         """
         found = _read_index(self._index_dir, lambda store: store.stats())
+        if found is None and str(self._index_dir).startswith("milvus://") and self._ready.done() and not self._ready.exception():
+            return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
         if found is None:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}
@@ -384,6 +390,9 @@ class ChatProcess:
 
     def add_files(self, paths: list[str]) -> dict:
         return self.start("add_files", paths).result()
+
+    def reindex(self) -> str:
+        return self.start("reindex").result()
 
     def close(self) -> None:
         """Stop the child process, at once, even while it is still loading the models."""
