@@ -57,11 +57,11 @@ def resolve_reader_model(name: str) -> str:
     return str(BUNDLED_READER) if name in ("", DEFAULT_READER) else name
 
 
-_QUOTES = {"“": "”", "‘": "’", "«": "»", '"': '"'}  # opening -> closing
+_QUOTES = {"“": "”", "‘": "’", "«": "»", '"': '"', "(": ")", "[": "]"}  # opening -> closing
 
 
 def trim_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span's offsets without a quotation mark at its edge whose partner is not in the span.
+    """A span's offsets without a quotation mark or bracket at its edge whose partner is not in the span.
 
     The reader often starts an answer at the opening quote of a quotation and ends it inside:
     ``“no common understanding``. Scoring ignores punctuation; a reader of the answer does not.

@@ -150,6 +150,10 @@ def test_engine_reader_follows_the_precision_setting():
     ('"Libya"', '"Libya"'),
     ("the players'", "the players'"),  # an apostrophe, not a quote
     ("“", "“"),  # nothing left to show otherwise
+    ("(TNC", "TNC"),
+    ("Council (TNC)", "Council (TNC)"),
+    ("TNC) said", "TNC) said"),
+    ("the TNC)", "the TNC"),
 ])
 def test_a_quotation_mark_without_its_partner_is_not_shown_at_the_edge_of_an_answer(span, shown):
     text = f"Lavrov said there is {span} today."
