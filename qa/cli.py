@@ -263,11 +263,12 @@ def serve(
     demo = None
     watcher = None
     if watch and not no_index:
+        from qa.stores import is_lite_location
         from qa.watch import FolderWatcher, reindex_command, reindex_through
 
         # A Milvus Lite file is open in one process at a time, the chat's: it re-indexes there.
-        lite = str(engine.config.location).startswith("milvus://")
-        watcher = FolderWatcher(engine.config.articles_dir, reindex_through(backend) if lite else reindex_command(engine.config))
+        reindex = reindex_through(backend) if is_lite_location(engine.config.location) else reindex_command(engine.config)
+        watcher = FolderWatcher(engine.config.articles_dir, reindex)
         watcher.start()
     try:
         from qa.web import launch

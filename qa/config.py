@@ -161,12 +161,13 @@ def _store_problem(value: object) -> str:
     """Why a store setting other than 'local' is unusable ('' when it is a usable Milvus location)."""
     from qa.stores.milvus import is_milvus_location, parse_location
 
+    expected = "must be 'local', milvus:///path/file.db or http://host:19530"
     if not isinstance(value, str) or not is_milvus_location(value):
-        return "must be 'local', milvus:///path/file.db or http://host:19530"
+        return expected
     try:
         parse_location(value)
     except ValueError as e:
-        return f"must be 'local', milvus:///path/file.db or http://host:19530 ({e})"
+        return f"{expected} ({e})"
     return ""
 
 

@@ -58,13 +58,14 @@ def resolve_reader_model(name: str) -> str:
 
 
 _QUOTES = {"“": "”", "‘": "’", "«": "»", '"': '"', "(": ")", "[": "]"}  # opening -> closing
+_OPENING = {c: o for o, c in _QUOTES.items()}  # closing -> opening
 
 
 def trim_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     """A span's offsets without a quotation mark or bracket at its edge whose partner is not in the span.
 
     The reader often starts an answer at the opening quote of a quotation and ends it inside:
-    ``“no common understanding``. Scoring ignores punctuation; a reader of the answer does not.
+    ``“no common understanding``. SQuAD scoring drops ASCII punctuation; a reader of the answer sees it.
     (The straight apostrophe is left alone: it ends possessives, "the players'".)
 
     Args:
@@ -79,8 +80,7 @@ def trim_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
     if len(span) > 1 and span[0] in _QUOTES and _QUOTES[span[0]] not in span[1:]:
         start += 1
         span = span[1:]
-    closing = {c: o for o, c in _QUOTES.items()}
-    if len(span) > 1 and span[-1] in closing and closing[span[-1]] not in span[:-1]:
+    if len(span) > 1 and span[-1] in _OPENING and _OPENING[span[-1]] not in span[:-1]:
         end -= 1
     return start, end
 

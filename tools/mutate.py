@@ -179,12 +179,12 @@ MUTATIONS = [
     ),
     Mutation(
         "lite-watch-child-index", "the folder watch of a chat on a Milvus Lite file runs `qa index` in another process",
-        "qa/cli.py", "reindex_through(backend) if lite else reindex_command(engine.config)", "reindex_command(engine.config)",
+        "qa/cli.py", "reindex_through(backend) if is_lite_location(engine.config.location) else reindex_command(engine.config)", "reindex_command(engine.config)",
         ["tests/test_store_milvus.py"],
     ),
     Mutation(
         "lite-stats-stale", "the page's article count for a Milvus Lite file never follows an update",
-        "qa/web/worker.py", "startswith(\"milvus://\") and self._ready.done()", "startswith(\"milvus://\") and False",
+        "qa/web/worker.py", "is_lite_location(self._index_dir) and self._ready.done()", "is_lite_location(self._index_dir) and False",
         ["tests/test_store_milvus.py"],
     ),
 ]

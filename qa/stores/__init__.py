@@ -64,6 +64,11 @@ def is_milvus_location(location: str | Path) -> bool:
     return isinstance(location, str) and location.startswith(("milvus://", "http://", "https://"))
 
 
+def is_lite_location(location: str | Path) -> bool:
+    """True for a Milvus Lite file (``milvus://...``): one process at a time may open it."""
+    return str(location).startswith("milvus://")
+
+
 def writer_lock(location: str | Path):
     """One build at a time: a lock file in an index folder. Milvus Lite locks its file itself;
     a Milvus server takes writes from many clients (per-row upserts by stable id)."""

@@ -22,7 +22,7 @@ from qa.config import Config
 from qa.conversation import Turn, as_turn
 from qa.engine import Engine
 from qa.web import library
-from qa.stores import IndexStoreError
+from qa.stores import IndexStoreError, is_lite_location
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ def _read_index(index_dir: str, what):
     """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
     from qa.stores import open_store
 
-    if str(index_dir).startswith("milvus://"):
+    if is_lite_location(index_dir):
         return None  # Milvus Lite opens a file in one process at a time: the child's engine holds it
     try:
         store = open_store(index_dir)
@@ -356,7 +356,7 @@ class ChatProcess:
         The worker reopens a changed index before its next question.
         """
         found = _read_index(self._index_dir, lambda store: store.stats())
-        if found is None and str(self._index_dir).startswith("milvus://") and self._ready.done() and not self._ready.exception():
+        if found is None and is_lite_location(self._index_dir) and self._ready.done() and not self._ready.exception():
             return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
         if found is None:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
