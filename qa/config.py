@@ -159,7 +159,8 @@ class Config:
 
 def _store_problem(value: object) -> str:
     """Why a store setting other than 'local' is unusable ('' when it is a usable Milvus location)."""
-    from qa.stores.milvus import is_milvus_location, parse_location
+    from qa.stores import is_milvus_location
+    from qa.stores.milvus import parse_location
 
     expected = "must be 'local', milvus:///path/file.db or http://host:19530"
     if not isinstance(value, str) or not is_milvus_location(value):

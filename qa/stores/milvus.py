@@ -83,11 +83,6 @@ def analyzer() -> dict:
             "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}]}
 
 
-def is_milvus_location(location: str) -> bool:
-    """True for locations this store handles (``milvus://...``, ``http(s)://...``)."""
-    return str(location).startswith(("milvus://", "http://", "https://"))
-
-
 def parse_location(location: str) -> tuple[str, str]:
     """(pymilvus uri, collection prefix) for a location string."""
     location = str(location)
