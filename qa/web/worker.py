@@ -355,15 +355,15 @@ class ChatProcess:
 
         The worker reopens a changed index before its next question.
         """
-        found = _read_index(self._index_dir, lambda store: store.stats())
-        if found is None and is_lite_location(self._index_dir) and self._ready.done() and not self._ready.exception():
+        if is_lite_location(self._index_dir) and self._ready.done() and not self._ready.exception():
             return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
+        found = _read_index(self._index_dir, lambda store: store.stats())
         if found is None:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}
 
     def start(self, method: str, *args) -> Pending:
-        """Put a question in line (``method``: 'reply', 'answer' or 'exchange')."""
+        """Put a call to the chat in line (``method``: a :class:`LocalChat` method, e.g. 'reply', 'stats', 'reindex')."""
         with self._lock:
             ticket = next(self._tickets)
         return _InLine(self, ticket, method, args)
