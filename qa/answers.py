@@ -1,4 +1,11 @@
-"""Deciding the answer from the reader's candidates: choose, merge, decline, and a calibrated confidence.
+"""Deciding the answer from the reader's candidates: choose, merge, decline, a calibrated confidence, and time.
+
+Everything from "reader spans + the passages read" to the :class:`Answer` happens here, in
+:func:`decide`, as pure functions over data: which candidate is the answer (by what the
+question asks about time, :func:`qa.news.time_ask`), whether to give it, its confidence,
+its citations, the answers that differed over time and the date a relative answer means.
+The answer shown is the answer judged: its confidence is the calibrated probability of
+that very span.
 
 All decisions use one statistic, a span's margin over its window's "no answer" ([CLS])
 score. Raw start + end logits of different windows and passages are on different
@@ -17,13 +24,68 @@ card for the data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
+from qa import news
 from qa.reader import Span
+from qa.retrieval import Citation
 from qa.squad import normalize_answer
+
+
+@dataclass
+class Answer:
+    """The result of :meth:`qa.Engine.ask`.
+
+    Attributes:
+        question: The question as asked.
+        answer: The answer text, or None when nothing in the articles answers it.
+        score: Reader margin of the answer over "no answer" (higher is surer).
+        confidence: P(the answer is right), calibrated on validation questions (see the
+            reader's model card): of answers shown at 80%, about 8 in 10 are right. It is
+            always the probability of the span shown. When the engine declines, the
+            probability that the best span it found (not shown) would have been right; 0.0
+            when the reader found no span at all.
+        citations: Where the answer is found, best first.
+        sources: The closest passages retrieved (shown when there is no answer).
+        resolved_question: The reading of the question that was answered: the question as asked, or
+            (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
+        timings: Seconds spent per stage.
+        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
+            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
+        period: The period the question named (ISO 8601, e.g. ``2011-07``, ``2010/..``) when articles of it were preferred.
+        over_time: For a question about a state that changes ("How many have died?"), when dated
+            articles answer differently: each answer with its date, its article and its own
+            confidence, newest first (the first is the answer given).
+        time_kind: What the question asks about time: ``current``, ``period``, ``event`` or ``fixed``
+            (see :func:`qa.news.time_ask`).
+    """
+
+    question: str
+    answer: str | None
+    score: float
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Citation] = field(default_factory=list)
+    resolved_question: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    answer_date: str | None = None
+    period: str | None = None
+    over_time: list[dict] = field(default_factory=list)
+    time_kind: str = "fixed"
+
+    @property
+    def found(self) -> bool:
+        return self.answer is not None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-safe data (a missing score is None, not -inf)."""
+        d = asdict(self)
+        if not math.isfinite(d["score"]):
+            d["score"] = None
+        return d
 
 
 @dataclass
@@ -204,3 +266,161 @@ def expected_calibration_error(probs: Sequence[float], right: Sequence[bool], bi
     rows = reliability(probs, right, bins)
     n = sum(r["count"] for r in rows)
     return sum(r["count"] * abs(r["confidence"] - r["accuracy"]) for r in rows) / max(n, 1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The engine's decline rule, span by span.
+
+    Attributes:
+        calibration: (margin, passage cosine) -> P(right).
+        min_confidence: Decline below this probability; None: decide on the margin ``threshold``.
+        threshold: The margin to reach when ``min_confidence`` is None.
+    """
+
+    calibration: Calibration
+    min_confidence: float | None
+    threshold: float
+
+    def probability(self, span: Span, sources: Sequence[Citation]) -> float:
+        return self.calibration.probability(span.margin, sources[span.passage].retrieval_score)
+
+    def accepts(self, span: Span, probability: float) -> bool:
+        return accept(Choice(span, [span]), probability, self.min_confidence, self.threshold)
+
+
+@dataclass
+class Candidate:
+    """One reader span with what the decision needs of it: its passage and its own probability."""
+
+    span: Span
+    source: Citation
+    probability: float
+    accepted: bool
+
+    @property
+    def key(self) -> str:
+        return normalize_answer(self.span.text)
+
+    @property
+    def date(self) -> str:
+        return self.source.date if news.parse_iso(self.source.date) else ""
+
+    @property
+    def past(self) -> bool:
+        """Said as a past state in its passage ("former chief executive X", "the toll stood at 27")."""
+        return news.said_as_past(self.source.passage[: self.span.start])
+
+
+def candidates(spans: Sequence[Span], sources: Sequence[Citation], rule: Rule) -> list[Candidate]:
+    """Each span with its passage, probability and verdict, highest margin first."""
+    out = []
+    for s in sorted(spans, key=lambda s: -s.margin):
+        p = rule.probability(s, sources)
+        out.append(Candidate(s, sources[s.passage], p, rule.accepts(s, p)))
+    return out
+
+
+def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
+    """The candidate to judge, by what the question asks about time.
+
+    - ``fixed``: the best-supported answer (highest margin), whatever its date.
+    - ``event``: of the candidates that are answers in their own right, the one from the
+      first article dated on or after the event's first report (the state then); without
+      an event date, as ``fixed``.
+    - ``current``: of the candidates that are answers in their own right, the one from the
+      newest dated article, unless its passage says it as past ("former", "stood at");
+      highest margin within a date. None accepted: the highest margin (then declined).
+    - ``period``: the same, among the articles of the named period (the state at the end of
+      it); none of them accepted: the highest margin overall.
+
+    Args:
+        cands: From :func:`candidates`, highest margin first.
+        ask: What the question asks about time.
+
+    Returns:
+        The candidate, or None when there is none.
+    """
+    if not cands:
+        return None
+    best = cands[0]
+    if ask.kind == "current":
+        pool = [c for c in cands if c.accepted and c.date and not c.past]
+    elif ask.kind == "period" and ask.period is not None:
+        pool = [c for c in cands if c.accepted and ask.period.holds(c.date)]
+    elif ask.kind == "event" and ask.event_date:
+        pool = [c for c in cands if c.accepted and c.date >= ask.event_date]
+        if pool:
+            first = min(c.date for c in pool)
+            return next(c for c in pool if c.date == first)
+        return best
+    else:
+        return best
+    if not pool:
+        return best
+    newest = max(c.date for c in pool)
+    return next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
+
+
+def history(cands: Sequence[Candidate], chosen: Candidate) -> list[dict]:
+    """The differing answers over time, newest first (the chosen one first), from candidates that each answer.
+
+    Returns:
+        [] unless at least two distinct answers of two different dates are answers in their own right.
+    """
+    if not chosen.date:
+        return []
+    per_value: dict[str, Candidate] = {chosen.key: chosen}
+    for c in sorted((c for c in cands if c.accepted and c.date), key=lambda c: (c.date, c.span.margin), reverse=True):
+        if c.key and not any(c.key in k or k in c.key for k in per_value):
+            per_value[c.key] = c
+    rows = [chosen] + sorted((c for c in per_value.values() if c is not chosen), key=lambda c: c.date, reverse=True)
+    if len(rows) < 2 or len({c.date for c in rows}) < 2:
+        return []
+    return [{"answer": c.span.text, "date": c.date, "title": c.source.title, "article_id": c.source.article_id,
+             "confidence": round(c.probability, 4)} for c in rows]
+
+
+def _cite(c: Citation, s: Span) -> Citation:
+    return replace(c, answer_start=c.passage_start + s.start, answer_end=c.passage_start + s.end)
+
+
+def decide(question: str, resolved_question: str, spans: Sequence[Span], sources: Sequence[Citation], rule: Rule,
+           ask: news.TimeAsk, period_preferred: bool = False) -> Answer:
+    """The answer, from the reader's candidates over the passages read.
+
+    Args:
+        question: The question as typed (for display).
+        resolved_question: The reading that was answered (a follow-up rewritten).
+        spans: The reader's candidates; ``Span.passage`` indexes ``sources``.
+        sources: The passages read.
+        rule: The decline rule and calibration.
+        ask: What the question asks about time.
+        period_preferred: Whether passages of the named period were found and read first.
+
+    Returns:
+        The answer (declined: ``answer`` None, ``confidence`` that of the best candidate).
+    """
+    cands = candidates(spans, sources, rule)
+    chosen = pick(cands, ask)
+    period = ask.period.iso if ask.period is not None and period_preferred else None
+    if chosen is None:
+        return Answer(question, None, -math.inf, 0.0, [], list(sources), resolved_question, period=period, time_kind=ask.kind)
+    if not chosen.accepted:
+        return Answer(question, None, chosen.span.margin, chosen.probability, [], list(sources), resolved_question,
+                      period=period, time_kind=ask.kind)
+    # The same answer found in several passages is cited from each of them, the chosen one first.
+    citations, seen = [], set()
+    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key]:
+        where = (c.source.article_id, c.source.passage_start + c.span.start)
+        if where not in seen:  # overlapping passages of one article hold the same sentence
+            seen.add(where)
+            citations.append(_cite(c.source, c.span))
+    over_time = history(cands, chosen) if ask.kind in ("current", "period") else []
+    answer_date = None
+    published = news.parse_iso(chosen.source.date)
+    if published:
+        relative = news.resolve_relative(chosen.span.text, published)
+        answer_date = relative.iso if relative else None
+    return Answer(question, chosen.span.text, chosen.span.margin, chosen.probability, citations, list(sources),
+                  resolved_question, answer_date=answer_date, period=period, over_time=over_time, time_kind=ask.kind)

@@ -54,6 +54,9 @@ class Article:
         source: The file it came from, relative to the articles folder.
         url: Where it was published, if known.
         author: Author(s), if known (metadata: not part of :attr:`hash`).
+        date_relative: The date was written relatively ("Posted 3 hours ago") and counted from the
+            file's modification time; then it is not part of :attr:`hash`, and the date the index
+            first gave the article is kept (touching the file neither moves it nor re-embeds).
     """
 
     id: str
@@ -63,12 +66,16 @@ class Article:
     source: str = ""
     url: str = ""
     author: str = ""
+    date_relative: bool = False
 
     @functools.cached_property
     def hash(self) -> str:
-        """Content hash: changes when title, date, url or text change (what decides re-embedding)."""
+        """Content hash: changes when title, date, url or text change (what decides re-embedding).
+
+        A relative date is left out: it moves with the file's modification time, not with the article.
+        """
         h = hashlib.sha256()
-        for part in (self.title, self.date, self.url, self.text):
+        for part in (self.title, "" if self.date_relative else self.date, self.url, self.text):
             h.update(part.encode("utf-8"))
             h.update(b"\0")
         return h.hexdigest()[:32]
@@ -373,6 +380,7 @@ class ArticleReader:
             source=source,
             url=fields.url,
             author=fields.author,
+            date_relative=fields.date_relative,
         )
         return _Read(article, f"{source} {fields.where}" if fields.where else source)
 

@@ -2,71 +2,28 @@
 
 from __future__ import annotations
 
-import math
+import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from qa import answers, file_offsets, news
-from qa.answers import Calibration
+from qa.answers import Answer, Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.conversation import Reading, Turn, choose, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
-from qa.reader import Reader, Span
+from qa.reader import Reader
 from qa.retrieval import Citation, Hit, Retriever
 from qa.stores import IndexStore, StoreStats, open_store
 
 __all__ = ["Answer", "Citation", "Engine", "Hit"]
 
-
-@dataclass
-class Answer:
-    """The result of :meth:`Engine.ask`.
-
-    Attributes:
-        question: The question as asked.
-        answer: The answer text, or None when nothing in the articles answers it.
-        score: Reader margin of the answer over "no answer" (higher is surer).
-        confidence: P(the answer is right), calibrated on validation questions (see the
-            reader's model card): of answers shown at 80%, about 8 in 10 are right. When
-            the engine declines, the probability that the best span it found (not shown)
-            would have been right; 0.0 when the reader found no span at all.
-        citations: Where the answer is found, best first.
-        sources: The closest passages retrieved (shown when there is no answer).
-        resolved_question: The reading of the question that was answered: the question as asked, or
-            (for a follow-up) rewritten with what the conversation is about, whichever the reader was surer of.
-        timings: Seconds spent per stage.
-        answer_date: When the answer is a relative time ("Monday", "last week"), the day, week or
-            month it means (ISO 8601: ``2011-07-04``, ``2011-W26``, ``2011-03``), from the cited article's date.
-        period: The period the question named (ISO 8601, e.g. ``2011-07``) when articles of it were preferred.
-        over_time: When articles of different dates answer differently: each answer with its date, newest first.
-    """
-
-    question: str
-    answer: str | None
-    score: float
-    confidence: float
-    citations: list[Citation] = field(default_factory=list)
-    sources: list[Citation] = field(default_factory=list)
-    resolved_question: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    answer_date: str | None = None
-    period: str | None = None
-    over_time: list[dict] = field(default_factory=list)
-
-    @property
-    def found(self) -> bool:
-        return self.answer is not None
-
-    def to_dict(self) -> dict:
-        """Plain JSON-safe data (a missing score is None, not -inf)."""
-        d = asdict(self)
-        if not math.isfinite(d["score"]):
-            d["score"] = None
-        return d
+# An event's first report: the earliest article whose passage is this close (cosine) to the best match of the event's words.
+EVENT_MATCH = 0.1
 
 
 class Engine:
@@ -233,11 +190,6 @@ class Engine:
         self.reader.warm_up()
         return Calibration.from_settings(self.reader.settings.get("confidence"), self.threshold)
 
-    def _is_answer(self, span: Span, sources: list[Citation], calibration: Calibration, min_confidence: float | None) -> bool:
-        """Whether one candidate span would be given as an answer (the engine's decline rule, span by span)."""
-        p = calibration.probability(span.margin, sources[span.passage].retrieval_score)
-        return answers.accept(answers.Choice(span, [span]), p, min_confidence, self.threshold)
-
     def ask(self, question: str, history: list[Answer | Turn | dict] | None = None) -> Answer:
         """Answer a question from the articles.
 
@@ -264,44 +216,77 @@ class Engine:
         best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
         return best
 
+    @property
+    def rule(self) -> answers.Rule:
+        """The decline rule the answer decision applies, span by span."""
+        return answers.Rule(self.calibration, self.min_confidence, self.threshold)
+
     def _answer(self, question: str, reading: Reading) -> Answer:
         """Answer one reading of a question (``question`` is kept as typed, for display)."""
         t0 = time.perf_counter()
-        # A question naming a time ("in July 2011") searches wider and keeps that period's articles first.
-        period = news.question_period(reading.question)
-        hits, timings = self._search(reading.query, self.config.top_k * (4 if period else 1))
-        sources, preferred = news.prefer_period([h.citation for h in hits], period, self.config.top_k)
+        k = self.config.top_k
+        # Questions about time search wider: a named period's articles, or the newest state, may rank low.
+        ask = news.time_ask(reading.question, date.today())
+        asked = reading.question
+        query = reading.query
+        if ask.kind == "period":  # the period is chosen by the articles' dates; its words are rarely in the text
+            asked, query = news.without_period(asked), news.without_period(query)
+        hits, timings = self._search(query, k if ask.kind == "fixed" else k * 4)
+        pool = [h.citation for h in hits]
+        if ask.kind == "period":  # a month without a year is placed by the articles at hand
+            ask = news.time_ask(reading.question, date.today(), filter(None, (news.parse_iso(c.date) for c in pool)))
+        sources, preferred = news.prefer_period(pool, ask.period, k)
+        if ask.kind == "current":
+            sources = self._with_newest(pool, k)
+        elif ask.kind == "event":
+            ask, sources = self._at_event(ask, pool, k, timings)
         t1 = time.perf_counter()
-        spans = self.reader.read(reading.question, [c.passage for c in sources])
+        spans = self.reader.read(asked, [c.passage for c in sources])
         t2 = time.perf_counter()
         timings.update(read=t2 - t1, total=t2 - t0)
-        choice = answers.choose(spans)  # by margin: choosing by probability measured no better (model card)
-        margin = choice.margin if choice else -math.inf
-        calibration, min_confidence = self.calibration, self.min_confidence
-        # The confidence also weighs how close the answer's passage is to the question (its cosine).
-        cosine = sources[choice.best.passage].retrieval_score if choice else 0.0
-        confidence = calibration.probability(margin, cosine)
-        if not answers.accept(choice, confidence, min_confidence, self.threshold):
-            return Answer(question, None, margin, confidence, [], sources, reading.question, timings,
-                          period=period.iso if preferred else None)
-        # The same answer found in several passages is cited from each of them.
-        citations, seen = [], set()
-        for s in choice.same:
-            c = sources[s.passage]
-            where = (c.article_id, c.passage_start + s.start)
-            if where in seen:  # overlapping passages of one article hold the same sentence
-                continue
-            seen.add(where)
-            citations.append(
-                Citation(**{**asdict(c), "answer_start": c.passage_start + s.start, "answer_end": c.passage_start + s.end})
-            )
-        answer = Answer(question, choice.text, margin, confidence, citations, sources, reading.question, timings,
-                        period=period.iso if preferred else None)
-        # Only candidates that would be answers in their own right count; annotate's margin filter is then open.
-        counted = [s for s in spans if self._is_answer(s, sources, calibration, min_confidence)]
-        answer = news.annotate(answer, counted, sources, -math.inf)
-        file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
+        answer = answers.decide(question, reading.question, spans, sources, self.rule, ask, preferred)
+        answer.timings = timings
+        if answer.found:
+            file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
         return answer
+
+    def _at_event(self, ask: news.TimeAsk, pool: list[Citation], k: int, timings: dict) -> tuple[news.TimeAsk, list[Citation]]:
+        """When the event a question is anchored to was first reported, and the passages to read for it.
+
+        The event's words ("the recall was announced") are searched on their own; the earliest
+        article among the close matches is its first report. Its best passage is read with the ``k`` best.
+        """
+        words = re.sub(r"(?i)^(?:when|as|after|before|once|by the time|at the time of|in the (?:wake|aftermath) of)\s+", "", ask.event)
+        hits, _ = self._search(words, k * 4)
+        dated = [h.citation for h in hits if news.parse_iso(h.citation.date)]
+        if not dated:
+            return ask, list(pool[:k])
+        top = max(c.retrieval_score for c in dated)
+        first = min((c for c in dated if c.retrieval_score >= top - EVENT_MATCH), key=lambda c: c.date)
+        kept = list(pool[:k])
+        if first.article_id not in {c.article_id for c in kept}:
+            same = [c for c in pool if c.article_id == first.article_id]
+            kept.append(same[0] if same else first)
+        return replace(ask, event_date=first.date), kept
+
+    @staticmethod
+    def _with_newest(pool: list[Citation], k: int) -> list[Citation]:
+        """The ``k`` best passages, plus the best passage of each of the newest articles in the pool not among them.
+
+        A state that changes is stated last in the newest article, which a question worded
+        like the first report may rank below ``k``.
+        """
+        kept = list(pool[:k])
+        seen = {c.article_id for c in kept}
+        dated = sorted((c for c in pool[k:] if news.parse_iso(c.date)), key=lambda c: c.date, reverse=True)
+        newest_kept = max((c.date for c in kept if news.parse_iso(c.date)), default="")
+        for c in dated:
+            if len(kept) >= 2 * k or c.date <= newest_kept:
+                break
+            if c.article_id not in seen:
+                seen.add(c.article_id)
+                kept.append(c)
+        return kept
 
 
 def _plain_text(question: str) -> str:

@@ -141,6 +141,7 @@ class Indexer:
         """
         _unique(articles)
         with writer_lock(self.root):
+            self._keep_first_dates(articles)
             store, report = self._open(rebuild)
             if store is None:
                 return self._rebuild(articles, report, show_progress)
@@ -218,6 +219,24 @@ class Indexer:
             report.reindexed = f"index type changed ({s.index_type} -> {self.index_type})"
             store.set_index_type(self.index_type)
         return store, report
+
+    def _keep_first_dates(self, articles: list[Article]) -> None:
+        """Articles dated relatively ("Posted 3 hours ago") keep the date the index first gave them, while unchanged."""
+        relative = {a.id: a for a in articles if a.date_relative}
+        if not relative:
+            return
+        try:
+            store = open_store(self.root)
+        except IndexStoreError:
+            return
+        try:
+            hashes = store.article_hashes(list(relative))
+            for kept in store.list_articles():
+                a = relative.get(kept.id)
+                if a is not None and hashes.get(a.id) == a.hash and kept.date:
+                    a.date = kept.date
+        finally:
+            store.close()
 
     def _readable_articles(self) -> list[Article]:
         """The articles of the live index, whatever it was built with (for a rebuild from it), or none."""

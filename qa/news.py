@@ -1,29 +1,25 @@
-"""News-aware dates: relative answers made calendar dates, questions that name a time, answers that changed.
+"""Date facts for news: relative times made calendar dates, and what a question asks about time.
 
 News articles speak relative to the day they were published: "Monday", "yesterday",
 "last week", "in March". An answer like that means little a month later, so it is
 resolved against the publication date of the article it was read from ("Monday — 4 July
-2011"). A question that names a period ("in July 2011", "in 2011", "this year") prefers
-articles published in it. When articles of different dates give different answers (a
-figure that changed over time), the newest answer leads and the others follow, newest first.
+2011"). A question is classified by what it asks about time (:func:`time_ask`): a current
+state, a state in a named period, a state at an event, or a fixed fact. This module only
+states those facts; :mod:`qa.answers` decides the answer from them.
 
 Dates are ISO 8601 throughout: a day ``2011-07-04``, a week ``2011-W26``, a month
-``2011-03``, a year ``2011``.
+``2011-03``, a year ``2011``, an interval ``2010/..``, ``../2024-05``, ``2024-03/2024-05``.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Sequence
+from typing import Iterable, Sequence
 
 from dateutil.relativedelta import MO, relativedelta, weekday
-
-if TYPE_CHECKING:  # only for type hints: news sits beside the engine and must not import it at run time
-    from qa.engine import Answer, Citation
-    from qa.reader import Span
 
 _WEEKDAYS = [d.lower() for d in calendar.day_name]  # monday .. sunday
 _MONTHS = [m.lower() for m in calendar.month_name[1:]]  # january .. december
@@ -134,15 +130,36 @@ def resolve_relative(text: str, published: date) -> Period | None:
             return _week(d)
         return _month_period(d.year, d.month) if unit == "month" else _year(d.year)
     m = re.fullmatch(_MONTH_RE, t)
-    if m:  # a month without a year: the latest such month up to the publication month
-        month = _month(m.group("month"))
-        year = published.year if month <= published.month else published.year - 1
-        return _month_period(year, month)
+    if m:  # a month without a year: the nearest such month, before or after ("in August" in a July article is coming)
+        return _month_period(*nearest_month(_month(m.group("month")), published))
     return None
 
 
+def nearest_month(month: int, around: date) -> tuple[int, int]:
+    """(year, month) of the occurrence of ``month`` nearest to ``around``; six months either way goes to the past."""
+    ahead = (month - around.month) % 12
+    if ahead == 0:
+        return around.year, month
+    if ahead < 6:
+        return around.year + (around.month + ahead > 12), month
+    return around.year - (month > around.month), month
+
+
+
+
+def _open_end(iso: str) -> str:
+    return "" if iso == ".." else iso
+
+
 def describe(period_iso: str) -> str:
-    """A reader-friendly name for an ISO day, week, month or year: '4 July 2011', 'week of 27 June 2011'."""
+    """A reader-friendly name for an ISO day, week, month, year or interval: '4 July 2011', 'since 2010'."""
+    if "/" in period_iso:
+        start, end = (_open_end(p) for p in period_iso.split("/", 1))
+        if not start:
+            return f"up to {describe(end)}"
+        if not end:
+            return f"since {describe(start)}"
+        return f"{describe(start)} to {describe(end)}"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period_iso):
         d = date.fromisoformat(period_iso)
         return f"{d.day} {calendar.month_name[d.month]} {d.year}"
@@ -156,91 +173,191 @@ def describe(period_iso: str) -> str:
     return period_iso
 
 
-def question_period(question: str, today: date | None = None) -> Period | None:
-    """The period a question names, if any: "in July 2011", "in 2011", "this year", "last month".
+_YEAR = r"(?:19|20)\d\d"
+_MONTH_NAME = r"(?:" + "|".join(_MONTHS + sorted(_MONTH_ABBR, key=len, reverse=True)) + r")\.?"
+# "July 2011", "July of 2011", "July" (a year to be found), or "2011".
+_WHEN = r"(?:(?P<{p}m>" + _MONTH_NAME + r")(?:\s+(?:of\s+)?(?P<{p}y>" + _YEAR + r"))?|(?P<{p}yo>" + _YEAR + r"))\b(?!\s*-)"
+
+
+def _when(m: re.Match, p: str, dates: Sequence[date], today: date) -> Period | None:
+    """The month or year one ``_WHEN`` group names; a month without a year is the latest one the articles hold."""
+    if m.group(p + "yo"):
+        return _year(int(m.group(p + "yo")))
+    month = _month(m.group(p + "m"))
+    if m.group(p + "y"):
+        return _month_period(int(m.group(p + "y")), month)
+    years = [d.year for d in dates if d.month == month]
+    if years:
+        return _month_period(max(years), month)
+    return _month_period(today.year if month <= today.month else today.year - 1, month)
+
+
+def _interval(start: date | None, end: date | None) -> Period:
+    iso = f"{start.isoformat() if start else '..'}/{end.isoformat() if end else '..'}"
+    return Period(start or date.min, end or date.max, iso)
+
+
+def question_period(question: str, today: date | None = None, dates: Iterable[date] = ()) -> Period | None:
+    """The period a question names, if any.
+
+    "in July 2011", "in 2011", "in April" (the latest April the articles hold; without
+    articles of it, the latest up to today), "since 2010", "before June 2024", "after
+    March 2024", "between March and May 2024", "this year", "last year", "last month"
+    (counted from ``today``: the day the question is asked, not the articles' dates).
 
     Args:
         question: The question.
         today: What "this year" is relative to (default: today).
+        dates: Publication dates of the articles at hand, to place a month named without a year.
 
     Returns:
-        The period, or None when the question names no time.
+        The period (``Period.iso`` an ISO 8601 month, year or interval), or None when the question names no time.
     """
+    found = _named_period(question, today, dates)
+    return found[0] if found else None
+
+
+def without_period(question: str, today: date | None = None) -> str:
+    """The question with the time it names taken out ("How many had died in April 2024?" -> "How many had died?").
+
+    Articles of the period are chosen by their dates; the words of the period, rarely
+    written in the article, would only lower the reader's and the search's scores.
+    """
+    found = _named_period(question, today)
+    if not found:
+        return question
+    start, end = found[1]
+    out = (question[:start] + " " + question[end:]).strip()
+    out = re.sub(r"\s+([,?.!])", r"\1", re.sub(r"^[,\s]+|,\s*(?=\?)", "", " ".join(out.split())))
+    return out[:1].upper() + out[1:] if out else question
+
+
+def _named_period(question: str, today: date | None = None, dates: Iterable[date] = ()) -> tuple[Period, tuple[int, int]] | None:
+    """The period a question names and where in the question it is named."""
     today = today or date.today()
+    dates = [d for d in dates if d]
     q = question.lower()
-    m = re.search(r"\b" + _MONTH_RE + r"\s+(?:of\s+)?(?P<year>(?:19|20)\d\d)\b", q)
+    m = re.search(r"\bbetween\s+" + _WHEN.format(p="a") + r"\s+and\s+" + _WHEN.format(p="b"), q)
     if m:
-        return _month_period(int(m.group("year")), _month(m.group("month")))
-    m = re.search(r"\b(?:in|during|of|since|from|throughout)\s+(?P<year>(?:19|20)\d\d)\b(?!\s*-)", q)
+        a, b = _when(m, "a", dates, today), _when(m, "b", dates, today)
+        if m.group("bm") and m.group("by") and m.group("am") and not m.group("ay"):  # "between March and May 2024"
+            a = _month_period(int(m.group("by")), _month(m.group("am")))
+        if a.start <= b.end:
+            return Period(a.start, b.end, f"{a.iso}/{b.iso}"), m.span()
+    m = re.search(r"\b(?P<rel>since|after|from|before|until|till|up to|prior to)\s+(?:the\s+(?:start|beginning|end)\s+of\s+)?" + _WHEN.format(p=""), q)
     if m:
-        return _year(int(m.group("year")))
+        p = _when(m, "", dates, today)
+        rel = m.group("rel")
+        if rel in ("since", "from"):
+            return Period(p.start, date.max, f"{p.iso}/.."), m.span()
+        if rel == "after":
+            return Period(p.end + timedelta(days=1), date.max, f"{(p.end + timedelta(days=1)).isoformat()}/.."), m.span()
+        if rel in ("until", "till", "up to"):
+            return Period(date.min, p.end, f"../{p.iso}"), m.span()
+        return Period(date.min, p.start - timedelta(days=1), f"../{(p.start - timedelta(days=1)).isoformat()}"), m.span()
+    m = re.search(r"\b(?:in|during|of|throughout|by|at the (?:start|end|beginning) of)\s+(?:early\s+|late\s+|mid-?\s*)?" + _WHEN.format(p=""), q)
+    if m and (m.group("yo") or m.group("m")):
+        return _when(m, "", dates, today), m.span()
+    m = re.search(r"\b" + _MONTH_NAME + r"\s+(?:of\s+)?(?P<year>" + _YEAR + r")\b", q)
+    if m:
+        return _month_period(int(m.group("year")), _month(re.match(_MONTH_NAME, m.group(0)).group(0))), m.span()
     m = re.search(r"\b(this|last)\s+(year|month)\b", q)
     if m:
         step = 0 if m.group(1) == "this" else -1
         if m.group(2) == "year":
-            return _year(today.year + step)
+            return _year(today.year + step), m.span()
         d = today + relativedelta(months=step)
-        return _month_period(d.year, d.month)
+        return _month_period(d.year, d.month), m.span()
     return None
 
 
-def prefer_period(citations: Sequence["Citation"], period: Period | None, k: int) -> tuple[list["Citation"], bool]:
-    """Citations of the period first (retrieval order kept within each group), cut to ``k``.
+@dataclass(frozen=True)
+class TimeAsk:
+    """What a question asks about time.
+
+    Attributes:
+        kind: ``current`` (a state that can change, asked now: "Who is the mayor?", "How many
+            have died so far?"), ``period`` (a state in a named period: "in April 2024", "since
+            2010"), ``event`` (a state at an event: "when the ferry sank"), or ``fixed`` (a fact or
+            an event that does not change: "Who designed it?", "When did it capsize?").
+        period: The named period (kind ``period``), else None.
+        event: The words naming the event (kind ``event``): "when the ferry sank", else ''.
+        event_date: When the event was first reported (ISO day), once the engine has looked it up; else ''.
+    """
+
+    kind: str
+    period: Period | None = None
+    event: str = ""
+    event_date: str = ""
+
+
+# A state tied to an event of the story: "when the ferry sank", "at the time of the crash",
+# "after the first day of searching". A question that opens with "When" asks for the time itself.
+_EVENT = re.compile(
+    r"\S\s+(?P<e>when\s+\w.*"
+    r"|(?:as|after|before)\s+(?:the|it|they|he|she|his|her|its|their|a|an)\b.*)"
+    r"|(?P<f>\b(?:once|by the time|at the (?:time|start|end|outset|beginning) of|in the (?:wake|aftermath) of|after the first"
+    r"|(?:at|on) the (?:first|second|third|last|final|opening) (?:day|night|week|hearing|meeting|session)).*)",
+    re.IGNORECASE,
+)
+# Present tense or words of "now": the state as it stands, which later articles may have changed.
+_CURRENT = re.compile(
+    r"\b(?:now|currently|current|latest|so far|to date|still|yet|presently|at present|as of|today|newest|most recent|remains?)\b"
+    r"|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
+    re.IGNORECASE,
+)
+# Asked about the past on purpose: a fixed fact, whatever later articles say.
+_PAST = re.compile(r"\b(?:was|were|did|had|first|originally|initially|former|previous|earlier)\b", re.IGNORECASE)
+
+
+def time_ask(question: str, today: date | None = None, dates: Iterable[date] = ()) -> TimeAsk:
+    """Classify what a question asks about time (rules; measured in ``benchmarks/stories``).
 
     Args:
-        citations: Retrieved passages, best first (a pool larger than ``k``).
+        question: The question.
+        today: What "this year" counts from (default: today).
+        dates: Publication dates of the articles at hand (to place "in April" without a year).
+
+    Returns:
+        The kind, with the period for a ``period`` question.
+    """
+    period = question_period(question, today, dates)
+    if period is not None:
+        return TimeAsk("period", period)
+    q = question.strip()
+    m = _EVENT.search(q)
+    if m:
+        return TimeAsk("event", event=(m.group("e") or m.group("f")).strip(" ?"))
+    if re.match(r"(?i)(when|why|how did|how was|how were)\b", q):
+        return TimeAsk("fixed")
+    head = re.split(r"(?i)\b(?:who|that|which)\b", q, maxsplit=1)[0] if re.match(r"(?i)(what|which|how)\b", q) else q
+    if _CURRENT.search(q) and not _PAST.search(head if len(head) > 4 else q):
+        return TimeAsk("current")
+    return TimeAsk("fixed")
+
+
+def prefer_period(citations: Sequence, period: Period | None, k: int) -> tuple[list, bool]:
+    """Citations of the period first, then the others (retrieval order kept within each group), cut to ``k``.
+
+    Args:
+        citations: Retrieved passages (with a ``date``), best first: a pool larger than ``k``.
         period: The period the question names, or None.
         k: How many to keep.
 
     Returns:
-        (the kept citations, whether any of the period was found and preferred).
+        (the kept citations, whether any of the period was found and put first).
     """
     if period is None:
         return list(citations[:k]), False
     inside = [c for c in citations if period.holds(c.date)]
-    if not inside:
-        return list(citations[:k]), False
-    return inside[:k], True
+    outside = [c for c in citations if not period.holds(c.date)]
+    return (inside + outside)[:k], bool(inside)
 
 
-def _span_citation(c: "Citation", s: "Span") -> "Citation":
-    return replace(c, answer_start=c.passage_start + s.start, answer_end=c.passage_start + s.end)
+# Words that put a name or a figure in the past, just before it: "former chief executive X", "the then-mayor".
+_FORMER = re.compile(r"\b(?:former|ex-|then-?|previous|predecessor|outgoing|ousted|late|erstwhile|had been|was|were|stood at|had risen to|had reached)\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
 
 
-def annotate(answer: "Answer", spans: Sequence["Span"], sources: Sequence["Citation"], threshold: float) -> "Answer":
-    """Add the news-aware parts to an answer: differing answers over time, and the date a relative answer means.
-
-    Args:
-        answer: The engine's answer (changed in place and returned).
-        spans: The reader's candidates over ``sources``, best first.
-        sources: The passages that were read.
-        threshold: The "no answer" margin; only candidates above it count as answers.
-
-    Returns:
-        The same answer, with ``over_time`` and ``answer_date`` set where they apply.
-    """
-    if not answer.found:
-        return answer
-    from qa.squad import normalize_answer
-
-    # The best candidate of each dated article, if it is an answer in its own right.
-    best_by_article: dict[str, tuple["Span", "Citation"]] = {}
-    for s in sorted(spans, key=lambda s: -s.margin):
-        c = sources[s.passage]
-        if s.margin >= threshold and parse_iso(c.date) and c.article_id not in best_by_article:
-            best_by_article[c.article_id] = (s, c)
-    distinct: dict[str, tuple["Span", "Citation"]] = {}
-    for s, c in sorted(best_by_article.values(), key=lambda sc: sc[1].date, reverse=True):
-        key = normalize_answer(s.text)
-        if key and not any(key in k or k in key for k in distinct):
-            distinct[key] = (s, c)
-    if len(distinct) > 1 and len({c.date for _, c in distinct.values()}) > 1:
-        ordered = list(distinct.values())  # newest first
-        answer.answer = ordered[0][0].text
-        answer.citations = [_span_citation(c, s) for s, c in ordered]
-        answer.over_time = [{"answer": s.text, "date": c.date, "title": c.title, "article_id": c.article_id} for s, c in ordered]
-    published = parse_iso(answer.citations[0].date) if answer.citations else None
-    if published and answer.answer:
-        period = resolve_relative(answer.answer, published)
-        answer.answer_date = period.iso if period else None
-    return answer
+def said_as_past(before: str) -> bool:
+    """Whether the words just before an answer mark it as a past state ("former chief executive", "stood at")."""
+    return bool(_FORMER.search(before[-60:]))

@@ -1,14 +1,16 @@
-"""News-aware dates: relative answers resolved against the article's date, periods named in questions,
-answers that changed over time. Unit tests on the rules, then the real engine on small dated articles."""
+"""Time in answers: relative answers resolved against the article's date, what a question asks about time,
+periods named in questions, answers that changed over time (qa/news.py, qa/answers.decide).
+Unit tests on the rules, then the real engine on small dated articles."""
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from conftest import needs_reader
-from qa.engine import Answer, Citation
-from qa.news import annotate, describe, prefer_period, question_period, resolve_relative
+from qa.answers import Calibration, Rule, decide
+from qa.engine import Citation
+from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, time_ask
 from qa.reader import Span
 
 MON_4_JULY_2011 = date(2011, 7, 4)
@@ -28,8 +30,10 @@ MON_4_JULY_2011 = date(2011, 7, 4)
     ("last week", "2011-W26"),
     ("3 weeks ago", "2011-W24"),
     ("last month", "2011-06"),
-    ("in March", "2011-03"),            # the latest March up to the publication month
-    ("in September", "2010-09"),        # not yet reached in 2011: the year before
+    ("in March", "2011-03"),            # the nearest March, before or after the publication month
+    ("in September", "2011-09"),        # a coming month: "in September" in a July article
+    ("in December", "2011-12"),
+    ("in January", "2011-01"),          # six months either way: the past
     ("last year", "2010"),
 ])
 def test_relative_answers_resolve_against_the_publication_date(text, iso):
@@ -71,42 +75,115 @@ def test_prefer_period_keeps_that_periods_articles_first():
     pool = [_cite("a", "2010-05-01"), _cite("b", "2011-07-02"), _cite("c", ""), _cite("d", "2011-07-30")]
     kept, used = prefer_period(pool, question_period("in July 2011"), 2)
     assert used and [c.article_id for c in kept] == ["b", "d"]
+    kept, used = prefer_period(pool, question_period("in July 2011"), 3)  # the others after, never dropped
+    assert used and [c.article_id for c in kept] == ["b", "d", "a"]
     kept, used = prefer_period(pool, question_period("in 1999"), 2)  # none of that period: plain order
     assert not used and [c.article_id for c in kept] == ["a", "b"]
 
 
-def _answer(citations):
-    return Answer("How many?", "120", 5.0, 0.9, citations[:1], citations, "How many?")
+# A rule with a plain logistic in the margin around 2.0, declining below P = 0.5 (margin 2).
+RULE = Rule(Calibration(1.0, -2.0, 0.0, "uncalibrated"), 0.5, 2.0)
+CURRENT, FIXED = TimeAsk("current"), TimeAsk("fixed")
 
 
-def test_different_answers_of_different_dates_lead_with_the_newest():
+def _decide(spans, sources, ask):
+    return decide("How many?", "How many?", spans, sources, RULE, ask)
+
+
+def test_a_current_state_question_leads_with_the_newest_answer():
     old = _cite("old", "2011-06-01", "The count reached 120 on Monday.")
     new = _cite("new", "2011-07-01", "The count reached 340 on Friday.")
     spans = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 8.0, 1.0)]
-    a = annotate(_answer([old, new]), spans, [old, new], threshold=2.0)
+    a = _decide(spans, [old, new], CURRENT)
     assert a.answer == "340"
     assert [o["answer"] for o in a.over_time] == ["340", "120"] and a.over_time[0]["date"] == "2011-07-01"
-    assert [c.article_id for c in a.citations] == ["new", "old"]
-    assert new.passage[a.citations[0].answer_start:a.citations[0].answer_end] == "340"
+    assert [c.article_id for c in a.citations] == ["new"]
+    assert new.passage[a.citations[0].answer_start - new.passage_start:a.citations[0].answer_end] == "340"
+    # the confidence shown is the shown span's own (margin 7), not the best span's (margin 8)
+    assert a.confidence == pytest.approx(RULE.calibration.probability(7.0, 0.0)) and a.score == 7.0
+
+
+def test_a_fixed_fact_question_is_not_switched_to_the_newest_article():
+    old = _cite("old", "2011-06-01", "The bridge was built by Arup in 1990.")
+    new = _cite("new", "2011-07-01", "The repairs were made by Costain last week.")
+    spans = [Span(0, 24, 28, "Arup", 9.0, 1.0), Span(1, 25, 32, "Costain", 6.0, 1.0)]
+    a = _decide(spans, [old, new], FIXED)
+    assert a.answer == "Arup" and a.over_time == [] and a.citations[0].article_id == "old"
+    assert _decide(spans, [old, new], TimeAsk("event")).answer == "Arup"
+
+
+def test_a_period_question_takes_that_periods_answer():
+    p = question_period("What was the count in June 2011?")
+    june = _cite("june", "2011-06-01", "The count reached 120 on Monday.")
+    july = _cite("july", "2011-07-01", "The count reached 340 on Friday.")
+    spans = [Span(0, 18, 21, "340", 9.0, 1.0), Span(1, 18, 21, "120", 8.0, 1.0)]
+    a = decide("q", "q", spans, [july, june], RULE, TimeAsk("period", p), True)
+    assert a.answer == "120" and a.period == "2011-06"
+
+
+def test_a_former_holder_is_not_the_current_one():
+    old = _cite("old", "2011-06-01", "Chief executive Ann Lee said sales rose.")
+    new = _cite("new", "2011-07-01", "The former chief executive Bob Hart said nothing.")
+    spans = [Span(0, 16, 23, "Ann Lee", 9.0, 1.0), Span(1, 27, 35, "Bob Hart", 8.0, 1.0)]
+    assert _decide(spans, [old, new], CURRENT).answer == "Ann Lee"
 
 
 def test_one_answer_or_one_date_is_not_a_change_over_time():
     a1 = _cite("a1", "2011-06-01", "The count reached 120 on Monday.")
     a2 = _cite("a2", "2011-06-01", "The count reached 340 on Friday.")
     same_day = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 8.0, 1.0)]
-    assert annotate(_answer([a1, a2]), same_day, [a1, a2], 2.0).over_time == []
+    assert _decide(same_day, [a1, a2], CURRENT).over_time == []
     b = _cite("b", "2011-07-01", "The count reached 340 on Friday.")
-    weak = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 1.5, 1.0)]  # below the threshold: no answer
-    assert annotate(_answer([a1, b]), weak, [a1, b], 2.0).over_time == []
+    weak = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 2.5, 1.0)]  # P < 0.5: not an answer
+    a = _decide(weak, [a1, b], CURRENT)
+    assert a.answer == "120" and a.over_time == []
 
 
-def test_annotate_sets_the_date_a_relative_answer_means():
+def test_a_declined_question_keeps_the_best_candidates_probability():
+    c = _cite("x", "2011-07-04", "Nothing here answers it.")
+    a = _decide([Span(0, 0, 7, "Nothing", 1.0, 0.0)], [c], FIXED)
+    assert a.answer is None and a.confidence == pytest.approx(RULE.calibration.probability(1.0, 0.0))
+
+
+def test_the_date_a_relative_answer_means():
     c = _cite("x", "2011-07-04", "Rasmussen spoke on Monday in Sochi.")
-    a = Answer("When?", "Monday", 5.0, 0.9, [c], [c], "When?")
-    assert annotate(a, [Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], 2.0).answer_date == "2011-07-04"
+    assert _decide([Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], FIXED).answer_date == "2011-07-04"
     c.date = ""
-    a = Answer("When?", "Monday", 5.0, 0.9, [c], [c], "When?")
-    assert annotate(a, [Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], 2.0).answer_date is None
+    assert _decide([Span(0, 19, 25, "Monday", 9.0, 1.0)], [c], FIXED).answer_date is None
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("How many people have died?", "current"),
+    ("Who is the chief executive of Veltrix?", "current"),
+    ("How much does a crossing cost now?", "current"),
+    ("What is the latest death toll?", "current"),
+    ("Who was chief executive when the inquiry opened?", "event"),
+    ("How many people died when the ferry sank?", "event"),
+    ("When did the ferry capsize?", "fixed"),
+    ("Who built the ferry?", "fixed"),
+    ("Why did the chief executive resign?", "fixed"),
+    ("What was the death toll in April 2024?", "period"),
+    ("Who was chief executive since 2010?", "period"),
+])
+def test_what_a_question_asks_about_time(question, kind):
+    assert time_ask(question, date(2026, 11, 28)).kind == kind
+
+
+@pytest.mark.parametrize("question,iso,inside,outside", [
+    ("What has the toll been since 2010?", "2010/..", "2024-01-01", "2009-12-31"),  # from then on, not 2010 alone
+    ("Who led the company before June 2024?", "../2024-05-31", "2019-05-31", "2024-06-01"),
+    ("Who led it after March 2024?", "2024-04-01/..", "2024-04-01", "2024-03-31"),
+    ("What happened between March and May 2024?", "2024-03/2024-05", "2024-05-31", "2024-06-01"),
+])
+def test_open_and_closed_periods(question, iso, inside, outside):
+    p = question_period(question, today=date(2026, 11, 28))
+    assert p.iso == iso and p.holds(inside) and not p.holds(outside)
+
+
+def test_a_month_without_a_year_is_placed_by_the_articles():
+    p = question_period("What was the toll in April?", today=date(2026, 11, 28), dates=[date(2024, 4, 3), date(2024, 6, 1)])
+    assert p.iso == "2024-04"
+    assert describe("2010/..") == "since 2010" and describe("2024-03/2024-05") == "March 2024 to May 2024"
 
 
 # --- the real engine on small dated articles -------------------------------------------------------------
@@ -190,3 +267,32 @@ def test_cli_shows_and_exports_the_answer_date(dated):
     assert data["answer_date"] == "2010-03-08" and data["over_time"] == [] and data["period"] is None
     c = data["citations"][0]
     assert c["passage_number"] == 1 and ARTICLES["bridge.txt"][c["file_answer_start"]:c["file_answer_end"]] == data["answer"]
+
+
+def test_a_relative_posted_date_is_kept_when_the_file_is_touched(tmp_path):
+    import os
+
+    from qa import Engine
+
+    arts = tmp_path / "articles"
+    arts.mkdir()
+    f = arts / "fresh.txt"
+    f.write_text("Storm closes the harbour\n\nPosted 3 hours ago\n\nThe harbour closed on Monday as a storm passed.\n")
+    first = datetime(2024, 3, 12, 18, 0).timestamp()
+    os.utime(f, (first, first))
+    engine = Engine()
+    engine.config.index_dir = str(tmp_path / "index")
+    engine.config.articles_dir = str(arts)
+    report = engine.index(arts)
+    assert report.added == ["fresh.txt"] and engine.article("fresh.txt").date == "2024-03-12"
+    later = datetime(2024, 3, 20, 9, 0).timestamp()  # touched a week later: "3 hours ago" now means 20 March
+    os.utime(f, (later, later))
+    report = engine.index(arts)
+    assert report.unchanged == ["fresh.txt"] and not report.changed and report.embedded == 0
+    assert engine.article("fresh.txt").date == "2024-03-12"
+    engine.index(arts, rebuild=True)  # a rebuild keeps it too
+    assert engine.article("fresh.txt").date == "2024-03-12"
+    f.write_text(f.read_text() + "\nThe port reopened on Tuesday.\n")  # a real edit: dated afresh
+    os.utime(f, (later, later))
+    report = engine.index(arts)
+    assert report.changed == ["fresh.txt"] and engine.article("fresh.txt").date == "2024-03-20"

@@ -26,6 +26,7 @@ class Fields:
         id: The article's own id (a JSON ``id`` field), if given.
         where: Where in the file it was ('line 3' of a .jsonl, 'record 2' of a .json list), else ''.
         notes: What was read only in part (a field ignored, front matter that is not YAML).
+        date_relative: The date was written relatively ('Posted 3 hours ago') and counted from the file's time.
     """
 
     title: str
@@ -36,6 +37,7 @@ class Fields:
     id: str = ""
     where: str = ""
     notes: list[str] = field(default_factory=list)
+    date_relative: bool = False
 
 
 def as_text(value: object, name: str, notes: list[str]) -> str:

@@ -33,9 +33,9 @@ def relative_date(text: str, reference: datetime) -> str | None:
     return "" if _VAGUE.search(text) else None
 
 
-def is_relative(text: str) -> bool:
-    """True for a relative date ('3 hours ago', 'yesterday', 'last week')."""
-    return bool(_AGO.search(text) or _DAY_WORD.search(text) or _VAGUE.search(text))
+def is_relative(text: object) -> bool:
+    """True for a relative date written as text ('3 hours ago', 'yesterday', 'last week')."""
+    return isinstance(text, str) and bool(_AGO.search(text) or _DAY_WORD.search(text) or _VAGUE.search(text))
 
 
 def _fuzzy(text: str, default: datetime) -> datetime | None:

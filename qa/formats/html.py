@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 from qa.formats import Fields
-from qa.formats.dates import parse_date
+from qa.formats.dates import is_relative, parse_date
 
 # trafilatura logs pages it finds no text in at ERROR; we report those ourselves, once.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
@@ -84,4 +84,5 @@ def parse_html(text: str, reference: datetime | None = None) -> Fields:
         date=parse_date(meta.date, reference) if meta.date else "",
         author=" ".join((meta.author or "").split()),
         url=(meta.url or "").strip(),
+        date_relative=bool(meta.date) and is_relative(meta.date),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from qa.formats import Fields, as_text
-from qa.formats.dates import parse_date
+from qa.formats.dates import is_relative, parse_date
 from qa.formats.plain import parse_plain
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def parse_markdown(text: str, reference: datetime | None = None) -> Fields:
     if "date" in meta and meta["date"] is not None:
         date = parse_date(meta["date"], reference)
         if date:
-            fields.date = date
+            fields.date, fields.date_relative = date, is_relative(meta["date"])
         else:
             notes.append(f"front matter date {str(meta['date'])[:40]!r} is not a date: ignored")
     fields.author = as_text(meta.get("author", meta.get("authors")), "author", notes)

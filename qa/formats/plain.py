@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from qa.formats import Fields
-from qa.formats.dates import parse_date
+from qa.formats.dates import is_relative, parse_date
 
 # Lines that news sites put around the article text; they are not part of the story.
 BOILERPLATE = re.compile(
@@ -34,7 +34,7 @@ def parse_plain(text: str, reference: datetime | None = None, title: str = "") -
         Such lines and boilerplate lines ('Leave a comment', 'Share') are dropped.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    date, body = "", []
+    date, relative, body = "", False, []
     need_title = True
     for line in lines:
         if need_title:
@@ -49,10 +49,12 @@ def parse_plain(text: str, reference: datetime | None = None, title: str = "") -
             else:
                 continue
         if not any(b.strip() for b in body) and POSTED.match(line):
-            date = date or parse_date(POSTED.match(line).group("date"), reference)
+            if not date:
+                written = POSTED.match(line).group("date")
+                date, relative = parse_date(written, reference), is_relative(written)
             continue  # metadata, not story, even when it holds no date
         if BOILERPLATE.match(line):
             continue
         body.append(line.rstrip())
     body_text = re.sub(r"\n{3,}", "\n\n", "\n".join(body)).strip()
-    return Fields(title=title, text=body_text, date=date)
+    return Fields(title=title, text=body_text, date=date, date_relative=bool(date) and relative)

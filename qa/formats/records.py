@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from qa.formats import ArticleError, Fields, as_text, type_name
-from qa.formats.dates import parse_date
+from qa.formats.dates import is_relative, parse_date
 
 # A JSON string, escapes included (unrolled so that long strings are matched in one pass).
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -87,6 +87,7 @@ def record_fields(record: object, where: str, reference: datetime | None = None)
         id=as_text(record.get("id"), "id", notes),
         where=where,
         notes=notes,
+        date_relative=bool(date) and is_relative(raw),
     )
 
 

@@ -1,0 +1,179 @@
+"""Stories over time: a folder of dated articles following one evolving story, asked questions of every kind.
+
+Each story (``articles/<story>/``, 6-10 dated articles in .txt, .md, .html and .json) is
+indexed on its own, as a newsroom's folder on one story would be, and asked the questions
+of ``questions/<story>.jsonl``. Each question has a kind (what it asks about time):
+
+* ``current``: a state that changes, asked now ("How many have died?"): the newest value is right.
+* ``period``: the state in a named period ("in April 2024", "since March"): that period's value.
+* ``event``: the state at an event of the story ("when the ferry sank"): the value then.
+* ``fixed``: a fact or event that does not change ("Who built it?", "When did it capsize?").
+* ``relative``: an answer written relatively ("on Tuesday"): right only with the right ``answer_date``.
+* ``unanswerable``: no article answers it: right only when declined.
+
+Each answer is graded ``right``, ``stale`` (a value that held at another time: ``stale`` in
+the question), ``wrong`` or ``declined``. Stories whose questions say ``"split": "heldout"``
+are never looked at while tuning; they are reported apart.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/stories/run.py -o benchmarks/results/stories.json
+    PYTHONPATH=/tmp/before .venv/bin/python benchmarks/stories/run.py ...   # another checkout's qa, for "before"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KINDS = ["current", "period", "event", "fixed", "relative", "unanswerable"]
+OUTCOMES = ["right", "stale", "wrong", "declined"]
+
+
+def load_questions(folder: Path = HERE / "questions") -> list[dict]:
+    """Every story's questions, story by story (file name order)."""
+    out = []
+    for path in sorted(folder.glob("*.jsonl")):
+        out += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    from qa.squad import normalize_answer
+
+    return normalize_answer(text).split()
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    n = len(shorter)
+    return n > 0 and any(longer[i:i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def matches(prediction: str, gold: str) -> bool:
+    """Whether an answer says a gold value: the same words, or the gold inside a short answer (or most of it).
+
+    Token F1 would take "38 people" for "41 people" (F1 0.5); a figure must be the same figure.
+    """
+    p, g = _tokens(prediction), _tokens(gold)
+    if not p or not g:
+        return False
+    if p == g:
+        return True
+    if _contains(p, g) and len(p) <= len(g) + 4:
+        return True
+    # Part of the gold: enough of it, and every number the answer has is the gold's.
+    return _contains(g, p) and 2 * len(p) >= len(g) and not (set(re.findall(r"\d+", " ".join(p))) - set(re.findall(r"\d+", " ".join(g))))
+
+
+def grade(question: dict, answer: dict) -> str:
+    """right / stale / wrong / declined for one answer (``Answer.to_dict()``)."""
+    text = answer["answer"]
+    if question["answer"] is None:
+        return "right" if text is None else "wrong"
+    if text is None:
+        return "declined"
+    if any(matches(text, g) for g in question["answer"]):
+        if question["kind"] == "relative" and question.get("date") and answer.get("answer_date") != question["date"]:
+            return "wrong"
+        return "right"
+    if any(matches(text, s) for s in question.get("stale") or []):
+        return "stale"
+    return "wrong"
+
+
+def run(stories: list[str] | None = None) -> list[dict]:
+    """Index each story on its own and ask its questions; one row a question."""
+    from qa import Engine
+
+    questions = load_questions()
+    by_story = defaultdict(list)
+    for q in questions:
+        by_story[q["story"]].append(q)
+    rows = []
+    models = Engine()
+    models.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        for story in sorted(by_story):
+            if stories and story not in stories:
+                continue
+            folder = HERE / "articles" / story
+            engine = Engine()
+            engine.embedder, engine.reader = models.embedder, models.reader  # loaded once for all stories
+            engine.config.index_dir = str(Path(tmp) / story)
+            engine.config.articles_dir = str(folder)
+            engine.index(folder)
+            for q in by_story[story]:
+                t0 = time.perf_counter()
+                a = engine.ask(q["question"]).to_dict()
+                outcome = grade(q, a)
+                rows.append({
+                    "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"],
+                    "question": q["question"], "gold": q["answer"], "answer": a["answer"],
+                    "confidence": round(a["confidence"], 4), "answer_date": a.get("answer_date"),
+                    "time_kind": a.get("time_kind"), "over_time": [o["answer"] for o in a.get("over_time") or []],
+                    "cited": [c["article_id"] for c in a["citations"]][:3], "outcome": outcome,
+                    "seconds": round(time.perf_counter() - t0, 3),
+                })
+                print(f"{outcome:9} {a['confidence']:.2f} [{q['kind']}] {q['question']} -> {a['answer']!r} (gold {q['answer']})",
+                      file=sys.stderr)
+    return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    """Counts per split and kind, with the share right and the stale answers shown at >= 80%."""
+    out = {}
+    for split in sorted({r["split"] for r in rows}):
+        part = [r for r in rows if r["split"] == split]
+        table = {}
+        for kind in KINDS + ["all"]:
+            sel = [r for r in part if kind == "all" or r["kind"] == kind]
+            if not sel:
+                continue
+            c = Counter(r["outcome"] for r in sel)
+            table[kind] = {"n": len(sel), **{o: c.get(o, 0) for o in OUTCOMES}, "right_share": round(c["right"] / len(sel), 3)}
+        unans = [r for r in part if r["kind"] == "unanswerable"]
+        out[split] = {
+            "stories": sorted({r["story"] for r in part}),
+            "kinds": table,
+            "stale_at_80": sum(r["outcome"] == "stale" and r["confidence"] >= 0.8 for r in part),
+            "unanswerable_declined": round(sum(r["answer"] is None for r in unans) / max(len(unans), 1), 3),
+        }
+    return out
+
+
+def markdown(result: dict) -> str:
+    lines = []
+    for split, s in result["summary"].items():
+        lines += [f"### {split} ({len(s['stories'])} stories: {', '.join(s['stories'])})", "",
+                  "| kind | questions | right | stale | wrong | declined | right share |", "|---|---|---|---|---|---|---|"]
+        for kind, t in s["kinds"].items():
+            lines.append(f"| {kind} | {t['n']} | {t['right']} | {t['stale']} | {t['wrong']} | {t['declined']} | {t['right_share']:.1%} |")
+        lines += ["", f"Stale answers shown at >= 80% confidence: {s['stale_at_80']}; unanswerable declined: "
+                  f"{s['unanswerable_declined']:.1%}.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
+    parser.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+    parser.add_argument("--story", action="append", help="only these stories (repeatable)")
+    args = parser.parse_args()
+    stories = args.story
+    if args.split != "all":
+        stories = sorted({q["story"] for q in load_questions() if q.get("split", "dev") == args.split} & set(stories or
+                         {q["story"] for q in load_questions()}))
+    rows = run(stories)
+    result = {"summary": summary(rows), "rows": rows}
+    print(markdown(result))
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
