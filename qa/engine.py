@@ -218,8 +218,12 @@ class Engine:
 
     @property
     def rule(self) -> answers.Rule:
-        """The decline rule the answer decision applies, span by span."""
-        return answers.Rule(self.calibration, self.min_confidence, self.threshold)
+        """The decline rule the answer decision applies, span by span (with the reader's story rule, if it ships one)."""
+        story = None
+        fitted = self.reader.settings.get("story_confidence")
+        if fitted and self.config.threshold is None:  # a user's margin override applies everywhere
+            story = answers.Rule(Calibration.from_settings(fitted, self.threshold), float(fitted["min_confidence"]), self.threshold)
+        return answers.Rule(self.calibration, self.min_confidence, self.threshold, story)
 
     def _answer(self, question: str, reading: Reading) -> Answer:
         """Answer one reading of a question (``question`` is kept as typed, for display)."""
@@ -234,7 +238,13 @@ class Engine:
         hits, timings = self._search(query, k if ask.kind == "fixed" else k * 4)
         pool = [h.citation for h in hits]
         if ask.kind == "period":  # a month without a year is placed by the articles at hand
-            ask = news.time_ask(reading.question, date.today(), filter(None, (news.parse_iso(c.date) for c in pool)))
+            dates = [d for d in (news.parse_iso(c.date) for c in pool) if d]
+            ask = news.time_ask(reading.question, date.today(), dates)
+            if dates and all(ask.period.holds(d.isoformat()) for d in dates):
+                # "Who has led it since 2010?" over articles all after 2010: the period chooses nothing;
+                # asked now ("has") it is a current state, asked in the past ("had led ... since") a fact.
+                ask = news.time_ask(news.without_period(reading.question), date.today())
+                asked = reading.question
         sources, preferred = news.prefer_period(pool, ask.period, k)
         if ask.kind == "current":
             sources = self._with_newest(pool, k)

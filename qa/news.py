@@ -297,15 +297,15 @@ _EVENT = re.compile(
     r"\S\s+(?P<e>when\s+\w.*"
     r"|(?:as|after|before)\s+(?:the|it|they|he|she|his|her|its|their|a|an)\b.*)"
     r"|(?P<f>\b(?:once|by the time|at the (?:time|start|end|outset|beginning) of|in the (?:wake|aftermath) of|after the first"
-    r"|(?:at|on) the (?:first|second|third|last|final|opening) (?:day|night|week|hearing|meeting|session)).*)",
+    r"|(?:at|on|during|in) the (?:first|second|third|last|final|opening) \w+).*)",
     re.IGNORECASE,
 )
-# Present tense or words of "now": the state as it stands, which later articles may have changed.
-_CURRENT = re.compile(
-    r"\b(?:now|currently|current|latest|so far|to date|still|yet|presently|at present|as of|today|newest|most recent|remains?)\b"
-    r"|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
-    re.IGNORECASE,
-)
+# Words of "now": the state as it stands, which later articles may have changed, whatever else the question says.
+_NOW = re.compile(r"\b(?:now|currently|current|latest|so far|to date|still|presently|at present|as it stands|today|newest|most recent)\b",
+                  re.IGNORECASE)
+# Present tense: a state now, unless the question is about the past on purpose.
+_CURRENT = re.compile(r"\b(?:yet|remains?)\b|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
+                      re.IGNORECASE)
 # Asked about the past on purpose: a fixed fact, whatever later articles say.
 _PAST = re.compile(r"\b(?:was|were|did|had|first|originally|initially|former|previous|earlier)\b", re.IGNORECASE)
 
@@ -325,6 +325,8 @@ def time_ask(question: str, today: date | None = None, dates: Iterable[date] = (
     if period is not None:
         return TimeAsk("period", period)
     q = question.strip()
+    if _NOW.search(q):
+        return TimeAsk("current")
     m = _EVENT.search(q)
     if m:
         return TimeAsk("event", event=(m.group("e") or m.group("f")).strip(" ?"))

@@ -86,6 +86,12 @@ def grade(question: dict, answer: dict) -> str:
     return "wrong"
 
 
+def _marked(c: dict) -> str:
+    """The cited passage with the answer in [brackets] (to read why an answer was given)."""
+    s, e = c["answer_start"] - c["passage_start"], c["answer_end"] - c["passage_start"]
+    return c["passage"][:s] + "[" + c["passage"][s:e] + "]" + c["passage"][e:]
+
+
 def run(stories: list[str] | None = None) -> list[dict]:
     """Index each story on its own and ask its questions; one row a question."""
     from qa import Engine
@@ -118,6 +124,7 @@ def run(stories: list[str] | None = None) -> list[dict]:
                     "cosine": a["citations"][0]["retrieval_score"] if a["citations"] else None, "answer_date": a.get("answer_date"),
                     "time_kind": a.get("time_kind"), "over_time": [o["answer"] for o in a.get("over_time") or []],
                     "cited": [c["article_id"] for c in a["citations"]][:3], "outcome": outcome,
+                    "marked": _marked(a["citations"][0]) if a["citations"] else None,
                     "seconds": round(time.perf_counter() - t0, 3),
                 })
                 print(f"{outcome:9} {a['confidence']:.2f} [{q['kind']}] {q['question']} -> {a['answer']!r} (gold {q['answer']})",
