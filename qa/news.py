@@ -357,7 +357,7 @@ def prefer_period(citations: Sequence, period: Period | None, k: int) -> tuple[l
 
 
 # Words that put a name or a figure in the past, just before it: "former chief executive X", "the then-mayor".
-_FORMER = re.compile(r"\b(?:former|ex-|then-?|previous|predecessor|outgoing|ousted|late|erstwhile|had been|was|were|stood at|had risen to|had reached)\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
+_FORMER = re.compile(r"\b(?:former|ex-|then-?|previous|predecessor|outgoing|ousted|erstwhile|had been|stood at|had risen to|had reached)\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
 
 
 def said_as_past(before: str) -> bool:

@@ -128,6 +128,27 @@ def test_a_former_holder_is_not_the_current_one():
     assert _decide(spans, [old, new], CURRENT).answer == "Ann Lee"
 
 
+def test_an_event_question_takes_the_state_at_the_events_first_report():
+    first = _cite("first", "2011-06-01", "Twelve died when the ferry sank; 12 people were lost.")
+    later = _cite("later", "2011-07-01", "The toll has risen to 41, officials said.")
+    spans = [Span(1, 26, 28, "41", 9.0, 1.0), Span(0, 37, 39, "12", 8.0, 1.0)]
+    a = _decide(spans, [first, later], TimeAsk("event", event="when the ferry sank", event_date="2011-06-01"))
+    assert a.answer == "12" and a.over_time == []
+    assert _decide(spans, [first, later], TimeAsk("event", event="when the ferry sank")).answer == "41"  # no date found: best
+
+
+def test_passages_of_an_evolving_story_are_judged_by_the_story_rule():
+    strict = Rule(Calibration(1.0, -6.0, 0.0, "logistic"), 0.5, 2.0)  # P = 0.5 at margin 6
+    rule = Rule(RULE.calibration, RULE.min_confidence, RULE.threshold, story=strict)
+    june = _cite("june", "2011-06-01", "The count reached 120 on Monday.")
+    july = _cite("july", "2011-07-01", "The ferry sailed on Friday.")
+    spans = [Span(0, 18, 21, "120", 5.0, 1.0)]
+    story = decide("q", "q", spans, [june, july], rule, FIXED)  # two dates: one story over time
+    assert story.answer is None and story.confidence == pytest.approx(strict.calibration.probability(4.0, 0.0))
+    single = decide("q", "q", spans, [june, _cite("june2", "2011-06-01")], rule, FIXED)  # one date: the general rule
+    assert single.answer == "120" and single.confidence == pytest.approx(RULE.calibration.probability(4.0, 0.0))
+
+
 def test_one_answer_or_one_date_is_not_a_change_over_time():
     a1 = _cite("a1", "2011-06-01", "The count reached 120 on Monday.")
     a2 = _cite("a2", "2011-06-01", "The count reached 340 on Friday.")
@@ -157,6 +178,8 @@ def test_the_date_a_relative_answer_means():
     ("Who is the chief executive of Veltrix?", "current"),
     ("How much does a crossing cost now?", "current"),
     ("What is the latest death toll?", "current"),
+    ("When is the bridge now expected to open?", "current"),            # "now" outweighs "When"
+    ("How many people are still missing after the floods?", "current"),  # ... and an event clause
     ("Who was chief executive when the inquiry opened?", "event"),
     ("How many people died when the ferry sank?", "event"),
     ("When did the ferry capsize?", "fixed"),

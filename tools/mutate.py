@@ -187,6 +187,64 @@ MUTATIONS = [
         "qa/web/worker.py", "is_lite_location(self._index_dir) and self._ready.done()", "is_lite_location(self._index_dir) and False",
         ["tests/test_store_milvus.py"],
     ),
+    # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
+    Mutation(
+        "decide-fixed-takes-newest", "a fixed-fact question switched to the newest article's answer",
+        "qa/answers.py", "    if ask.kind == \"current\":\n        pool = [c for c in cands if c.accepted and c.date and not c.past]",
+        "    if ask.kind in (\"current\", \"fixed\"):\n        pool = [c for c in cands if c.accepted and c.date and not c.past]",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-current-takes-best", "a current-state question answered by the best margin, not the newest article",
+        "qa/answers.py", "    newest = max(c.date for c in pool)", "    newest = pool[0].date",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-confidence-of-best", "the shown span's confidence replaced by the best span's",
+        "qa/answers.py", "    return Answer(question, chosen.span.text, chosen.span.margin, chosen.probability, citations",
+        "    return Answer(question, chosen.span.text, cands[0].span.margin, cands[0].probability, citations",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-former-as-current", "a name said as former ('former chief executive X') taken as the current one",
+        "qa/answers.py", "        return news.said_as_past(self.source.passage[: self.span.start])", "        return False",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-over-time-for-fixed", "the over-time list shown for a fixed-fact question",
+        "qa/answers.py", "if ask.kind in (\"current\", \"period\") else []", "",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-story-rule-ignored", "the story rule not applied to passages of an evolving story",
+        "qa/answers.py", "    cands = candidates(spans, sources, rule.for_sources(sources))", "    cands = candidates(spans, sources, rule)",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "period-drops-others", "a period question dropping the passages outside the period",
+        "qa/news.py", "    return (inside + outside)[:k], bool(inside)", "    return (inside or outside)[:k], bool(inside)",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "period-since-single-year", "'since 2010' read as 2010 only",
+        "qa/news.py", "            return Period(p.start, date.max, f\"{p.iso}/..\"), m.span()", "            return p, m.span()",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "month-always-past", "a month without a year always in the past ('in August' in a July article)",
+        "qa/news.py", "    if ahead < 6:", "    if False:",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "time-ask-now-ignored", "words of 'now' no longer make a current-state question",
+        "qa/news.py", "    if _NOW.search(q):\n        return TimeAsk(\"current\")", "    if False:\n        return TimeAsk(\"current\")",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "relative-posted-date-hashed", "a relative Posted date part of the hash (touching the file re-embeds it)",
+        "qa/articles.py", "\"\" if self.date_relative else self.date", "self.date",
+        ["tests/test_news.py"],
+    ),
 ]
 
 
