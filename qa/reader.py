@@ -12,6 +12,7 @@ while the margin is the statistic the "no answer" decision uses (`qa/answers.py`
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,27 @@ def trim_unpaired_quotes(text: str, start: int, end: int) -> tuple[int, int]:
         span = span[1:]
     if len(span) > 1 and span[-1] in _OPENING and _OPENING[span[-1]] not in span[:-1]:
         end -= 1
+    return start, end
+
+
+# A wire story's dateline at the start of a paragraph: "CASTLEBRIDGE (Wire) - ", "VARROW BRIDGE, Hollin Province — ",
+# "BRACKENRIDGE, Nov. 20 (LPA) - ". Where the story was filed, never the answer to a question about it.
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z'’.\-]+(?: [A-Z][A-Z'’.\-]+)*(?:, [A-Z][\w'’.\-]*(?: [\w'’.\-]+){0,3})?(?: \([^)\n]{1,30}\))? ?[—–-]{1,2} ",
+    re.MULTILINE,
+)
+
+
+def datelines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each dateline in a passage, the dash and the space after it included."""
+    return [m.span() for m in _DATELINE.finditer(text)]
+
+
+def trim_dateline(lines: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+    """A span's offsets without a dateline it starts in; None when the span is only (part of) a dateline."""
+    for ds, de in lines:
+        if ds <= start < de:
+            return None if end <= de else (de, end)
     return start, end
 
 
@@ -319,6 +341,7 @@ class Reader:
                 start_all[i] = out.start_logits[row, :length].float().numpy()
                 end_all[i] = out.end_logits[row, :length].float().numpy()
         spans: list[Span] = []
+        lines = [datelines(t) for t in passages]
         for i in range(n):
             p = enc["overflow_to_sample_mapping"][i]
             mask = np.array([s == 1 for s in enc.sequence_ids(i)])
@@ -326,6 +349,9 @@ class Reader:
             for cs, ce, score in decode_window(
                 start_all[i], end_all[i], enc["offset_mapping"][i], mask, self.max_answer_tokens
             )[: top_k * 2]:
-                cs, ce = trim_unpaired_quotes(passages[p], cs, ce)
+                trimmed = trim_dateline(lines[p], cs, ce)
+                if trimmed is None:
+                    continue
+                cs, ce = trim_unpaired_quotes(passages[p], *trimmed)
                 spans.append(Span(p, cs, ce, passages[p][cs:ce], score, null))
         return spans

@@ -161,3 +161,21 @@ def test_a_quotation_mark_without_its_partner_is_not_shown_at_the_edge_of_an_ans
     s, e = trim_unpaired_quotes(text, start, start + len(span))
     assert text[s:e] == shown
 
+
+
+@pytest.mark.parametrize("text,dateline", [
+    ("CASTLEBRIDGE (Wire) - Imogen Farrady was named.", "CASTLEBRIDGE (Wire) - "),
+    ("TESSAN, Valenmark — The four candidates", "TESSAN, Valenmark — "),
+    ("BRACKENRIDGE, Nov. 20 (LPA) - Teachers voted", "BRACKENRIDGE, Nov. 20 (LPA) - "),
+    ("The NATO - led force", None),
+])
+def test_a_wire_datelines_place_is_never_an_answer(text, dateline):
+    from qa.reader import datelines, trim_dateline
+
+    lines = datelines(text)
+    assert [text[s:e] for s, e in lines] == ([dateline] if dateline else [])
+    if dateline:
+        end = len(dateline)
+        assert trim_dateline(lines, 0, end - 3) is None                    # the place alone: no answer
+        assert trim_dateline(lines, 0, end + 6) == (end, end + 6)          # dateline + name: the name
+        assert trim_dateline(lines, end, end + 6) == (end, end + 6)        # after it: untouched

@@ -245,6 +245,11 @@ MUTATIONS = [
         "qa/articles.py", "\"\" if self.date_relative else self.date", "self.date",
         ["tests/test_news.py"],
     ),
+    Mutation(
+        "dateline-kept", "a wire story's dateline ('CASTLEBRIDGE (Wire) -') kept in or as an answer",
+        "qa/reader.py", "            return None if end <= de else (de, end)", "            return start, end",
+        ["tests/test_reader.py"],
+    ),
 ]
 
 
