@@ -180,7 +180,8 @@ _WHEN = r"(?:(?P<{p}m>" + _MONTH_NAME + r")(?:\s+(?:of\s+)?(?P<{p}y>" + _YEAR + 
 
 
 def _when(m: re.Match, p: str, dates: Sequence[date], today: date) -> Period | None:
-    """The month or year one ``_WHEN`` group names; a month without a year is the latest one the articles hold."""
+    """The month or year one ``_WHEN`` group names; a month without a year is the latest one the articles hold
+    (none of them of that month: the latest up to the newest article, or up to today without articles)."""
     if m.group(p + "yo"):
         return _year(int(m.group(p + "yo")))
     month = _month(m.group(p + "m"))
@@ -189,7 +190,8 @@ def _when(m: re.Match, p: str, dates: Sequence[date], today: date) -> Period | N
     years = [d.year for d in dates if d.month == month]
     if years:
         return _month_period(max(years), month)
-    return _month_period(today.year if month <= today.month else today.year - 1, month)
+    last = max(dates, default=today)  # none of that month at hand: the latest one up to the newest article
+    return _month_period(last.year if month <= last.month else last.year - 1, month)
 
 
 def _interval(start: date | None, end: date | None) -> Period:
@@ -201,7 +203,7 @@ def question_period(question: str, today: date | None = None, dates: Iterable[da
     """The period a question names, if any.
 
     "in July 2011", "in 2011", "in April" (the latest April the articles hold; without
-    articles of it, the latest up to today), "since 2010", "before June 2024", "after
+    articles of it, the latest up to the newest article, or up to today), "since 2010", "before June 2024", "after
     March 2024", "between March and May 2024", "this year", "last year", "last month"
     (counted from ``today``: the day the question is asked, not the articles' dates).
 

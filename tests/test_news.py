@@ -206,6 +206,8 @@ def test_open_and_closed_periods(question, iso, inside, outside):
 def test_a_month_without_a_year_is_placed_by_the_articles():
     p = question_period("What was the toll in April?", today=date(2026, 11, 28), dates=[date(2024, 4, 3), date(2024, 6, 1)])
     assert p.iso == "2024-04"
+    p = question_period("Who led it in March?", today=date(2026, 11, 28), dates=[date(2025, 2, 13), date(2025, 7, 24)])
+    assert p.iso == "2025-03"  # no article of March: the latest March up to the newest article, not today's year
     assert describe("2010/..") == "since 2010" and describe("2024-03/2024-05") == "March 2024 to May 2024"
 
 
