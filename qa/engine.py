@@ -231,20 +231,11 @@ class Engine:
         k = self.config.top_k
         # Questions about time search wider: a named period's articles, or the newest state, may rank low.
         ask = news.time_ask(reading.question, date.today())
-        asked = reading.question
-        query = reading.query
-        if ask.kind == "period":  # the period is chosen by the articles' dates; its words are rarely in the text
-            asked, query = news.without_period(asked), news.without_period(query)
-        hits, timings = self._search(query, k if ask.kind == "fixed" else k * 4)
+        hits, timings = self._search(reading.query, k if ask.kind == "fixed" else k * 4)
         pool = [h.citation for h in hits]
-        if ask.kind == "period":  # a month without a year is placed by the articles at hand
-            dates = [d for d in (news.parse_iso(c.date) for c in pool) if d]
-            ask = news.time_ask(reading.question, date.today(), dates)
-            if dates and all(ask.period.holds(d.isoformat()) for d in dates):
-                # "Who has led it since 2010?" over articles all after 2010: the period chooses nothing;
-                # asked now ("has") it is a current state, asked in the past ("had led ... since") a fact.
-                ask = news.time_ask(news.without_period(reading.question), date.today())
-                asked = reading.question
+        asked = reading.question
+        if ask.kind == "period":
+            ask, asked = self._period(reading.question, pool)
         sources, preferred = news.prefer_period(pool, ask.period, k)
         if ask.kind == "current":
             sources = self._with_newest(pool, k)
@@ -259,6 +250,26 @@ class Engine:
         if answer.found:
             file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
         return answer
+
+    @staticmethod
+    def _period(question: str, pool: list[Citation]) -> tuple[news.TimeAsk, str]:
+        """What a question naming a period asks, placed by the articles at hand, and the words to read.
+
+        Returns:
+            (the time ask, the question for the reader: without the period's words when articles
+            of the period are at hand, since their dates choose them and the words are rarely in the text).
+        """
+        dates = [d for d in (news.parse_iso(c.date) for c in pool) if d]
+        ask = news.time_ask(question, date.today(), dates)  # "in April": the April of the articles at hand
+        if ask.period is None:
+            return ask, question
+        if dates and all(ask.period.holds(d.isoformat()) for d in dates):
+            # "Who has led it since 2010?" over articles all after 2010: the period chooses nothing;
+            # asked now ("has") it is a current state, asked in the past ("had led ... since") a fact.
+            return news.time_ask(news.without_period(question), date.today()), question
+        if any(ask.period.holds(d.isoformat()) for d in dates):
+            return ask, news.without_period(question)
+        return ask, question
 
     def _at_event(self, ask: news.TimeAsk, pool: list[Citation], k: int, timings: dict) -> tuple[news.TimeAsk, list[Citation]]:
         """When the event a question is anchored to was first reported, and the passages to read for it.

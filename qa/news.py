@@ -92,8 +92,7 @@ def resolve_relative(text: str, published: date) -> Period | None:
     """
     # Hand-written: dateutil parses absolute dates but not relative phrases ("last Monday", "two weeks ago").
     t = " ".join(text.lower().replace(",", " ").split()).strip(" .")
-    t = re.sub(r"^(on|in|during|since|by|from|until|early|late|earlier|later)\s+", "", t)
-    t = re.sub(r"^(earlier|later)\s+", "", t)
+    t = re.sub(r"^(?:(?:on|in|during|since|by|from|until|early|late|earlier|later)\s+)+", "", t)  # "late on Monday"
     if re.fullmatch(r"(today|tonight|this (morning|afternoon|evening))", t):
         return _day(published)
     if re.fullmatch(r"yesterday" + _PART_OF_DAY, t) or t == "last night":

@@ -19,6 +19,7 @@ MON_4_JULY_2011 = date(2011, 7, 4)
 @pytest.mark.parametrize("text,iso", [
     ("Monday", "2011-07-04"),           # a bare weekday is the latest one, the publication day included
     ("on Monday", "2011-07-04"),
+    ("late on Sunday", "2011-07-03"),
     ("Sunday", "2011-07-03"),
     ("last Monday", "2011-06-27"),
     ("next Friday", "2011-07-08"),

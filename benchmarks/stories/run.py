@@ -145,7 +145,14 @@ def summary(rows: list[dict]) -> dict:
             c = Counter(r["outcome"] for r in sel)
             table[kind] = {"n": len(sel), **{o: c.get(o, 0) for o in OUTCOMES}, "right_share": round(c["right"] / len(sel), 3)}
         unans = [r for r in part if r["kind"] == "unanswerable"]
+        # What the engine took each question to ask about time, against the kind it was written as
+        # (a relative-date question asks when something happened: a fixed fact).
+        expected = {"relative": "fixed"}
+        judged = [r for r in part if r["kind"] != "unanswerable" and r.get("time_kind")]
+        confusion = Counter(f"{expected.get(r['kind'], r['kind'])}->{r['time_kind']}" for r in judged)
         out[split] = {
+            "time_kind_right": round(sum(expected.get(r["kind"], r["kind"]) == r["time_kind"] for r in judged) / max(len(judged), 1), 3),
+            "time_kind_confusion": dict(sorted(confusion.items())),
             "stories": sorted({r["story"] for r in part}),
             "kinds": table,
             "stale_at_80": sum(r["outcome"] == "stale" and r["confidence"] >= 0.8 for r in part),
@@ -162,7 +169,11 @@ def markdown(result: dict) -> str:
         for kind, t in s["kinds"].items():
             lines.append(f"| {kind} | {t['n']} | {t['right']} | {t['stale']} | {t['wrong']} | {t['declined']} | {t['right_share']:.1%} |")
         lines += ["", f"Stale answers shown at >= 80% confidence: {s['stale_at_80']}; unanswerable declined: "
-                  f"{s['unanswerable_declined']:.1%}.", ""]
+                  f"{s['unanswerable_declined']:.1%}."]
+        if "time_kind_right" in s:
+            wrong = ", ".join(f"{k} {n}" for k, n in s["time_kind_confusion"].items() if k.split("->")[0] != k.split("->")[1])
+            lines.append(f"Question kind read right: {s['time_kind_right']:.1%} (written as -> read as: {wrong or 'none'}).")
+        lines.append("")
     return "\n".join(lines)
 
 
