@@ -165,9 +165,9 @@ class Engine:
         hits, _ = self._search(query, k or self.config.top_k)
         return hits
 
-    def _search(self, query: str, k: int) -> tuple[list[Hit], dict[str, float]]:
+    def _search(self, query: str, k: int, depth_for: int | None = None) -> tuple[list[Hit], dict[str, float]]:
         timings: dict[str, float] = {}
-        hits = Retriever(self.store, self.embedder).run(query, k, timings)
+        hits = Retriever(self.store, self.embedder).run(query, k, timings, depth_for)
         return hits, timings
 
     @property
@@ -231,7 +231,8 @@ class Engine:
         k = self.config.top_k
         # Questions about time search wider: a named period's articles, or the newest state, may rank low.
         ask = news.time_ask(reading.question, date.today())
-        hits, timings = self._search(reading.query, k if ask.kind == "fixed" else k * 4)
+        # Searched as deep as for k: the wider look keeps the k passages a plain question reads, in order.
+        hits, timings = self._search(reading.query, k if ask.kind == "fixed" else k * 4, depth_for=k)
         pool = [h.citation for h in hits]
         asked = reading.question
         if ask.kind == "period":

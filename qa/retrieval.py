@@ -108,13 +108,15 @@ class Retriever:
         self.embedder = embedder
         self.pool = pool
 
-    def run(self, query: str, k: int, timings: dict[str, float] | None = None) -> list[Hit]:
+    def run(self, query: str, k: int, timings: dict[str, float] | None = None, depth_for: int | None = None) -> list[Hit]:
         """The k passages closest to a query.
 
         Args:
             query: Free text.
             k: How many.
             timings: If given, gets the seconds spent embedding ('embed') and searching ('search').
+            depth_for: Take as many candidates from each search as for this many results (default
+                ``k``): a wider look (more than the usual top_k) then keeps the usual top_k first, in the same order.
 
         Returns:
             Hits, best first.
@@ -132,7 +134,7 @@ class Retriever:
                 f"The index in {where}/ holds vectors of dimension {dim}, but the embedding model gives {vector.shape[0]}. "
                 f"Rebuild it with: qa index --rebuild --articles <your articles folder> --index {where}"
             )
-        pool = max(self.pool * k, 20)
+        pool = max(self.pool * (depth_for or k), 20, k)
         if isinstance(self.store, HybridSearch):
             ranked = self.store.hybrid_search(vector, query, k, RRF_K)
         else:

@@ -64,3 +64,22 @@ def test_vectors_reused_for_a_renamed_article_are_its_own(lookalike_engine, tmp_
             fresh = engine.embedder.embed([search_text(article.title, sp.passage)])[0]
             # bf16 embedding (on CPUs that have it) differs in the 4th decimal with the batch; another passage's vector is far.
             assert float(np.dot(sp.vector, fresh)) > 0.999, sp.passage.id
+
+
+def test_a_wider_look_searches_as_deep_as_the_usual_top_k(lookalike_engine):
+    """A time question's wider look (4 x top_k) must keep the passages a plain question reads: same depth, same fusion."""
+    from qa.retrieval import Retriever
+
+    store = lookalike_engine.store
+    asked = []
+    real_dense, real_keyword = store.dense_search, store.keyword_search
+    store.dense_search = lambda v, n: asked.append(n) or real_dense(v, n)  # a spy on the real store
+    store.keyword_search = lambda q, n: asked.append(n) or real_keyword(q, n)
+    try:
+        retriever = Retriever(store, lookalike_engine.embedder)
+        plain = [h.citation.passage for h in retriever.run("Which brand is a company?", 3)]
+        wide = [h.citation.passage for h in retriever.run("Which brand is a company?", 30, depth_for=3)]
+    finally:
+        store.dense_search, store.keyword_search = real_dense, real_keyword
+    assert asked == [20, 20, 30, 30]  # max(4 x 3, 20), then at least the 30 asked for
+    assert wide[:3] == plain

@@ -250,6 +250,11 @@ MUTATIONS = [
         "qa/reader.py", "            return None if end <= de else (de, end)", "            return start, end",
         ["tests/test_reader.py"],
     ),
+    Mutation(
+        "depth-for-ignored", "a time question's wider look searched deeper, so its top_k differs from a plain question's",
+        "qa/retrieval.py", "        pool = max(self.pool * (depth_for or k), 20, k)", "        pool = max(self.pool * k, 20)",
+        ["tests/test_retrieval.py"],
+    ),
 ]
 
 

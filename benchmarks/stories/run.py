@@ -151,7 +151,8 @@ def summary(rows: list[dict]) -> dict:
         judged = [r for r in part if r["kind"] != "unanswerable" and r.get("time_kind")]
         confusion = Counter(f"{expected.get(r['kind'], r['kind'])}->{r['time_kind']}" for r in judged)
         out[split] = {
-            "time_kind_right": round(sum(expected.get(r["kind"], r["kind"]) == r["time_kind"] for r in judged) / max(len(judged), 1), 3),
+            # None: an engine that does not say (qa before time kinds)
+            "time_kind_right": round(sum(expected.get(r["kind"], r["kind"]) == r["time_kind"] for r in judged) / len(judged), 3) if judged else None,
             "time_kind_confusion": dict(sorted(confusion.items())),
             "stories": sorted({r["story"] for r in part}),
             "kinds": table,
@@ -170,7 +171,7 @@ def markdown(result: dict) -> str:
             lines.append(f"| {kind} | {t['n']} | {t['right']} | {t['stale']} | {t['wrong']} | {t['declined']} | {t['right_share']:.1%} |")
         lines += ["", f"Stale answers shown at >= 80% confidence: {s['stale_at_80']}; unanswerable declined: "
                   f"{s['unanswerable_declined']:.1%}."]
-        if "time_kind_right" in s:
+        if s.get("time_kind_right") is not None:
             wrong = ", ".join(f"{k} {n}" for k, n in s["time_kind_confusion"].items() if k.split("->")[0] != k.split("->")[1])
             lines.append(f"Question kind read right: {s['time_kind_right']:.1%} (written as -> read as: {wrong or 'none'}).")
         lines.append("")
