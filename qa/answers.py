@@ -340,7 +340,8 @@ def candidates(spans: Sequence[Span], sources: Sequence[Citation], rule: Rule) -
 def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     """The candidate to judge, by what the question asks about time.
 
-    - ``fixed``: the best-supported answer (highest margin), whatever its date.
+    - ``fixed``: the best-supported answer (highest margin), whatever its date; asked "When …?",
+      a day inside that answer's month or week, where another candidate that is an answer gives one.
     - ``event``: of the candidates that are answers in their own right, the one from the
       first article dated on or after the event's first report (the state then); without
       an event date, as ``fixed``. (Judging that report's best candidate even below the bar
@@ -371,12 +372,35 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
             first = min(c.date for c in pool)
             return next(c for c in pool if c.date == first)
         return best
+    elif ask.asks_when:
+        return _most_precise(cands, best)
     else:
         return best
     if not pool:
         return best
     newest = max(c.date for c in pool)
     return next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
+
+
+def _when(c: Candidate) -> news.Period | None:
+    published = news.parse_iso(c.source.date)
+    return news.answer_period(c.span.text, published) if published else None
+
+
+def _most_precise(cands: Sequence[Candidate], best: Candidate) -> Candidate:
+    """For "When did …?": a day within the best answer's month or week, if another candidate gives one.
+
+    A follow-up recalls an event by its month ("resigned in February"); the first report gives
+    the day ("on Wednesday"), which says more and is resolved to its date.
+    """
+    period = _when(best) if best.accepted else None
+    if period is None or period.start == period.end:
+        return best
+    for c in cands:
+        day = _when(c) if c.accepted and c is not best else None
+        if day is not None and day.start == day.end and period.start <= day.start <= period.end:
+            return c
+    return best
 
 
 def history(cands: Sequence[Candidate], chosen: Candidate) -> list[dict]:

@@ -134,6 +134,28 @@ def resolve_relative(text: str, published: date) -> Period | None:
     return None
 
 
+_DAY_MONTH = re.compile(r"(?:\w+\s+)?(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH_RE + r"|(?P<m2>" + "|".join(_MONTHS) + r")\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?)(?:,?\s+(?P<y>(?:19|20)\d\d))?")
+
+
+def answer_period(text: str, published: date) -> Period | None:
+    """The calendar period a time answer names, seen from its article's date: relative ("Wednesday",
+    "last month", "in March") or a written day ("12 February", "February 12, 2025"), else None."""
+    relative = resolve_relative(text, published)
+    if relative is not None:
+        return relative
+    t = " ".join(text.lower().replace(",", " , ").split()).replace(" ,", ",").strip(" .")
+    m = _DAY_MONTH.fullmatch(re.sub(r"^(?:on|by|from|until|since)\s+", "", t))
+    if not m:
+        return None
+    month = _month(m.group("month") or m.group("m2"))
+    day = int(m.group("d1") or m.group("d2"))
+    year = int(m.group("y")) if m.group("y") else nearest_month(month, published)[0]
+    try:
+        return _day(date(year, month, day))
+    except ValueError:
+        return None
+
+
 def nearest_month(month: int, around: date) -> tuple[int, int]:
     """(year, month) of the occurrence of ``month`` nearest to ``around``; six months either way goes to the past."""
     ahead = (month - around.month) % 12
@@ -284,12 +306,14 @@ class TimeAsk:
         period: The named period (kind ``period``), else None.
         event: The words naming the event (kind ``event``): "when the ferry sank", else ''.
         event_date: When the event was first reported (ISO day), once the engine has looked it up; else ''.
+        asks_when: The question asks for a time ("When did …?", "On what day …?").
     """
 
     kind: str
     period: Period | None = None
     event: str = ""
     event_date: str = ""
+    asks_when: bool = False
 
 
 # A state tied to an event of the story: "when the ferry sank", "at the time of the crash",
@@ -331,7 +355,10 @@ def time_ask(question: str, today: date | None = None, dates: Iterable[date] = (
     m = _EVENT.search(q)
     if m:
         return TimeAsk("event", event=(m.group("e") or m.group("f")).strip(" ?"))
-    if re.match(r"(?i)(when|why|how did|how was|how were)\b", q):
+    asks_when = bool(re.match(r"(?i)(?:when\b|(?:on|by)?\s*what (?:day|date)\b|which day\b)", q))
+    if asks_when:
+        return TimeAsk("fixed", asks_when=True)
+    if re.match(r"(?i)(why|how did|how was|how were)\b", q):
         return TimeAsk("fixed")
     head = re.split(r"(?i)\b(?:who|that|which)\b", q, maxsplit=1)[0] if re.match(r"(?i)(what|which|how)\b", q) else q
     if _CURRENT.search(q) and not _PAST.search(head if len(head) > 4 else q):

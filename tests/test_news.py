@@ -150,6 +150,18 @@ def test_passages_of_an_evolving_story_are_judged_by_the_story_rule():
     assert single.answer == "120" and single.confidence == pytest.approx(RULE.calibration.probability(4.0, 0.0))
 
 
+def test_asked_when_a_day_within_the_best_answers_month_is_preferred():
+    recap = _cite("recap", "2025-03-01", "Brennecke resigned in February over the chip.")
+    first = _cite("first", "2025-02-14", "Brennecke resigned on Wednesday, the board said.")
+    spans = [Span(0, 22, 30, "February", 9.0, 1.0), Span(1, 22, 31, "Wednesday", 8.0, 1.0)]
+    when = time_ask("When did Brennecke resign?")
+    a = _decide(spans, [recap, first], when)
+    assert when.asks_when and a.answer == "Wednesday" and a.answer_date == "2025-02-12"
+    later = _cite("later", "2025-03-14", "He spoke on Wednesday at the hearing.")  # a day outside February: not it
+    spans = [Span(0, 22, 30, "February", 9.0, 1.0), Span(1, 12, 21, "Wednesday", 8.0, 1.0)]
+    assert _decide(spans, [recap, later], when).answer == "February"
+
+
 def test_one_answer_or_one_date_is_not_a_change_over_time():
     a1 = _cite("a1", "2011-06-01", "The count reached 120 on Monday.")
     a2 = _cite("a2", "2011-06-01", "The count reached 340 on Friday.")

@@ -255,6 +255,12 @@ MUTATIONS = [
         "qa/retrieval.py", "        pool = max(self.pool * (depth_for or k), 20, k)", "        pool = max(self.pool * k, 20)",
         ["tests/test_retrieval.py"],
     ),
+    Mutation(
+        "when-day-inside-unchecked", "asked 'When', any day preferred to a month, even one outside it",
+        "qa/answers.py", "        if day is not None and day.start == day.end and period.start <= day.start <= period.end:",
+        "        if day is not None and day.start == day.end:",
+        ["tests/test_news.py"],
+    ),
 ]
 
 
