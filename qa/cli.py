@@ -37,6 +37,7 @@ def _main(
 
 IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", help="Index folder [default: index, or $QA_INDEX_DIR]")]
 ArticlesOpt = Annotated[Optional[str], typer.Option("--articles", "-a", help="Articles folder [default: seeds, or $QA_ARTICLES_DIR]")]
+UsersOpt = Annotated[Optional[str], typer.Option("--users", help="Users file [default: users.json, or $QA_USERS_FILE]")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model: path or hub id [default: the bundled reader]")]
 FollowLinksOpt = Annotated[bool, typer.Option("--follow-links", help="Read files that links in the articles folder point to outside it")]
 StoreOpt = Annotated[Optional[str], typer.Option("--store", help="Index store: local (the --index folder), milvus:///path/file.db (Milvus Lite) or http://host:19530 [default: local, or $QA_STORE]")]
@@ -221,17 +222,34 @@ def serve(
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not build or refresh the index first")] = False,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Re-index the articles folder when its files change (not with --no-index)")] = True,
     follow_links: FollowLinksOpt = False,
+    users: UsersOpt = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without sign-in even on a network address (closed networks you trust only)")] = False,
+    proxy_header: Annotated[Optional[str], typer.Option("--proxy-header", help="Trust this header (e.g. X-Forwarded-User) set by a signing-in reverse proxy for the user name")] = None,
+    trusted_proxy: Annotated[Optional[list[str]], typer.Option("--trusted-proxy", help="Address the proxy connects from (repeatable) [default: 127.0.0.1 and ::1]")] = None,
+    proxy_default_role: Annotated[str, typer.Option("--proxy-default-role", help="Role of a proxy-signed-in user not in the users file: reader, editor or admin")] = "reader",
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale.
 
     The chat answers from the newest index: a rebuild or update by `qa index` (or by the
-    folder watch) is picked up before the next question, without a restart.
+    folder watch) is picked up before the next question, without a restart. With users in the
+    users file (`qa users add`), everyone signs in; on a network address it refuses to start
+    without sign-in unless told --no-auth.
     """
     import signal
 
     from qa.stores import IndexMissing, IndexStoreError, open_store
+    from qa.users import ROLES, UsersError
+    from qa.web.access import Access, AccessError
 
-    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None, store=store)
+    engine = _engine(index, articles, reader=reader, follow_links=follow_links or None, store=store, users_file=users)
+    if proxy_default_role not in ROLES:
+        _fail(f"--proxy-default-role must be one of {', '.join(ROLES)} (got {proxy_default_role!r})")
+    access = Access(engine.config, proxy_header=proxy_header, trusted_proxies=tuple(trusted_proxy or ("127.0.0.1", "::1")),
+                    proxy_default_role=proxy_default_role, no_auth=no_auth)
+    try:
+        access.check_exposure(host)  # before anything is loaded: said at once
+    except (AccessError, UsersError) as e:
+        _fail(str(e))
     if not no_index:
         from qa.articles import load_articles, reader_options
 
@@ -276,7 +294,7 @@ def serve(
         try:
             # The page is served at once; questions wait for the models if they are still loading.
             demo = launch(backend, host=host, port=port, prevent_thread_lock=True,
-                          on_added=watcher.acknowledge if watcher is not None else None)
+                          on_added=watcher.acknowledge if watcher is not None else None, access=access)
             backend.wait()
         except Exception as e:  # a damaged index, a missing model, a busy port: said plainly
             if demo is not None:
@@ -287,6 +305,102 @@ def serve(
         if watcher is not None:
             watcher.stop()
         backend.close()
+
+
+users_app = typer.Typer(help="Users of a shared chat: names, roles (reader, editor, admin) and passwords.",
+                        no_args_is_help=True, context_settings=HELP_OPTIONS)
+app.add_typer(users_app, name="users")
+
+
+def _users(path: str | None):
+    from qa.users import Users
+
+    return Users(_config(users_file=path).users_file)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name: letters, digits and . _ @ -")],
+    role: Annotated[str, typer.Option("--role", help="reader (asks and reads), editor (also adds articles) or admin (also manages users)")] = "reader",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts)")] = False,
+    users: UsersOpt = None,
+) -> None:
+    """Add a user, or set a user's password and role (the password is asked for, twice)."""
+    from qa.users import UsersError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _users(users)
+    try:
+        store.add(name, password, role)
+    except UsersError as e:
+        _fail(str(e))
+    typer.echo(f"{name}: {role} (in {store.path})")
+
+
+@users_app.command("list")
+def users_list(users: UsersOpt = None) -> None:
+    """The users and their roles."""
+    from qa.users import UsersError
+
+    store = _users(users)
+    try:
+        rows = store.list()
+    except UsersError as e:
+        _fail(str(e))
+    if not rows:
+        typer.echo(f"No users in {store.path}: the chat runs without sign-in (loopback only).")
+    for u in rows:
+        typer.echo(f"{u.name}\t{u.role}")
+
+
+@users_app.command("role")
+def users_role(name: Annotated[str, typer.Argument(help="User name")],
+               role: Annotated[str, typer.Argument(help="reader, editor or admin")], users: UsersOpt = None) -> None:
+    """Change a user's role."""
+    from qa.users import UsersError
+
+    try:
+        _users(users).set_role(name, role)
+    except UsersError as e:
+        _fail(str(e))
+    typer.echo(f"{name}: {role}")
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="User name")], users: UsersOpt = None) -> None:
+    """Remove a user (a running chat refuses their next request)."""
+    from qa.users import UsersError
+
+    try:
+        _users(users).remove(name)
+    except UsersError as e:
+        _fail(str(e))
+    typer.echo(f"removed {name}")
+
+
+@app.command()
+def audit(
+    last: Annotated[int, typer.Option("--last", "-n", help="Only the newest N entries (0: all)", min=0)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+    audit_file: Annotated[Optional[str], typer.Option("--file", help="The audit log [default: audit.jsonl, or $QA_AUDIT_FILE]")] = None,
+) -> None:
+    """Who added (or was refused adding) which article from the chat, and when."""
+    from qa import audit as audit_log
+
+    path = _config(audit_file=audit_file).audit_file
+    entries = audit_log.read(path, last or None)
+    if not entries:
+        typer.echo(f"Nothing recorded in {path}.")
+    for e in entries:
+        if as_json:
+            typer.echo(json.dumps(e, ensure_ascii=False))
+            continue
+        details = ", ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in e.items()
+                            if k not in ("time", "user", "action"))
+        typer.echo(f"{e.get('time', '')}  {e.get('user') or '(no sign-in)'}  {e.get('action', '')}  {details}")
 
 
 eval_app = typer.Typer(help="Measure the reader or the whole system on SQuAD-format files.", no_args_is_help=True,

@@ -64,6 +64,13 @@ class Config:
         embedding_precision: 'auto' (bf16 where the CPU has it in hardware), 'fp32' or 'bf16'.
         reader_precision: The same for the reader: bf16 autocast read 1.8x faster here with the same
             EM/F1 on 600 validation questions (margins moved 0.03 on average).
+        users_file: The users, roles and password hashes of a shared chat (``qa users``); with users in
+            it, ``qa serve`` asks everyone to sign in.
+        audit_file: Where the chat records who added which article (JSON lines; ``qa audit``).
+        max_pending_questions: Questions one user may have waiting or being answered at once.
+        max_requests_per_minute: Calls one user (or address) may make to the chat's API and queue a minute.
+        max_uploads_per_minute: Files one user may upload a minute.
+        max_upload_bytes_per_day: Bytes one user may upload in 24 hours.
     """
 
     articles_dir: str = "seeds"
@@ -85,6 +92,12 @@ class Config:
     ray: str = "off"
     embedding_precision: str = DEFAULT_PRECISION
     reader_precision: str = DEFAULT_PRECISION
+    users_file: str = "users.json"
+    audit_file: str = "audit.jsonl"
+    max_pending_questions: int = 3
+    max_requests_per_minute: int = 120
+    max_uploads_per_minute: int = 10
+    max_upload_bytes_per_day: int = 50_000_000
 
     @property
     def location(self) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from qa import audit
 from qa.engine import Engine
+from qa.web.access import Access, Limits, LimitsMiddleware
 from qa.web.render import _text, render_article
 from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
 
@@ -90,17 +92,51 @@ def _waiting_notes(pending: Pending, poll_s: float = 0.5):
                        else '<p class="qa-waiting">answering…</p>'), None
 
 
-def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable[[list[str]], None] | None = None):
-    """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`."""
+def _who(request) -> str:
+    """Whom a request counts against: the signed-in user, else the client's address."""
+    name = getattr(request, "username", None)
+    if name:
+        return name
+    client = getattr(request, "client", None)
+    return f"address {getattr(client, 'host', '?')}"
+
+
+def _remove_upload(path: str) -> None:
+    """Delete a file Gradio stored for an upload (its own temporary folder only), and its folder when empty."""
+    import gradio as gr
+
+    root = os.path.realpath(gr.utils.get_upload_folder())
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root or real == root:
+        return
+    try:
+        os.remove(real)
+        os.rmdir(os.path.dirname(real))
+    except OSError:
+        pass  # already gone, or the folder holds other uploads
+
+
+def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable[[list[str]], None] | None = None,
+              access: Access | None = None, limits: Limits | None = None):
+    """The Gradio app over an engine (opened and warmed up by the caller) or a :class:`ChatProcess`.
+
+    Args:
+        chat_backend: What answers.
+        on_added: Told the files an upload wrote into the articles folder.
+        access: Sign-in and roles (default: no sign-in, everyone edits: a single user on loopback).
+        limits: Per-user limits (default: from the backend's config).
+    """
     import gradio as gr
 
     backend = LocalChat(chat_backend) if isinstance(chat_backend, Engine) else chat_backend
+    access = access or Access(backend.config, no_auth=True)
+    limits = limits or Limits(backend.config)
 
     def turns_of(history: list | None):
         # Only the latest turns matter to a follow-up; a client may send the whole conversation.
         return earlier_turns(list(history or [])[-backend.config.max_history_turns:])
 
-    def exchanges(question: str, history: list[dict] | None):
+    def exchanges(question: str, history: list[dict] | None, who: str):
         """Yield ``(html, None)`` notes while the question waits, then the reply's HTML and the turn to remember.
 
         Any failure is a message in the reply (turn None), never a bare "Error".
@@ -109,19 +145,25 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         if not question:
             yield "<p>Please type a question.</p>", None
             return
+        too_many = limits.question_started(who)
+        if too_many:
+            yield f"<p>{_text(too_many)}</p>", None
+            return
         try:
             reply = yield from _waiting_notes(backend.start("exchange", question, turns_of(history)))
         except Exception as e:  # too long, a malformed history, a failure: said plainly, nothing lost
             yield f"<p>{_text(str(as_chat_error(e)))}</p>", None
             return
+        finally:
+            limits.question_done(who)
         yield reply
 
-    def exchange(question: str, history: list[dict] | None) -> tuple[str, dict | None]:
+    def exchange(question: str, history: list[dict] | None, who: str) -> tuple[str, dict | None]:
         """The reply's HTML and the turn to remember (None when nothing was answered)."""
-        *_, last = exchanges(question, history)
+        *_, last = exchanges(question, history, who)
         return last
 
-    def chat(message: str, history: list[dict] | None = None) -> str:
+    def chat(message: str, history: list[dict] | None = None, request: gr.Request = None) -> str:
         """Answer a chat message; returns the reply as HTML (answer, confidence, citations).
 
         Args:
@@ -129,9 +171,9 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             history: Earlier turns of the conversation, oldest first, for follow-up questions: each a
                 dict with ``question`` and ``answer`` (the dicts ``/ask`` returns will do). Not answered again.
         """
-        return exchange(message, history)[0]
+        return exchange(message, history, _who(request))[0]
 
-    def ask(question: str, history: list[dict] | None = None) -> dict:
+    def ask(question: str, history: list[dict] | None = None, request: gr.Request = None) -> dict:
         """Answer a question; returns the answer, confidence and citations as JSON.
 
         Args:
@@ -142,10 +184,16 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         """
         import gradio as gr
 
+        who = _who(request)
+        too_many = limits.question_started(who)
+        if too_many:
+            raise gr.Error(too_many, print_exception=False)
         try:
             return backend.answer((question or "").strip(), turns_of(history))
         except Exception as e:  # too long, empty, a malformed history, a failure: the message, not {"error": null}
             raise gr.Error(str(as_chat_error(e)), print_exception=False) from None
+        finally:
+            limits.question_done(who)
 
     def article(article_id: str) -> dict | None:
         """One indexed article, text included (what "show article" shows).
@@ -165,12 +213,12 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         # The question is shown escaped: markup in it appears as typed.
         return "", history + [{"role": "user", "content": _text(message)}], message
 
-    def add_answer(question: str, history: list[dict], turns: list[dict]):
+    def add_answer(question: str, history: list[dict], turns: list[dict], request: gr.Request = None):
         if not (question or "").strip():
             yield history, turns
             return
         # The conversation is kept as data (earlier questions and answers), never read back from the replies.
-        for html, turn in exchanges(question, turns):
+        for html, turn in exchanges(question, turns, _who(request)):
             yield history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
 
     ids = set(backend.article_ids())
@@ -206,28 +254,51 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         return render_article(backend.article(shown[row]["id"]))
 
     show_row.__annotations__["evt"] = gr.SelectData  # Gradio reads the annotation; gradio is imported lazily here
+    def upload_panel(request: gr.Request = None):
+        """The "Add articles" panel, for editors only (the server refuses anyone else's upload whatever the client)."""
+        return gr.update(visible=access.can(getattr(request, "username", None), "editor"))
 
-    def add_files(files: list[str] | None, query: str, progress=gr.Progress()):
+    upload_panel.__annotations__["request"] = gr.Request
+
+    def add_files(files: list[str] | None, query: str, request: gr.Request = None, progress=gr.Progress()):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
-        if not paths:
-            return (gr.skip(),) * 4 + ("Choose one or more article files first.", None)
-        added, notes = [], []
-        for i, p in enumerate(paths):  # one at a time, so the bar moves as each file is indexed
-            progress(i / len(paths), desc=f"Indexing {i + 1} of {len(paths)}")
-            try:
-                result = backend.add_files([p])
-            except Exception as e:  # said in the status; what was indexed before stays
-                notes.append(f"{os.path.basename(p)}: {as_chat_error(e)}")
-                continue
-            added += result["added"]
-            notes += result["warnings"]
-            if on_added is not None:  # e.g. the folder watch: these files are indexed already
-                on_added(result.get("files", []))
+        user = getattr(request, "username", None) or ""
+        try:
+            if not access.can(user, "editor"):  # the page hides the control; this refuses any client
+                audit.record(backend.config.audit_file, user, "refused", files=[os.path.basename(p) for p in paths],
+                             reason="not an editor")
+                return (gr.skip(),) * 4 + ("Only editors can add articles; ask an admin for the editor role.", None)
+            if not paths:
+                return (gr.skip(),) * 4 + ("Choose one or more article files first.", None)
+            added, notes = [], []
+            for i, p in enumerate(paths):  # one at a time, so the bar moves as each file is indexed
+                progress(i / len(paths), desc=f"Indexing {i + 1} of {len(paths)}")
+                name = os.path.basename(p)
+                try:
+                    result = backend.add_files([p])
+                except Exception as e:  # said in the status; what was indexed before stays
+                    notes.append(f"{name}: {as_chat_error(e)}")
+                    audit.record(backend.config.audit_file, user, "refused", file=name, reason=str(as_chat_error(e)))
+                    continue
+                added += result["added"]
+                notes += result["warnings"]
+                if result["added"]:
+                    audit.record(backend.config.audit_file, user, "added", file=name, articles=result["added"])
+                else:
+                    audit.record(backend.config.audit_file, user, "refused", file=name, reason="; ".join(result["warnings"]))
+                if on_added is not None:  # e.g. the folder watch: these files are indexed already
+                    on_added(result.get("files", []))
+        finally:
+            for p in paths:  # Gradio keeps every upload in its temporary folder otherwise
+                _remove_upload(p)
         progress(1.0, desc="Done")
         rows, shown, tab, heading_md = refresh(query)
         lines = [f"Added {len(added)} article{'s' if len(added) != 1 else ''}: " + ", ".join(added) if added else "Nothing was added."]
         lines += [f"- {n}" for n in notes]
         return rows, shown, tab, heading_md, "\n".join(lines), None
+
+    for fn in (chat, ask, add_answer, add_files):
+        fn.__annotations__["request"] = gr.Request  # Gradio passes the request (its signed-in user) by this annotation
 
     with gr.Blocks(title="qa: ask the articles") as demo:
         rows_state = gr.State([])
@@ -248,7 +319,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
                 listing = gr.Dataframe(headers=["Title", "Date", "Source"], value=[["", "", ""]], interactive=False,
                                        wrap=True, max_height=300, column_widths=["52%", "22%", "26%"], elem_id="qa-articles",
                                        label="Articles (newest first)")
-                with gr.Accordion("Add articles", open=False, elem_id="qa-add-panel"):
+                with gr.Accordion("Add articles", open=False, elem_id="qa-add-panel") as add_panel:
                     upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt .md .html .json .jsonl",
                                      elem_id="qa-upload")
                     add = gr.Button("Add to the index", elem_id="qa-add")
@@ -263,6 +334,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             ).then(current_header, None, heading, queue=False, api_visibility="private")
         clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
         demo.load(refresh, search, [rows_state, shown_state, listing, heading], api_visibility="private")
+        demo.load(upload_panel, None, add_panel, api_visibility="private")
         search.change(search_articles, [rows_state, search], [shown_state, listing], queue=False, api_visibility="private")
         listing.select(show_row, shown_state, viewer, api_visibility="private")
         add.click(add_files, [upload, search], [rows_state, shown_state, listing, heading, status, upload], api_visibility="private")
@@ -282,22 +354,39 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
 
 
 def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.1", port: int = 7860,
-           on_added: Callable[[list[str]], None] | None = None, **kwargs):
+           on_added: Callable[[list[str]], None] | None = None, access: Access | None = None, **kwargs):
     """Serve the chat (blocks until stopped unless ``prevent_thread_lock=True``).
 
-    ``on_added`` is told the files an upload wrote into the articles folder (and indexed).
+    Args:
+        chat_backend: What answers.
+        host: Address to bind.
+        port: Port.
+        on_added: Told the files an upload wrote into the articles folder (and indexed).
+        access: Sign-in and roles (default: none, which only a loopback address allows).
+        **kwargs: For Gradio's ``launch``.
 
     Returns:
         The running Gradio app (``.close()`` stops it).
+
+    Raises:
+        qa.web.access.AccessError: A network address without sign-in and without ``no_auth``.
     """
     import gradio as gr
+    from starlette.middleware import Middleware
 
-    demo = build_app(chat_backend, on_added)
+    access = access or Access(chat_backend.config, no_auth=False)
+    access.check_exposure(host)
+    limits = Limits(chat_backend.config)
+    demo = build_app(chat_backend, on_added, access, limits)
+    kwargs.update(access.launch_kwargs())
+    app_kwargs = kwargs.pop("app_kwargs", {}) or {}
+    # In front of Gradio: editors only on the upload route, 429 over a per-user limit.
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(LimitsMiddleware, access=access, limits=limits)]
     # max_file_size: Gradio's upload route is open to anyone who reaches the server, with no limit of its own.
     # _frontend=False skips Gradio's start-up self-check, one HEAD request with a 3 s timeout: on a busy
     # 2-core machine the first page render takes longer, and Gradio then exits with "a shareable link
     # must be created" although the server is fine (seen in the load test).
     kwargs.setdefault("_frontend", False)
     demo.launch(server_name=host, server_port=port, css=CSS, js=JS, theme=gr.themes.Soft(), footer_links=["api"],
-                max_file_size=chat_backend.config.max_upload_bytes, **kwargs)
+                max_file_size=chat_backend.config.max_upload_bytes, app_kwargs=app_kwargs, **kwargs)
     return demo

@@ -29,7 +29,9 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
 
     Each file is read first: one that is not an article (wrong type, broken JSON, binary,
     empty) is named in a warning and neither copied nor indexed, so nothing already there
-    is lost. A file with the name of one already in the folder replaces it (same article id).
+    is lost. Nothing in the folder is ever overwritten: a file whose name is taken is refused
+    with a message (rename it to add it as a new article), and so is a hidden name (".x.txt",
+    which the folder's indexing skips).
 
     Args:
         engine: An opened engine; its ``config.articles_dir`` receives the files.
@@ -46,6 +48,13 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
     written: list[str] = []
     for p in map(Path, paths):
         name = p.name
+        if name.startswith("."):
+            warnings.append(f"skipped {name}: a hidden file name (starting with '.') is not indexed from the folder; rename it")
+            continue
+        if (folder / name).exists():
+            warnings.append(f"skipped {name}: an article file of that name is already in the folder and was left as it is; "
+                            "rename the file to add it as a new article")
+            continue
         if p.suffix.lower() not in SUFFIXES:
             warnings.append(f"skipped {name}: unsupported file type (use {', '.join(SUFFIXES)})")
             continue
@@ -58,7 +67,12 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
         if not found:
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(p, folder / name)  # kept with the other articles, so `qa index` keeps it too
+        try:  # "x": never replaces a file, even one written since the check above
+            with p.open("rb") as src, (folder / name).open("xb") as dst:
+                shutil.copyfileobj(src, dst)
+        except FileExistsError:
+            warnings.append(f"skipped {name}: an article file of that name is already in the folder; rename the file")
+            continue
         written.append(str(folder / name))
         articles.extend(found)
     if not articles:

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,8 @@ def serve(articles: Path, index: Path, tmp: Path, *extra: str, env: dict | None 
                 raise RuntimeError("qa serve exited:\n" + server.output())
             try:
                 urllib.request.urlopen(server.url, timeout=2)
+                break
+            except urllib.error.HTTPError:  # it answers (401 behind a proxy's sign-in): it is up
                 break
             except OSError:
                 if time.time() > deadline:
