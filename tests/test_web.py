@@ -42,7 +42,7 @@ def server(tmp_path_factory):
     log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa.cli", "serve", "--articles", str(arts), "--index", str(tmp / "index"), "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "QA_USERS_FILE": str(tmp / "no-users.json")},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 300
@@ -307,3 +307,49 @@ def test_too_long_question_gets_the_same_message_everywhere(server, browser):
     wait(browser, lambda d: message in css(d, "#qa-chat")[0].text, 60)
     # the chat goes on working after it
     assert "Rasmussen" in ask_in_page(browser, "Who is the NATO Secretary-General?", 1).text
+
+
+def test_sign_in_in_the_browser_then_ask_and_no_upload_for_a_reader(tmp_path, browser):
+    """A shared chat: the page asks for a name and password; a reader then asks, and sees no upload control."""
+    from selenium.webdriver.common.by import By
+
+    from qa.users import Users
+
+    arts = tmp_path / "articles"
+    shutil.copytree(SEEDS, arts)
+    Users(tmp_path / "users.json").add("erin", "erin-secret-5", "reader")
+    port = free_port()
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--articles", str(arts), "--index", str(tmp_path / "index"),
+         "--port", str(port), "--no-watch"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "QA_USERS_FILE": str(tmp_path / "users.json")},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 300
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(1)
+        browser.delete_all_cookies()
+        browser.get(url)
+        password = wait(browser, lambda d: css(d, "input[type=password]"), 60)[0]
+        name = [e for e in css(browser, "input") if e.get_attribute("type") in ("text", None, "")][0]
+        assert not css(browser, "#qa-question textarea")  # nothing of the chat before signing in
+        name.send_keys("erin")
+        password.send_keys("erin-secret-5")
+        next(b for b in browser.find_elements(By.TAG_NAME, "button") if "login" in b.text.lower()).click()
+        wait(browser, lambda d: css(d, "#qa-question textarea"), 60)
+        reply = ask_in_page(browser, "Who is the NATO Secretary-General?", 1)
+        shot(browser, "9-signed-in-reader")
+        assert "Rasmussen" in reply.text
+        wait(browser, lambda d: not [e for e in css(d, "#qa-add-panel") if e.is_displayed()], 30)
+    finally:
+        browser.delete_all_cookies()
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -211,7 +211,9 @@ def serve(articles: Path, index: Path, tmp: Path, *extra: str, env: dict | None 
         proc = subprocess.Popen(
             [sys.executable, "-m", "qa.cli", "serve", "--articles", str(articles), "--index", str(index),
              "--port", str(port), *extra],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            # No users file unless a test gives one (a users.json where the tests run would ask for sign-in).
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "QA_USERS_FILE": str(tmp / "no-users.json"), **(env or {})},
         )
     server = Server(f"http://127.0.0.1:{port}/", proc, log)
     try:
