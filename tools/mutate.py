@@ -261,6 +261,42 @@ MUTATIONS = [
         "        if day is not None and day.start == day.end:",
         ["tests/test_news.py"],
     ),
+    # --- a chat for a team: qa/users.py, qa/web/access.py, qa/web/app.py, qa/web/library.py ---
+    Mutation(
+        "exposed-without-sign-in", "qa serve on a network address without sign-in",
+        "qa/web/access.py", "        if is_loopback(host) or self.mode != \"none\" or self.no_auth:", "        if True:",
+        ["tests/test_users.py", "tests/faults/test_team.py::test_a_network_address_without_sign_in_is_refused"],
+    ),
+    Mutation(
+        "upload-route-open-to-readers", "the upload route takes a reader's file",
+        "qa/web/access.py", "            if not self.access.can(user, \"editor\"):", "            if False:",
+        ["tests/faults/test_team.py::test_a_reader_asks_but_cannot_add_articles"],
+    ),
+    Mutation(
+        "add-event-open-to-readers", "the page's add event indexes a reader's file",
+        "qa/web/app.py", "            if not access.can(user, \"editor\"):  # the page hides", "            if False:  # the page hides",
+        ["tests/faults/test_team.py::test_a_reader_asks_but_cannot_add_articles"],
+    ),
+    Mutation(
+        "upload-overwrites", "an upload replaces the article file of the same name",
+        "qa/web/library.py", "        if (folder / name).exists():", "        if False:",
+        ["tests/faults/test_team.py::test_an_editor_adds_but_never_replaces_an_article"],
+    ),
+    Mutation(
+        "no-request-limit", "no per-user limit on API calls",
+        "qa/web/access.py", "            if len(events) >= self.config.max_requests_per_minute:", "            if False:",
+        ["tests/faults/test_team.py::test_limits_answer_429_with_a_message"],
+    ),
+    Mutation(
+        "proxy-header-from-anyone", "the proxy's user header trusted from any address",
+        "qa/web/access.py", "        if client is None or client.host not in self.trusted_proxies:", "        if client is None:",
+        ["tests/faults/test_team.py::test_a_proxys_user_header_is_trusted_from_the_proxy_only"],
+    ),
+    Mutation(
+        "password-lock-off", "wrong passwords never lock a name",
+        "qa/users.py", "        if len(recent) >= max_failures:", "        if False:",
+        ["tests/test_users.py"],
+    ),
 ]
 
 

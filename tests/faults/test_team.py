@@ -107,7 +107,7 @@ def test_an_editor_adds_but_never_replaces_an_article(team):
     # The same name as an existing article: refused with a message, the file untouched.
     r = upload(alice, FACTS[0].file, "Replaced\n\nThe lighthouse keeper of Port Vell is Nobody.")
     out = run_event(alice, "add_files", [[{"path": r.json()[0], "meta": {"_type": "gradio.FileData"}}], ""])
-    assert "already in the folder" in json.dumps(out)
+    assert "already in the folder and was left as it is" in json.dumps(out)
     assert existing.read_bytes() == before
     r = upload(alice, ".hidden.txt", "Hidden\n\nA hidden article.")  # the folder's indexing skips such names
     out = run_event(alice, "add_files", [[{"path": r.json()[0], "meta": {"_type": "gradio.FileData"}}], ""])
