@@ -297,6 +297,12 @@ MUTATIONS = [
         "qa/users.py", "        if len(recent) >= max_failures:", "        if False:",
         ["tests/test_users.py"],
     ),
+    Mutation(
+        "upload-indexed-in-engine", "an upload indexed in the engine's process, holding up the questions asked meanwhile",
+        "qa/web/worker.py", "        if is_lite_location(self.config.location):\n            return self.start(\"add_files\", paths).result()",
+        "        if True:\n            return self.start(\"add_files\", paths).result()",
+        ["tests/faults/test_team.py::test_questions_are_answered_while_an_upload_is_indexed"],
+    ),
 ]
 
 

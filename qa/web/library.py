@@ -24,8 +24,8 @@ def listing(articles: list[Article]) -> list[dict]:
     return rows
 
 
-def add_files(engine: Engine, paths: list[str]) -> dict:
-    """Copy uploaded article files into the engine's articles folder and index them incrementally.
+def stage(config, paths: list[str]) -> tuple[list[Article], list[str], list[str]]:
+    """Read uploaded files and copy the articles among them into the articles folder (not indexed yet).
 
     Each file is read first: one that is not an article (wrong type, broken JSON, binary,
     empty) is named in a warning and neither copied nor indexed, so nothing already there
@@ -34,15 +34,14 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
     which the folder's indexing skips).
 
     Args:
-        engine: An opened engine; its ``config.articles_dir`` receives the files.
+        config: Settings (``articles_dir`` receives the files; the reader's limits apply).
         paths: Uploaded files (their names are kept).
 
     Returns:
-        ``{"added": [article ids], "files": [paths written in the folder], "warnings": [messages],
-        "summary": index report}``.
+        (the articles read, the paths written in the folder, warnings).
     """
-    folder = Path(engine.config.articles_dir)
-    reader = ArticleReader(**reader_options(engine.config))
+    folder = Path(config.articles_dir)
+    reader = ArticleReader(**reader_options(config))
     articles: list[Article] = []
     warnings: list[str] = []
     written: list[str] = []
@@ -73,8 +72,23 @@ def add_files(engine: Engine, paths: list[str]) -> dict:
         except FileExistsError:
             warnings.append(f"skipped {name}: an article file of that name is already in the folder; rename the file")
             continue
-        written.append(str(folder / name))
+        written.append(str(folder / name))  # kept with the other articles, so `qa index` keeps it too
         articles.extend(found)
+    return articles, written, warnings
+
+
+def add_files(engine: Engine, paths: list[str]) -> dict:
+    """Copy uploaded article files into the engine's articles folder (:func:`stage`) and index them with this engine.
+
+    Args:
+        engine: An opened engine; its ``config.articles_dir`` receives the files.
+        paths: Uploaded files (their names are kept).
+
+    Returns:
+        ``{"added": [article ids], "files": [paths written in the folder], "warnings": [messages],
+        "summary": index report}``.
+    """
+    articles, written, warnings = stage(engine.config, paths)
     if not articles:
         return {"added": [], "files": [], "warnings": warnings, "summary": "nothing to add"}
     report = engine.upsert(articles)

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
+from pathlib import Path
 
 from qa.config import Config
 from qa.conversation import Turn, as_turn
@@ -389,7 +390,31 @@ class ChatProcess:
         return self.start("article", article_id).result()
 
     def add_files(self, paths: list[str]) -> dict:
-        return self.start("add_files", paths).result()
+        """Add uploaded files; indexed in a `qa index` child process, so questions are answered meanwhile.
+
+        The engine's process answers one question at a time: indexing there held up every question
+        for as long as the upload took to embed. A `qa index` process writes a new generation of the
+        index, which the engine picks up before its next question. A Milvus Lite file is open in one
+        process at a time, the engine's: there the engine indexes, as before.
+        """
+        if is_lite_location(self.config.location):
+            return self.start("add_files", paths).result()
+        import subprocess
+
+        articles, written, warnings = library.stage(self.config, paths)
+        if not articles:
+            return {"added": [], "files": [], "warnings": warnings, "summary": "nothing to add"}
+        cmd = [sys.executable, "-m", "qa.cli", "index", "--articles", str(self.config.articles_dir),
+               "--index", str(self.config.index_dir), "--embedding-model", self.config.embedding_model,
+               "--store", self.config.store] + (["--follow-links"] if self.config.follow_links else [])
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            # The files are saved: the next `qa index` (or the folder watch) indexes them.
+            raise IndexStoreError(f"{', '.join(Path(w).name for w in written)} saved, but indexing failed: "
+                                  f"{(r.stderr or r.stdout).strip()[-500:]}")
+        lines = r.stdout.strip().splitlines()
+        return {"added": [a.id for a in articles], "files": written, "warnings": warnings,
+                "summary": lines[-1] if lines else "indexed"}
 
     def reindex(self) -> str:
         return self.start("reindex").result()

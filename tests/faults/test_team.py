@@ -22,7 +22,7 @@ from qa.users import Users
 pytestmark = needs_reader
 
 PASSWORDS = {"alice": ("editor", "alice-secret-1"), "bob": ("reader", "bob-secret-22"), "carol": ("reader", "carol-secret-3"),
-             "dave": ("editor", "dave-secret-44")}
+             "dave": ("editor", "dave-secret-44"), "erin": ("editor", "erin-secret-55")}
 # Every route a client could use to read or change anything, each refused without sign-in.
 ROUTES = [("GET", "config"), ("GET", "gradio_api/info"), ("GET", "gradio_api/openapi.json"),
           ("GET", "gradio_api/file=README.md"), ("POST", "gradio_api/upload"), ("POST", "gradio_api/queue/join"),
@@ -119,6 +119,39 @@ def test_an_editor_adds_but_never_replaces_an_article(team):
     shown = subprocess.run([sys.executable, "-m", "qa.cli", "audit", "--file", str(team.tmp / "audit.jsonl")],
                            capture_output=True, text=True, cwd=ROOT)
     assert "alice  added  file: harbour.txt" in shown.stdout, shown.stdout
+
+
+def test_questions_are_answered_while_an_upload_is_indexed(team):
+    """The upload is indexed in a `qa index` process: the engine keeps answering meanwhile."""
+    import threading
+    import time
+
+    erin, bob = signed_in(team, "erin"), signed_in(team, "bob")
+    # Long enough that embedding it takes seconds (about 150 passages): in the engine's process it held up every question.
+    filler = "\n\n".join(f"Race {i}: boat {i * 7 % 91} rounded mark {i % 5} in {40 + i % 17} minutes, crew of {3 + i % 4}."
+                         for i in range(4000))
+    path = upload(erin, "regatta.txt", "Regatta results\n\nPosted June 2, 2024\n\nThe Port Vell regatta was won by "
+                                      "the sailor Nuria Roca after a close final race.\n\n" + filler).json()[0]
+    done: dict = {}
+
+    def add():
+        done["out"] = run_event(erin, "add_files", [[{"path": path, "meta": {"_type": "gradio.FileData"}}], ""])
+        done["at"] = time.monotonic()
+
+    adding = threading.Thread(target=add)
+    adding.start()
+    started = time.monotonic()
+    time.sleep(1.0)  # the upload is being read and indexed now
+    asked = time.monotonic()
+    event = bob.post("gradio_api/call/ask", json={"data": [FACTS[1].question, []]}).json()["event_id"]
+    answer = bob.get(f"gradio_api/call/ask/{event}").text
+    waited = time.monotonic() - asked
+    adding.join(300)
+    assert FACTS[1].answer in answer
+    assert waited < (done["at"] - started) / 3, "the question waited for the upload"
+    assert "Added 1 article: regatta.txt" in json.dumps(done["out"])
+    event = bob.post("gradio_api/call/ask", json={"data": ["Who won the Port Vell regatta?", []]}).json()["event_id"]
+    assert "Nuria Roca" in bob.get(f"gradio_api/call/ask/{event}").text  # and the new article is answered from
 
 
 def test_limits_answer_429_with_a_message(team):
