@@ -300,7 +300,8 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
     for fn in (chat, ask, add_answer, add_files):
         fn.__annotations__["request"] = gr.Request  # Gradio passes the request (its signed-in user) by this annotation
 
-    with gr.Blocks(title="qa: ask the articles") as demo:
+    # Uploads never handed to "Add to the index" would stay in Gradio's temporary folder: an hour, then deleted.
+    with gr.Blocks(title="qa: ask the articles", delete_cache=(3600, 3600)) as demo:
         rows_state = gr.State([])
         shown_state = gr.State([])
         with gr.Row():
