@@ -303,6 +303,11 @@ MUTATIONS = [
         "        if True:\n            return self.start(\"add_files\", paths).result()",
         ["tests/faults/test_team.py::test_questions_are_answered_while_an_upload_is_indexed"],
     ),
+    Mutation(
+        "api-questions-queue-in-gradio", "API questions wait in Gradio's queue, one at a time, where one client can fill the line",
+        "qa/web/app.py", "        gr.api(ask, api_name=\"ask\", concurrency_limit=None)", "        gr.api(ask, api_name=\"ask\")",
+        ["tests/faults/test_team.py::test_one_user_cannot_fill_the_line"],
+    ),
 ]
 
 

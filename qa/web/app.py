@@ -341,8 +341,10 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         add.click(add_files, [upload, search], [rows_state, shown_state, listing, heading, status, upload], api_visibility="private")
         show_go.click(lambda i: render_article(backend.article(i)), show_id, viewer, js="() => window.__qaArticle || ''",
                       api_visibility="private")
-        gr.api(chat, api_name="chat")
-        gr.api(ask, api_name="ask")
+        # No Gradio limit: the engine keeps one line for everyone, and each user may have only
+        # max_pending_questions in it (a client that fires 60 at once gets a message for the rest).
+        gr.api(chat, api_name="chat", concurrency_limit=None)
+        gr.api(ask, api_name="ask", concurrency_limit=None)
         gr.api(article, api_name="article")
         gr.api(articles, api_name="articles")
 

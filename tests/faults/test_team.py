@@ -22,7 +22,7 @@ from qa.users import Users
 pytestmark = needs_reader
 
 PASSWORDS = {"alice": ("editor", "alice-secret-1"), "bob": ("reader", "bob-secret-22"), "carol": ("reader", "carol-secret-3"),
-             "dave": ("editor", "dave-secret-44"), "erin": ("editor", "erin-secret-55")}
+             "dave": ("editor", "dave-secret-44"), "erin": ("editor", "erin-secret-55"), "frank": ("reader", "frank-secret-6")}
 # Every route a client could use to read or change anything, each refused without sign-in.
 ROUTES = [("GET", "config"), ("GET", "gradio_api/info"), ("GET", "gradio_api/openapi.json"),
           ("GET", "gradio_api/file=README.md"), ("POST", "gradio_api/upload"), ("POST", "gradio_api/queue/join"),
@@ -38,7 +38,7 @@ def team(tmp_path_factory, _built_template):
     for name, (role, password) in PASSWORDS.items():
         users.add(name, password, role)
     env = {"QA_USERS_FILE": str(tmp / "users.json"), "QA_AUDIT_FILE": str(tmp / "audit.jsonl"),
-           "QA_MAX_REQUESTS_PER_MINUTE": "6", "QA_MAX_UPLOADS_PER_MINUTE": "3"}
+           "QA_MAX_REQUESTS_PER_MINUTE": "6", "QA_MAX_UPLOADS_PER_MINUTE": "3", "QA_MAX_PENDING_QUESTIONS": "2"}
     with serve(tmp / "articles", tmp / "index", tmp, "--no-index", "--no-watch", env=env) as s:
         s.tmp = tmp
         yield s
@@ -152,6 +152,22 @@ def test_questions_are_answered_while_an_upload_is_indexed(team):
     assert "Added 1 article: regatta.txt" in json.dumps(done["out"])
     event = bob.post("gradio_api/call/ask", json={"data": ["Who won the Port Vell regatta?", []]}).json()["event_id"]
     assert "Nuria Roca" in bob.get(f"gradio_api/call/ask/{event}").text  # and the new article is answered from
+
+
+def test_one_user_cannot_fill_the_line(team):
+    """Questions fired at once by one client: two wait in the engine's line, the rest get a message at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frank = signed_in(team, "frank")
+
+    def ask(_):
+        event = frank.post("gradio_api/call/ask", json={"data": [FACTS[0].question, []]}).json()["event_id"]
+        return frank.get(f"gradio_api/call/ask/{event}").text
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(ask, range(6)))
+    assert sum(FACTS[0].answer in r for r in results) >= 2, results
+    assert any("questions waiting for answers" in r for r in results), results
 
 
 def test_limits_answer_429_with_a_message(team):
