@@ -241,7 +241,7 @@ class Engine:
         if ask.kind == "current":
             sources = self._with_newest(pool, k)
         elif ask.kind == "event":
-            ask, sources = self._at_event(ask, pool, k, timings)
+            ask, sources = self._at_event(ask, pool, k)
         t1 = time.perf_counter()
         spans = self.reader.read(asked, [c.passage for c in sources])
         t2 = time.perf_counter()
@@ -272,7 +272,7 @@ class Engine:
             return ask, news.without_period(question)
         return ask, question
 
-    def _at_event(self, ask: news.TimeAsk, pool: list[Citation], k: int, timings: dict) -> tuple[news.TimeAsk, list[Citation]]:
+    def _at_event(self, ask: news.TimeAsk, pool: list[Citation], k: int) -> tuple[news.TimeAsk, list[Citation]]:
         """When the event a question is anchored to was first reported, and the passages to read for it.
 
         The event's words ("the recall was announced") are searched on their own; the earliest
