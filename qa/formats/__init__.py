@@ -40,22 +40,52 @@ class Fields:
     date_relative: bool = False
 
 
+# The longest title, author, url or id kept. Metadata is a line of text; a longer value
+# (a 4 MB <title>, a front matter list of thousands of names) is ignored with a note
+# rather than stored, printed with every answer and formatted into messages.
+MAX_FIELD_CHARS = 1_000
+
+
 def as_text(value: object, name: str, notes: list[str]) -> str:
     """A metadata field (title, author, url, id) as text; other types are converted or refused.
 
     Numbers become their digits and lists of strings are joined ('A, B': several authors);
     objects and other lists are refused with a note rather than stored as Python reprs.
+    Text longer than :data:`MAX_FIELD_CHARS` is refused with a note (a number's size is
+    checked before it is written out).
     """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return capped(value.strip(), name, notes)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * MAX_FIELD_CHARS:
+        # more than 1,204 digits: refused before str(), which takes quadratic time (and raises past 4,300)
+        notes.append(f"'{name}' is a number of more than {MAX_FIELD_CHARS:,} digits: ignored")
+        return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+        return capped(str(value), name, notes)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ", ".join(v.strip() for v in value if v.strip())
+        return capped(", ".join(v.strip() for v in value if v.strip()), name, notes)
     notes.append(f"'{name}' is {type_name(value)}, not text: ignored")
     return ""
+
+
+def capped(text: str, name: str, notes: list[str]) -> str:
+    """``text``, or '' with a note when it is longer than :data:`MAX_FIELD_CHARS`."""
+    if len(text) > MAX_FIELD_CHARS:
+        notes.append(f"'{name}' is {len(text):,} characters, more than the limit of {MAX_FIELD_CHARS:,}: ignored")
+        return ""
+    return text
+
+
+def short(value: object, limit: int = 40) -> str:
+    """A value for a message: text quoted and cut to ``limit`` characters; anything else by its type.
+
+    Never ``str()`` of a list or object, which may be huge (or, through YAML aliases, astronomically so).
+    """
+    if isinstance(value, str):
+        return repr(value.strip()[:limit])
+    return type_name(value)
 
 
 def type_name(value: object) -> str:

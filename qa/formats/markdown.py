@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from qa.formats import Fields, as_text
+from qa.formats import Fields, as_text, short
 from qa.formats.dates import is_relative, parse_date
 from qa.formats.plain import parse_plain
 
@@ -17,9 +17,83 @@ if TYPE_CHECKING:
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
+# Limits on YAML front matter. Article metadata is a few short 'key: value' lines; these
+# keep a hostile file (a "billion laughs" alias bomb, brackets nested thousands deep, a
+# 50,000-digit number) from costing more than reading its text does.
+MAX_FRONT_MATTER_CHARS = 65_536  # larger front matter is ignored unread (with a note)
+MAX_FRONT_MATTER_DEPTH = 32  # lists/maps nested deeper: ignored (PyYAML's composer recurses once per level)
+# Longer Markdown is read as plain text (markup left in), with a note. markdown-it's cost is
+# linear but up to ~12x that of prose per character: 1 MB of '[' takes 14 s, 0.9 MB of table
+# cells 415 MB (prose: 1.2 s and ~60 MB per MB). A news article is well under this.
+MAX_MARKDOWN_CHARS = 500_000
+
+
+class _FrontMatterRefused(Exception):
+    """Front matter that :class:`_FrontMatterLoader` will not build (the note says why)."""
+
+
+@functools.cache
+def _loader() -> type:
+    """PyYAML's pure-Python SafeLoader, without aliases and with a nesting limit.
+
+    PyYAML has no setting for either: its composer resolves every ``*alias`` to the node
+    its ``&anchor`` named, so ten aliases of ten aliases (a 0.5 KB "billion laughs") become
+    10^9 values as soon as anything walks them (``str()``, a comparison), and it recurses
+    once per nesting level (RecursionError, not YAMLError, past ~1,000). ``compose_node``
+    is where both happen, so it is overridden here; metadata never needs an alias. The C
+    loader (CSafeLoader) composes in C and cannot be limited this way; at most
+    :data:`MAX_FRONT_MATTER_CHARS` the pure-Python one takes well under a second.
+    """
+    import yaml
+    from yaml.events import AliasEvent
+
+    class _FrontMatterLoader(yaml.SafeLoader):
+        _depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(AliasEvent):
+                event = self.peek_event()
+                raise _FrontMatterRefused(
+                    f"front matter uses a YAML alias (*{event.anchor}) at line {event.start_mark.line + 2}: "
+                    "ignored (aliases are not read in article metadata)"
+                )
+            if self._depth >= MAX_FRONT_MATTER_DEPTH:
+                line = self.peek_event().start_mark.line + 2
+                raise _FrontMatterRefused(
+                    f"front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep at line {line}: ignored"
+                )
+            self._depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        # A date or number Python refuses ('2024-02-30': ValueError; 5,000 digits: ValueError
+        # past sys.get_int_max_str_digits) is kept as the text it was written as.
+        def construct_yaml_timestamp(self, node):
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:
+                return self.construct_scalar(node)
+
+        def construct_yaml_int(self, node):
+            try:
+                return super().construct_yaml_int(node)
+            except ValueError:
+                return self.construct_scalar(node)
+
+    _FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _FrontMatterLoader.construct_yaml_timestamp)
+    _FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _FrontMatterLoader.construct_yaml_int)
+    return _FrontMatterLoader
+
 
 def split_front_matter(text: str) -> tuple[dict, str, list[str]]:
     """YAML front matter (between '---' lines at the top) and the rest.
+
+    Front matter larger than :data:`MAX_FRONT_MATTER_CHARS`, nested deeper than
+    :data:`MAX_FRONT_MATTER_DEPTH` or using YAML aliases is ignored with a note, like front
+    matter that is not YAML. A date or number Python cannot hold ('2024-02-30', 5,000
+    digits) is kept as the text it was written as (and then refused as a date or field).
 
     Returns:
         (the front matter as a dict, the Markdown after it, notes on front matter that
@@ -28,19 +102,27 @@ def split_front_matter(text: str) -> tuple[dict, str, list[str]]:
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text, []
+    body = text[m.end():]
+    raw = m.group(1)
+    if len(raw) > MAX_FRONT_MATTER_CHARS:
+        return {}, body, [f"front matter is {len(raw):,} characters, more than the limit of {MAX_FRONT_MATTER_CHARS:,}: ignored"]
     import yaml
 
     try:
-        meta = yaml.safe_load(m.group(1))
+        meta = yaml.load(raw, Loader=_loader())
+    except _FrontMatterRefused as e:
+        return {}, body, [str(e)]
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         at = f" at line {where.line + 2}" if where is not None else ""
-        return {}, text[m.end():], [f"front matter is not valid YAML{at}: ignored"]
+        return {}, body, [f"front matter is not valid YAML{at}: ignored"]
+    except ValueError as e:  # a value PyYAML's constructors let through to Python, which refused it
+        return {}, body, [f"front matter holds a value that cannot be read ({str(e).split(':')[0][:80]}): ignored"]
     if meta is None:
-        return {}, text[m.end():], []
+        return {}, body, []
     if not isinstance(meta, dict):
-        return {}, text[m.end():], ["front matter is not a set of 'key: value' lines: ignored"]
-    return meta, text[m.end():], []
+        return {}, body, ["front matter is not a set of 'key: value' lines: ignored"]
+    return meta, body, []
 
 
 @functools.cache
@@ -111,7 +193,8 @@ def parse_markdown(text: str, reference: datetime | None = None) -> Fields:
 
     Front matter fields ``title``, ``date``, ``author`` (or ``authors``), ``url`` (or
     ``link``, ``canonical_url``) and ``id`` are read; without front matter the first
-    line is the title and a 'Posted <date>' line the date, as for .txt.
+    line is the title and a 'Posted <date>' line the date, as for .txt. Markdown longer
+    than :data:`MAX_MARKDOWN_CHARS` is read as plain text, with a note.
 
     Args:
         text: The file's text.
@@ -123,13 +206,17 @@ def parse_markdown(text: str, reference: datetime | None = None) -> Fields:
     meta, body, notes = split_front_matter(text)
     meta = {str(k).lower(): v for k, v in meta.items()}
     title = as_text(meta.get("title"), "title", notes)
-    fields = parse_plain(markdown_to_text(body), reference, title=title)
+    if len(body) > MAX_MARKDOWN_CHARS:
+        notes.append(f"{len(body):,} characters of Markdown, more than the limit of {MAX_MARKDOWN_CHARS:,}: read as plain text")
+        fields = parse_plain(body, reference, title=title)
+    else:
+        fields = parse_plain(markdown_to_text(body), reference, title=title)
     if "date" in meta and meta["date"] is not None:
         date = parse_date(meta["date"], reference)
         if date:
             fields.date, fields.date_relative = date, is_relative(meta["date"])
         else:
-            notes.append(f"front matter date {str(meta['date'])[:40]!r} is not a date: ignored")
+            notes.append(f"front matter date {short(meta['date'])} is not a date: ignored")
     fields.author = as_text(meta.get("author", meta.get("authors")), "author", notes)
     fields.url = as_text(meta.get("url", meta.get("link", meta.get("canonical_url"))), "url", notes)
     fields.id = as_text(meta.get("id"), "id", notes)
