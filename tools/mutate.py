@@ -308,6 +308,11 @@ MUTATIONS = [
         "qa/web/app.py", "        gr.api(ask, api_name=\"ask\", concurrency_limit=None)", "        gr.api(ask, api_name=\"ask\")",
         ["tests/faults/test_team.py::test_one_user_cannot_fill_the_line"],
     ),
+    Mutation(
+        "yaml-aliases-expanded", "YAML aliases in front matter read (a 0.5 KB 'billion laughs' costs minutes and GBs)",
+        "qa/formats/markdown.py", "            if self.check_event(AliasEvent):", "            if False:",
+        ["tests/faults/test_hostile_files.py::test_yaml_alias_bomb_in_front_matter_is_read_as_text_in_seconds"],
+    ),
 ]
 
 
