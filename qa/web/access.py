@@ -184,6 +184,15 @@ class Limits:
             self._pending[who] = n + 1
         return None
 
+    def too_many_pending(self, who: str) -> str | None:
+        """The message for a user whose questions fill their share of the line, else None (nothing counted)."""
+        with self._lock:
+            n = self._pending.get(who, 0)
+        if n >= self.config.max_pending_questions:
+            return (f"You have {n} questions waiting for answers; ask again when they are answered "
+                    f"(at most {self.config.max_pending_questions} at once: max_pending_questions).")
+        return None
+
     def question_done(self, who: str) -> None:
         with self._lock:
             self._pending[who] = max(0, self._pending.get(who, 1) - 1)
@@ -215,6 +224,7 @@ class LimitsMiddleware:
     """
 
     QUEUE_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
+    QUESTION_PATHS = tuple(f"/gradio_api/{route}/{name}" for route in ("call", "run", "api") for name in ("ask", "chat"))
 
     def __init__(self, app, access: Access, limits: Limits):
         self.app, self.access, self.limits = app, access, limits
@@ -236,6 +246,8 @@ class LimitsMiddleware:
                 return await _reply(send, 429, message)
         elif path.startswith(self.QUEUE_PATHS):
             message = self.limits.request(who)
+            if not message and path.startswith(self.QUESTION_PATHS):
+                message = self.limits.too_many_pending(who)  # said at once, not later in the result stream
             if message:
                 return await _reply(send, 429, message)
         return await self.app(scope, receive, send)
