@@ -23,6 +23,7 @@ card for the data.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Sequence
@@ -314,8 +315,9 @@ class Candidate:
     probability: float
     accepted: bool
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        """The normalised answer text (same answer, same key): compared many times while merging and listing."""
         return normalize_answer(self.span.text)
 
     @property
@@ -382,7 +384,7 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     return next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
 
 
-def _when(c: Candidate) -> news.Period | None:
+def _answer_period(c: Candidate) -> news.Period | None:
     published = news.parse_iso(c.source.date)
     return news.answer_period(c.span.text, published) if published else None
 
@@ -393,11 +395,11 @@ def _most_precise(cands: Sequence[Candidate], best: Candidate) -> Candidate:
     A follow-up recalls an event by its month ("resigned in February"); the first report gives
     the day ("on Wednesday"), which says more and is resolved to its date.
     """
-    period = _when(best) if best.accepted else None
+    period = _answer_period(best) if best.accepted else None
     if period is None or period.start == period.end:
         return best
     for c in cands:
-        day = _when(c) if c.accepted and c is not best else None
+        day = _answer_period(c) if c.accepted and c is not best else None
         if day is not None and day.start == day.end and period.start <= day.start <= period.end:
             return c
     return best

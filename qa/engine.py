@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import replace
 from datetime import date
@@ -278,8 +277,7 @@ class Engine:
         The event's words ("the recall was announced") are searched on their own; the earliest
         article among the close matches is its first report. Its best passage is read with the ``k`` best.
         """
-        words = re.sub(r"(?i)^(?:when|as|after|before|once|by the time|at the time of|in the (?:wake|aftermath) of)\s+", "", ask.event)
-        hits, _ = self._search(words, k * 4)
+        hits, _ = self._search(ask.event_words, k * 4)
         dated = [h.citation for h in hits if news.parse_iso(h.citation.date)]
         if not dated:
             return ask, list(pool[:k])

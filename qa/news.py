@@ -315,6 +315,11 @@ class TimeAsk:
     event_date: str = ""
     asks_when: bool = False
 
+    @property
+    def event_words(self) -> str:
+        """The event without the word that ties the question to it: "when the ferry sank" -> "the ferry sank" (to search for)."""
+        return _EVENT_LEAD.sub("", self.event)
+
 
 # A state tied to an event of the story: "when the ferry sank", "at the time of the crash",
 # "after the first day of searching". A question that opens with "When" asks for the time itself.
@@ -325,6 +330,7 @@ _EVENT = re.compile(
     r"|(?:at|on|during|in) the (?:first|second|third|last|final|opening) \w+).*)",
     re.IGNORECASE,
 )
+_EVENT_LEAD = re.compile(r"^(?:when|as|after|before|once|by the time|at the time of|in the (?:wake|aftermath) of)\s+", re.IGNORECASE)
 # Words of "now": the state as it stands, which later articles may have changed, whatever else the question says.
 _NOW = re.compile(r"\b(?:now|currently|current|latest|so far|to date|still|presently|at present|as it stands|today|newest|most recent)\b",
                   re.IGNORECASE)

@@ -36,10 +36,15 @@ def folder_signature(folder: str | Path) -> frozenset[tuple[str, int, int]]:
     return frozenset(out)
 
 
+def index_command(config: Config) -> list[str]:
+    """The `qa index` command line for the configured folders, store and embedding model (run as a child process)."""
+    return [sys.executable, "-m", "qa.cli", "index", "--articles", str(config.articles_dir), "--index", str(config.index_dir),
+            "--embedding-model", config.embedding_model, "--store", config.store] + (["--follow-links"] if config.follow_links else [])
+
+
 def reindex_command(config: Config) -> Callable[[], None]:
     """Runs `qa index` for the configured folders in a child process (its memory is returned when it ends)."""
-    cmd = [sys.executable, "-m", "qa.cli", "index", "--articles", str(config.articles_dir), "--index", str(config.index_dir),
-           "--embedding-model", config.embedding_model, "--store", config.store] + (["--follow-links"] if config.follow_links else [])
+    cmd = index_command(config)
 
     def run() -> None:
         r = subprocess.run(cmd, capture_output=True, text=True)

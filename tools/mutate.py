@@ -103,7 +103,8 @@ MUTATIONS = [
     ),
     Mutation(
         "one-citation-only", "only one citation per answer",
-        "qa/engine.py", "        for s in choice.same:", "        for s in choice.same[:1]:",
+        "qa/answers.py", "    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key]:",
+        "    for c in [chosen]:",
         ["tests/test_answers.py", "tests/test_e2e.py"],
     ),
     Mutation(
@@ -130,7 +131,8 @@ MUTATIONS = [
     ),
     Mutation(
         "chat-state-ignored", "the chat page forgets the conversation",
-        "qa/web/app.py", "        for html, turn in exchanges(question, turns):", "        for html, turn in exchanges(question, []):",
+        "qa/web/app.py", "        for html, turn in exchanges(question, turns, _who(request)):",
+        "        for html, turn in exchanges(question, [], _who(request)):",
         ["tests/test_web.py"],
     ),
     Mutation(
@@ -174,7 +176,7 @@ MUTATIONS = [
     ),
     Mutation(
         "quotes-untrimmed", "answers shown with a quotation mark whose partner is outside the span",
-        "qa/reader.py", "                cs, ce = trim_unpaired_quotes(passages[p], cs, ce)\n", "",
+        "qa/reader.py", "                cs, ce = trim_unpaired_quotes(passages[p], *trimmed)", "                cs, ce = trimmed",
         ["tests/test_e2e.py"],
     ),
     Mutation(

@@ -18,19 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import grade, load_questions  # noqa: E402
+from run import grade, load_questions, story_engines  # noqa: E402
 
 
 def collect() -> list[dict]:
     """For each development question: the picked candidate's margin, cosine and whether it is right."""
-    from qa import Engine, answers, news
+    from qa import answers, news
 
     picked: list = []
     original = answers.pick
@@ -41,34 +39,22 @@ def collect() -> list[dict]:
         return chosen
 
     answers.pick = recording_pick
-    by_story = defaultdict(list)
-    for q in load_questions():
-        if q.get("split", "dev") == "dev":
-            by_story[q["story"]].append(q)
-    models = Engine()
-    models.warm_up()
     out = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for story in sorted(by_story):
-                engine = Engine()
-                engine.embedder, engine.reader = models.embedder, models.reader
-                engine.config.index_dir = str(Path(tmp) / story)
-                engine.config.articles_dir = str(HERE / "articles" / story)
-                engine.index(engine.config.articles_dir)
-                for q in by_story[story]:
-                    picked.clear()
-                    a = engine.ask(q["question"])
-                    chosen = picked[-1] if picked else None
-                    if chosen is None:
-                        out.append({"id": q["id"], "margin": None, "cosine": None, "right": False, "story": a.sources != []})
-                        continue
-                    published = news.parse_iso(chosen.source.date)
-                    relative = news.resolve_relative(chosen.span.text, published) if published else None
-                    right = grade(q, {"answer": chosen.span.text, "answer_date": relative.iso if relative else None}) == "right"
-                    out.append({"id": q["id"], "kind": q["kind"], "margin": chosen.span.margin,
-                                "cosine": chosen.source.retrieval_score, "right": right,
-                                "story": answers.is_story(a.sources)})
+        for _, engine, questions in story_engines([q for q in load_questions() if q.get("split", "dev") == "dev"]):
+            for q in questions:
+                picked.clear()
+                a = engine.ask(q["question"])
+                chosen = picked[-1] if picked else None
+                if chosen is None:
+                    out.append({"id": q["id"], "margin": None, "cosine": None, "right": False, "story": a.sources != []})
+                    continue
+                published = news.parse_iso(chosen.source.date)
+                relative = news.resolve_relative(chosen.span.text, published) if published else None
+                right = grade(q, {"answer": chosen.span.text, "answer_date": relative.iso if relative else None}) == "right"
+                out.append({"id": q["id"], "kind": q["kind"], "margin": chosen.span.margin,
+                            "cosine": chosen.source.retrieval_score, "right": right,
+                            "story": answers.is_story(a.sources)})
     finally:
         answers.pick = original
     return out

@@ -92,43 +92,46 @@ def _marked(c: dict) -> str:
     return c["passage"][:s] + "[" + c["passage"][s:e] + "]" + c["passage"][e:]
 
 
-def run(stories: list[str] | None = None) -> list[dict]:
-    """Index each story on its own and ask its questions; one row a question."""
+def story_engines(questions: list[dict]):
+    """Yield ``(story, engine, its questions)``: each story of the questions indexed on its own (models loaded once)."""
     from qa import Engine
 
-    questions = load_questions()
     by_story = defaultdict(list)
     for q in questions:
         by_story[q["story"]].append(q)
-    rows = []
     models = Engine()
     models.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         for story in sorted(by_story):
-            if stories and story not in stories:
-                continue
             folder = HERE / "articles" / story
             engine = Engine()
             engine.embedder, engine.reader = models.embedder, models.reader  # loaded once for all stories
             engine.config.index_dir = str(Path(tmp) / story)
             engine.config.articles_dir = str(folder)
             engine.index(folder)
-            for q in by_story[story]:
-                t0 = time.perf_counter()
-                a = engine.ask(q["question"]).to_dict()
-                outcome = grade(q, a)
-                rows.append({
-                    "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"],
-                    "question": q["question"], "gold": q["answer"], "answer": a["answer"],
-                    "confidence": round(a["confidence"], 4), "margin": a["score"],
-                    "cosine": a["citations"][0]["retrieval_score"] if a["citations"] else None, "answer_date": a.get("answer_date"),
-                    "time_kind": a.get("time_kind"), "over_time": [o["answer"] for o in a.get("over_time") or []],
-                    "cited": [c["article_id"] for c in a["citations"]][:3], "outcome": outcome,
-                    "marked": _marked(a["citations"][0]) if a["citations"] else None,
-                    "seconds": round(time.perf_counter() - t0, 3),
-                })
-                print(f"{outcome:9} {a['confidence']:.2f} [{q['kind']}] {q['question']} -> {a['answer']!r} (gold {q['answer']})",
-                      file=sys.stderr)
+            yield story, engine, by_story[story]
+
+
+def run(stories: list[str] | None = None) -> list[dict]:
+    """Index each story on its own and ask its questions; one row a question."""
+    rows = []
+    for story, engine, questions in story_engines([q for q in load_questions() if not stories or q["story"] in stories]):
+        for q in questions:
+            t0 = time.perf_counter()
+            a = engine.ask(q["question"]).to_dict()
+            outcome = grade(q, a)
+            rows.append({
+                "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"],
+                "question": q["question"], "gold": q["answer"], "answer": a["answer"],
+                "confidence": round(a["confidence"], 4), "margin": a["score"],
+                "cosine": a["citations"][0]["retrieval_score"] if a["citations"] else None, "answer_date": a.get("answer_date"),
+                "time_kind": a.get("time_kind"), "over_time": [o["answer"] for o in a.get("over_time") or []],
+                "cited": [c["article_id"] for c in a["citations"]][:3], "outcome": outcome,
+                "marked": _marked(a["citations"][0]) if a["citations"] else None,
+                "seconds": round(time.perf_counter() - t0, 3),
+            })
+            print(f"{outcome:9} {a['confidence']:.2f} [{q['kind']}] {q['question']} -> {a['answer']!r} (gold {q['answer']})",
+                  file=sys.stderr)
     return rows
 
 

@@ -174,24 +174,26 @@ class Limits:
             sizes.append((now, size))
         return None
 
+    def _over_pending(self, n: int) -> str | None:
+        """The message for a user with ``n`` questions waiting when that fills their share of the line, else None."""
+        if n < self.config.max_pending_questions:
+            return None
+        return (f"You have {n} questions waiting for answers; ask again when they are answered "
+                f"(at most {self.config.max_pending_questions} at once: max_pending_questions).")
+
     def question_started(self, who: str) -> str | None:
         """Count a question as pending; a message (and not counted) when the user has too many waiting."""
         with self._lock:
             n = self._pending.get(who, 0)
-            if n >= self.config.max_pending_questions:
-                return (f"You have {n} questions waiting for answers; ask again when they are answered "
-                        f"(at most {self.config.max_pending_questions} at once: max_pending_questions).")
-            self._pending[who] = n + 1
-        return None
+            message = self._over_pending(n)
+            if message is None:
+                self._pending[who] = n + 1
+        return message
 
     def too_many_pending(self, who: str) -> str | None:
         """The message for a user whose questions fill their share of the line, else None (nothing counted)."""
         with self._lock:
-            n = self._pending.get(who, 0)
-        if n >= self.config.max_pending_questions:
-            return (f"You have {n} questions waiting for answers; ask again when they are answered "
-                    f"(at most {self.config.max_pending_questions} at once: max_pending_questions).")
-        return None
+            return self._over_pending(self._pending.get(who, 0))
 
     def question_done(self, who: str) -> None:
         with self._lock:

@@ -401,13 +401,12 @@ class ChatProcess:
             return self.start("add_files", paths).result()
         import subprocess
 
+        from qa.watch import index_command
+
         articles, written, warnings = library.stage(self.config, paths)
         if not articles:
             return {"added": [], "files": [], "warnings": warnings, "summary": "nothing to add"}
-        cmd = [sys.executable, "-m", "qa.cli", "index", "--articles", str(self.config.articles_dir),
-               "--index", str(self.config.index_dir), "--embedding-model", self.config.embedding_model,
-               "--store", self.config.store] + (["--follow-links"] if self.config.follow_links else [])
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(index_command(self.config), capture_output=True, text=True)
         if r.returncode != 0:
             # The files are saved: the next `qa index` (or the folder watch) indexes them.
             raise IndexStoreError(f"{', '.join(Path(w).name for w in written)} saved, but indexing failed: "

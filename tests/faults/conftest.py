@@ -73,6 +73,24 @@ FACTS = [
 ]
 
 
+GOOD = "Good title\n\nA good story about the harbour."
+
+
+def article_folder(tmp_path: Path) -> Path:
+    """A new articles folder holding one good article (``good.txt``), for a bad file to be put beside."""
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "good.txt").write_text(GOOD)
+    return arts
+
+
+def named_once(warnings: list[str], name: str) -> str:
+    """The one warning that names a file (fails when none or several do)."""
+    hits = [w for w in warnings if name in w]
+    assert len(hits) == 1, (name, warnings)
+    return hits[0]
+
+
 @pytest.fixture
 def articles(tmp_path: Path) -> Path:
     """A fresh articles folder: the seed article plus :data:`FACTS`."""

@@ -14,27 +14,12 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import GOOD, ROOT, article_folder, named_once
 from qa.articles import load_articles
-
-GOOD = "Good title\n\nA good story about the harbour."
-
-
-def _folder(tmp_path):
-    arts = tmp_path / "arts"
-    arts.mkdir()
-    (arts / "good.txt").write_text(GOOD)
-    return arts
-
-
-def _named_once(warnings, name):
-    hits = [w for w in warnings if name in w]
-    assert len(hits) == 1, (name, warnings)
-    return hits[0]
 
 
 def test_link_outside_the_folder_is_not_followed_unless_asked(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     secret = tmp_path / "secret.txt"
     secret.write_text("Secret\n\nPrivate notes that are not an article.")
     (tmp_path / "outside").mkdir()
@@ -43,14 +28,14 @@ def test_link_outside_the_folder_is_not_followed_unless_asked(tmp_path):
     os.symlink(tmp_path / "outside", arts / "linked-folder")
     articles, warnings = load_articles(arts)
     assert [a.id for a in articles] == ["good.txt"]
-    assert "outside the articles folder (use --follow-links" in _named_once(warnings, "link.txt")
-    assert "outside the articles folder" in _named_once(warnings, "linked-folder")
+    assert "outside the articles folder (use --follow-links" in named_once(warnings, "link.txt")
+    assert "outside the articles folder" in named_once(warnings, "linked-folder")
     articles, warnings = load_articles(arts, follow_links=True)
     assert sorted(a.id for a in articles) == ["good.txt", "link.txt", "linked-folder/far.txt"] and warnings == []
 
 
 def test_links_inside_the_folder_are_read_once(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "real").mkdir()
     (arts / "real" / "story.txt").write_text("Story\n\nInside the folder.")
     os.symlink(arts / "real" / "story.txt", arts / "alias.txt")
@@ -64,7 +49,7 @@ def test_links_inside_the_folder_are_read_once(tmp_path):
 
 
 def test_loops_and_broken_links_are_named_with_their_reason(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     os.symlink("loop-b.txt", arts / "loop-a.txt")
     os.symlink("loop-a.txt", arts / "loop-b.txt")
     os.symlink("missing.txt", arts / "dangling.txt")
@@ -72,14 +57,14 @@ def test_loops_and_broken_links_are_named_with_their_reason(tmp_path):
     os.symlink("..", arts / "sub" / "up")
     articles, warnings = load_articles(arts, follow_links=True)
     assert [a.id for a in articles] == ["good.txt"]
-    assert "link loop" in _named_once(warnings, "loop-a.txt") and "link loop" in _named_once(warnings, "loop-b.txt")
-    assert "broken link" in _named_once(warnings, "dangling.txt")
-    assert _named_once(warnings, "sub/up") == "skipped sub/up/: link loop (it points to ./, a folder that holds it)"
+    assert "link loop" in named_once(warnings, "loop-a.txt") and "link loop" in named_once(warnings, "loop-b.txt")
+    assert "broken link" in named_once(warnings, "dangling.txt")
+    assert named_once(warnings, "sub/up") == "skipped sub/up/: link loop (it points to ./, a folder that holds it)"
     assert len(warnings) == 4
 
 
 def test_a_pipe_is_named_not_waited_on(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     os.mkfifo(arts / "pipe.txt")
     result = []
     reading = threading.Thread(target=lambda: result.append(load_articles(arts)), daemon=True)
@@ -91,7 +76,7 @@ def test_a_pipe_is_named_not_waited_on(tmp_path):
         pytest.fail("load_articles waited on a named pipe")
     articles, warnings = result[0]
     assert [a.id for a in articles] == ["good.txt"]
-    assert "not a regular file" in _named_once(warnings, "pipe.txt")
+    assert "not a regular file" in named_once(warnings, "pipe.txt")
 
 
 def _without_root_powers() -> list[str] | None:
@@ -108,7 +93,7 @@ def test_unreadable_folder_and_file_are_named(tmp_path):
     prefix = _without_root_powers()
     if prefix is None:
         pytest.skip("running as root without setpriv: file permissions cannot be tested")
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "locked").mkdir()
     (arts / "locked" / "inside.txt").write_text(GOOD.replace("good", "hidden"))
     (arts / "private.txt").write_text("Private\n\nText nobody may read.")
@@ -139,29 +124,29 @@ def test_utf16_and_utf32_with_a_byte_order_mark_are_read(tmp_path, encoding):
 
 
 def test_utf16_without_a_byte_order_mark_is_named(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "wide.txt").write_bytes("Title\n\nBody".encode("utf-16-le"))
     articles, warnings = load_articles(arts)
-    assert "binary file (or UTF-16 text without a byte-order mark)" in _named_once(warnings, "wide.txt")
+    assert "binary file (or UTF-16 text without a byte-order mark)" in named_once(warnings, "wide.txt")
 
 
 def test_deeply_nested_json_is_refused_per_file(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     deep = "[" * 5000 + "]" * 5000
     (arts / "deep.json").write_text(deep)
     (arts / "deep.jsonl").write_text(json.dumps({"title": "Fine", "text": "A fine record."}) + "\n" + '{"text": ' + deep + "}\n")
     (arts / "strings.json").write_text(json.dumps({"title": "Brackets", "text": "[[[[" * 50 + " in a string are text."}))
     articles, warnings = load_articles(arts)
     assert sorted(a.title for a in articles) == ["Brackets", "Fine", "Good title"]
-    assert _named_once(warnings, "deep.json:") == (
+    assert named_once(warnings, "deep.json:") == (
         "skipped deep.json: JSON nested 5000 levels deep, more than the limit of 100 (Config.max_json_depth)"
     )
-    assert _named_once(warnings, "deep.jsonl").startswith("skipped deep.jsonl line 2: JSON nested 5001 levels deep")
+    assert named_once(warnings, "deep.jsonl").startswith("skipped deep.jsonl line 2: JSON nested 5001 levels deep")
     assert load_articles(arts, max_json_depth=10_000)[1][0].startswith("skipped deep.json: JSON nested too deeply for Python")
 
 
 def test_article_over_the_size_limit_is_skipped_with_a_message(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "huge.txt").write_text("Huge\n\n" + "word " * 2000)
     lines = [{"title": "Small", "text": "Short."}, {"title": "Big", "text": "x" * 5000}, {"title": "After", "text": "Kept."}]
     (arts / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
@@ -169,14 +154,14 @@ def test_article_over_the_size_limit_is_skipped_with_a_message(tmp_path):
     articles, warnings = load_articles(arts, max_article_bytes=1000)
     assert time.monotonic() - start < 30
     assert sorted(a.title for a in articles) == ["After", "Good title", "Small"]
-    assert _named_once(warnings, "huge.txt") == (
+    assert named_once(warnings, "huge.txt") == (
         "skipped huge.txt: 10,006 bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
     )
     (arts / "list.json").write_text(json.dumps(lines))
     articles, warnings = load_articles(arts, max_article_bytes=1000)
-    assert _named_once(warnings, "list.json").endswith("as .jsonl (one article a line) it would be read line by line")
+    assert named_once(warnings, "list.json").endswith("as .jsonl (one article a line) it would be read line by line")
     big_line = len(json.dumps(lines[1])) + 1
-    assert _named_once(warnings, "feed.jsonl line 2") == (
+    assert named_once(warnings, "feed.jsonl line 2") == (
         f"skipped feed.jsonl line 2: {big_line:,} bytes, larger than the limit of 1,000 bytes (Config.max_article_bytes)"
     )
 
@@ -196,15 +181,15 @@ def test_jsonl_lines_that_cannot_be_read_are_skipped_the_rest_kept(tmp_path):
 
 
 def test_empty_article_lists_are_named(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "wrapped.json").write_text('{"articles": []}')
     (arts / "list.json").write_text("[]")
     (arts / "blank.jsonl").write_text("\n\n")
     articles, warnings = load_articles(arts)
     assert [a.id for a in articles] == ["good.txt"]
-    assert "no articles in it ('articles' is an empty list)" in _named_once(warnings, "wrapped.json")
-    assert "no articles in it (an empty list)" in _named_once(warnings, "list.json")
-    assert _named_once(warnings, "blank.jsonl") == "skipped blank.jsonl: no records in it (only blank lines)"
+    assert "no articles in it ('articles' is an empty list)" in named_once(warnings, "wrapped.json")
+    assert "no articles in it (an empty list)" in named_once(warnings, "list.json")
+    assert named_once(warnings, "blank.jsonl") == "skipped blank.jsonl: no records in it (only blank lines)"
 
 
 def test_non_string_json_fields_are_converted_or_refused_never_reprs(tmp_path):
@@ -236,7 +221,7 @@ def test_non_string_json_fields_are_converted_or_refused_never_reprs(tmp_path):
 
 
 def test_every_skipped_file_is_named_exactly_once(tmp_path):
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "binary.txt").write_bytes(b"\x00\x01\x02binary")
     (arts / "latin1.txt").write_bytes("Caf\xe9 title\n\nbody".encode("latin-1"))
     (arts / "empty.md").write_text("   \n")
@@ -254,7 +239,7 @@ def test_every_skipped_file_is_named_exactly_once(tmp_path):
         ("image.png", "unsupported file type"),
         ("all-bad.jsonl", "no article could be read from it: line 1: invalid JSON"),
     ]:
-        assert reason in _named_once(warnings, name), name
+        assert reason in named_once(warnings, name), name
 
 
 def test_missing_folder_is_an_error(tmp_path):
@@ -264,7 +249,7 @@ def test_missing_folder_is_an_error(tmp_path):
 
 def test_cli_index_follow_links(tmp_path):
     """`qa index` names the link it did not follow (once) and reads it with --follow-links."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (tmp_path / "elsewhere.txt").write_text("Elsewhere\n\nThe lighthouse keeper retired after forty years.")
     os.symlink(tmp_path / "elsewhere.txt", arts / "linked.txt")
     run = [sys.executable, "-m", "qa.cli", "index", "--articles", str(arts), "--index", str(tmp_path / "ix")]
@@ -281,7 +266,7 @@ def test_cli_index_follow_links(tmp_path):
 
 def test_relative_paths_in_messages_are_deterministic(tmp_path):
     """Warnings come in folder order, so that a rerun prints the same lines."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     for name in ("b.png", "a.png", "c/d.png"):
         (arts / name).parent.mkdir(exist_ok=True)
         (arts / name).write_bytes(b"x")

@@ -15,24 +15,10 @@ import time
 
 import pytest
 
-from conftest import ROOT, qa_cli
+from conftest import ROOT, article_folder, named_once, qa_cli
 from qa.articles import load_articles
 
-GOOD = "Good title\n\nA good story about the harbour."
 STORY = "The harbour of Port Vell reopened on Monday after three months of repairs."
-
-
-def _folder(tmp_path):
-    arts = tmp_path / "arts"
-    arts.mkdir()
-    (arts / "good.txt").write_text(GOOD)
-    return arts
-
-
-def _named_once(warnings, name):
-    hits = [w for w in warnings if name in w]
-    assert len(hits) == 1, (name, warnings)
-    return hits[0]
 
 
 def yaml_bomb(levels: int = 10, width: int = 10) -> str:
@@ -86,7 +72,7 @@ def _read_in_child(folder, limit_mb: int = 1536, timeout: float = 60) -> dict:
 
 def test_yaml_alias_bomb_in_front_matter_is_read_as_text_in_seconds(tmp_path):
     """Ten levels of ten aliases: 40-55 s and 3-6 GB when anything formatted the date; now ignored at once."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "bomb.md").write_text(yaml_bomb())
     assert (arts / "bomb.md").stat().st_size < 700
     out = _read_in_child(arts)
@@ -95,14 +81,14 @@ def test_yaml_alias_bomb_in_front_matter_is_read_as_text_in_seconds(tmp_path):
     by_id = {i: (title, text) for i, title, text in out["articles"]}
     assert by_id["bomb.md"] == ("Bomb story", STORY)  # still indexed, as the Markdown it is
     assert "good.txt" in by_id
-    assert _named_once(out["warnings"], "bomb.md") == (
+    assert named_once(out["warnings"], "bomb.md") == (
         "bomb.md: front matter uses a YAML alias (*a0) at line 3: ignored (aliases are not read in article metadata)"
     )
 
 
 def test_front_matter_python_cannot_build_is_a_note_never_a_crash(tmp_path):
     """Deep nesting (RecursionError), 5,000 digits and 30 February (ValueError) stopped the whole folder."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     body = "\n\n# {}\n\n" + STORY + " ({})\n"
     (arts / "deep.md").write_text("---\ntitle: " + "[" * 20_000 + "]" * 20_000 + "\n---" + body.format("Deep", 1))
     (arts / "digits.md").write_text("---\ntitle: Digits\nid: " + "7" * 5_000 + "\n---" + body.format("Digits", 2))
@@ -115,16 +101,16 @@ def test_front_matter_python_cannot_build_is_a_note_never_a_crash(tmp_path):
     assert (by_source["fine.md"].id, by_source["fine.md"].date) == ("17", "2024-02-03")
     assert by_source["feb30.md"].title == "Leap" and by_source["feb30.md"].date == ""  # the rest of its front matter kept
     assert by_source["digits.md"].id == "digits.md" and by_source["digits.md"].title == "Digits"
-    assert _named_once(warnings, "deep.md") == "deep.md: front matter nests more than 32 levels deep at line 2: ignored"
-    assert _named_once(warnings, "digits.md") == "digits.md: 'id' is 5,000 characters, more than the limit of 1,000: ignored"
-    assert _named_once(warnings, "feb30.md") == "feb30.md: front matter date '2024-02-30' is not a date: ignored"
-    assert _named_once(warnings, "large.md").endswith("characters, more than the limit of 65,536: ignored")
+    assert named_once(warnings, "deep.md") == "deep.md: front matter nests more than 32 levels deep at line 2: ignored"
+    assert named_once(warnings, "digits.md") == "digits.md: 'id' is 5,000 characters, more than the limit of 1,000: ignored"
+    assert named_once(warnings, "feb30.md") == "feb30.md: front matter date '2024-02-30' is not a date: ignored"
+    assert named_once(warnings, "large.md").endswith("characters, more than the limit of 65,536: ignored")
     assert len(warnings) == 4
 
 
 def test_html_tag_with_400000_attributes_is_refused_before_it_is_parsed(tmp_path):
     """lxml and trafilatura took more than 5 minutes on this 4.7 MB page; it is now named and skipped."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "attrs.html").write_text(attribute_bomb())
     out = _read_in_child(arts)
     assert out["seconds"] < 10, out["seconds"]
@@ -178,7 +164,7 @@ def test_the_attribute_scan_reads_tags_as_lxml_does(name):
 
 def test_huge_metadata_values_are_left_out_with_a_note(tmp_path):
     """A 5,000-character <title> or url, JSON title or number, a list of 300 authors: not kept, printed or stored."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "page.html").write_text(
         "<html><head><title>" + "t" * 5_000 + "</title><link rel='canonical' href='https://example.com/" + "u" * 5_000
         + "'></head><body><article><p>" + STORY + "</p></article></body></html>"
@@ -204,7 +190,7 @@ def test_huge_metadata_values_are_left_out_with_a_note(tmp_path):
 
 def test_json_number_too_long_for_python_is_skipped_never_a_crash(tmp_path):
     """json.loads raises ValueError (not JSONDecodeError) past 4,300 digits: it stopped the whole folder."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     number = "1" * 5_000
     (arts / "one.json").write_text('{"text": "Story.", "id": ' + number + "}")
     (arts / "feed.jsonl").write_text('{"text": "Line one.", "id": ' + number + '}\n{"text": "Line two."}\n')
@@ -216,7 +202,7 @@ def test_json_number_too_long_for_python_is_skipped_never_a_crash(tmp_path):
 
 def test_json_string_of_millions_of_escapes_costs_its_own_size(tmp_path):
     """Measuring its depth took 320 MB for 4.8 MB ('\\n' x 2.4 million); now ~65 MB."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "escapes.json").write_text('{"title": "Escapes", "text": "' + "\\n" * 2_400_000 + STORY + '"}')
     out = _read_in_child(arts)
     assert out["peak_mb"] < 200, out["peak_mb"]
@@ -225,7 +211,7 @@ def test_json_string_of_millions_of_escapes_costs_its_own_size(tmp_path):
 
 def test_markdown_past_the_limit_is_read_as_plain_text(tmp_path):
     """3.6 MB of table cells: markdown-it took 26 s and 1.5 GB; now read as plain text, with a note."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "table.md").write_text(table_markdown())
     out = _read_in_child(arts)
     assert out["seconds"] < 5, out["seconds"]
@@ -238,7 +224,7 @@ def test_markdown_past_the_limit_is_read_as_plain_text(tmp_path):
 
 def test_cli_index_reads_a_folder_of_hostile_files(tmp_path):
     """One real `qa index`: every hostile file named once with its reason, the rest indexed."""
-    arts = _folder(tmp_path)
+    arts = article_folder(tmp_path)
     (arts / "bomb.md").write_text(yaml_bomb())
     (arts / "attrs.html").write_text(attribute_bomb())
     (arts / "table.md").write_text(table_markdown())
