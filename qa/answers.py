@@ -31,9 +31,46 @@ from typing import Sequence
 import numpy as np
 
 from qa import news
+from qa.chunking import split_sentences
 from qa.reader import Span
 from qa.retrieval import Citation
 from qa.squad import normalize_answer
+
+
+@dataclass
+class Evidence:
+    """The sentence that states the answer, in the first citation's article.
+
+    Attributes:
+        text: The sentence, as in the article.
+        start: Character offset of the sentence in the article.
+        end: End offset of the sentence in the article.
+        answer_start: Offset of the answer within ``text``.
+        answer_end: End offset of the answer within ``text``.
+    """
+
+    text: str
+    start: int
+    end: int
+    answer_start: int
+    answer_end: int
+
+    def marked(self, before: str = "**", after: str = "**") -> str:
+        """The sentence with the answer wrapped in markers."""
+        t, s, e = self.text, self.answer_start, self.answer_end
+        return t[:s] + before + t[s:e] + after + t[e:]
+
+
+def evidence(c: Citation) -> Evidence | None:
+    """The sentence of a citation's passage that holds its answer (None for a plain source)."""
+    if c.answer_start is None or c.answer_end is None:
+        return None
+    s, e = c.answer_start - c.passage_start, c.answer_end - c.passage_start
+    sentences = split_sentences(c.passage)
+    # An answer that crosses a sentence boundary is shown with every sentence it touches.
+    touched = [(a, b) for a, b in sentences if a < e and b > s] or [(s, e)]
+    a, b = min(touched[0][0], s), max(touched[-1][1], e)
+    return Evidence(c.passage[a:b], c.passage_start + a, c.passage_start + b, s - a, e - a)
 
 
 @dataclass
@@ -62,6 +99,7 @@ class Answer:
             confidence, newest first (the first is the answer given).
         time_kind: What the question asks about time: ``current``, ``period``, ``event`` or ``fixed``
             (see :func:`qa.news.time_ask`).
+        evidence: The sentence that states the answer, from the first citation (None when declined).
     """
 
     question: str
@@ -76,6 +114,7 @@ class Answer:
     period: str | None = None
     over_time: list[dict] = field(default_factory=list)
     time_kind: str = "fixed"
+    evidence: Evidence | None = None
 
     @property
     def found(self) -> bool:
@@ -466,4 +505,5 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         relative = news.resolve_relative(chosen.span.text, published)
         answer_date = relative.iso if relative else None
     return Answer(question, chosen.span.text, chosen.span.margin, chosen.probability, citations, list(sources),
-                  resolved_question, answer_date=answer_date, period=period, over_time=over_time, time_kind=ask.kind)
+                  resolved_question, answer_date=answer_date, period=period, over_time=over_time, time_kind=ask.kind,
+                  evidence=evidence(citations[0]))

@@ -33,6 +33,7 @@ class Citation:
         file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
             articles whose file is in the configured articles folder, unchanged; else None.
         file_answer_end: End offset of the answer in the file.
+        author: The article's byline, if known.
     """
 
     article_id: str
@@ -49,6 +50,7 @@ class Citation:
     retrieval_score: float = 0.0
     file_answer_start: int | None = None
     file_answer_end: int | None = None
+    author: str = ""
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The passage with the answer wrapped in markers (no markers for plain sources)."""
