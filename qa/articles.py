@@ -53,7 +53,8 @@ class Article:
         date: Publication date, ISO ``YYYY-MM-DD``, or '' when unknown.
         source: The file it came from, relative to the articles folder.
         url: Where it was published, if known.
-        author: Author(s), if known (metadata: not part of :attr:`hash`).
+        author: Author(s), if known (the byline). Part of :attr:`hash` when known, so that a byline
+            fixed in the file reaches the index; it is not embedded (a byline change costs no embedding).
         date_relative: The date was written relatively ("Posted 3 hours ago") and counted from the
             file's modification time; then it is not part of :attr:`hash`, and the date the index
             first gave the article is kept (touching the file neither moves it nor re-embeds).
@@ -70,12 +71,19 @@ class Article:
 
     @functools.cached_property
     def hash(self) -> str:
-        """Content hash: changes when title, date, url or text change (what decides re-embedding).
+        """Content hash: changes when title, date, url, author or text change (what decides that the
+        index rewrites the article; its passages are embedded again only where their text changed,
+        see :func:`qa.stores.content_hash`, so a new url or byline costs no embedding).
 
         A relative date is left out: it moves with the file's modification time, not with the article.
+        An article without an author hashes as it did before authors were stored (indexes built then
+        see no change in it).
         """
         h = hashlib.sha256()
-        for part in (self.title, "" if self.date_relative else self.date, self.url, self.text):
+        parts = [self.title, "" if self.date_relative else self.date, self.url, self.text]
+        if self.author:
+            parts.append(self.author)
+        for part in parts:
             h.update(part.encode("utf-8"))
             h.update(b"\0")
         return h.hexdigest()[:32]

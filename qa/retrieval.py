@@ -148,7 +148,8 @@ class Retriever:
         for sp in self.store.passages([pid for pid, _ in ranked], with_vectors=True):
             a, p = sp.article, sp.passage
             cosine = float(np.dot(sp.vector, vector)) if sp.vector is not None else 0.0
-            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text, retrieval_score=cosine)
+            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text,
+                                retrieval_score=cosine, author=a.author)
             hits.append(Hit(citation, scores[p.id]))
         if timings is not None:
             timings.update(embed=t1 - t0, search=time.perf_counter() - t1)

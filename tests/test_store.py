@@ -146,3 +146,92 @@ def test_engine_upsert_and_delete(tmp_path):
     assert report.removed == ["a1.txt"]
     assert {h.citation.article_id for h in engine.search("volcano", k=5)} == {"a2.txt"}
     assert engine.stats().articles == 1 and engine.article("a2.txt").text == art(2).text
+
+
+# ---- bylines --------------------------------------------------------------------------------
+
+def by(i: int, author: str, extra: str = "") -> Article:
+    a = art(i, extra)
+    a.author = author
+    return a
+
+
+def _hash_before_bylines(a: Article) -> str:
+    """Article.hash as qa computed it before authors were stored (title, date, url, text)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in (a.title, a.date, a.url, a.text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def _as_built_before_bylines(root) -> None:
+    """Make an index what qa built before bylines were stored: no author column, the old hashes."""
+    import sqlite3
+
+    db = sqlite3.connect(current_generation(root) / "meta.sqlite")
+    rows = db.execute("SELECT id, title, date, url, text FROM articles").fetchall()
+    db.executemany("UPDATE articles SET hash = ? WHERE id = ?",
+                   [(_hash_before_bylines(Article(i, t, x, d, url=u)), i) for i, t, d, u, x in rows])
+    db.execute("ALTER TABLE articles DROP COLUMN author")
+    db.commit()
+    db.close()
+
+
+def _counting(embedder, monkeypatch) -> list[str]:
+    """Every text the embedder is asked to embed from now on."""
+    texts: list[str] = []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda batch, *a, **k: texts.extend(batch) or embed(batch, *a, **k))
+    return texts
+
+
+def test_authors_are_stored_and_reach_citations(indexer):
+    from qa.retrieval import Retriever
+
+    indexer.index([by(1, "Ann Lee"), art(2)])
+    store = open_store(indexer.root)
+    assert [(a.id, a.author) for a in store.list_articles()] == [("a1.txt", "Ann Lee"), ("a2.txt", "")]
+    assert [a.author for a in store.articles(["a2.txt", "a1.txt"])] == ["", "Ann Lee"]
+    assert store.passages(["a1.txt:0"])[0].article.author == "Ann Lee"
+    hits = Retriever(store, indexer.embedder).run("river number 1", 5)
+    assert {h.citation.article_id: h.citation.author for h in hits} == {"a1.txt": "Ann Lee", "a2.txt": ""}
+
+
+def test_a_byline_change_alone_reaches_the_index_without_embedding(indexer, monkeypatch):
+    indexer.index([by(1, "Ann Lee"), art(2)])
+    store = open_store(indexer.root)
+    vector = store.passages(["a1.txt:0"], with_vectors=True)[0].vector
+    embedded = _counting(indexer.embedder, monkeypatch)
+    report = indexer.index([by(1, "Ann B. Lee"), art(2)])
+    assert report.changed == ["a1.txt"] and report.unchanged == ["a2.txt"]
+    assert report.embedded == 0 and embedded == [] and report.reused > 0  # the vectors are the stored ones
+    assert store.refresh() and store.articles(["a1.txt"])[0].author == "Ann B. Lee"  # a reader sees the fix
+    assert np.array_equal(store.passages(["a1.txt:0"], with_vectors=True)[0].vector, vector)
+    assert not indexer.index([by(1, "Ann B. Lee"), art(2)]).touched  # and then nothing more to do
+
+
+def test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding(indexer, monkeypatch):
+    from qa.retrieval import Retriever
+
+    indexer.index([art(1), art(2), art(3)])
+    _as_built_before_bylines(indexer.root)
+    reader = open_store(indexer.root)  # e.g. the chat, open across the upgrade
+    assert [a.author for a in reader.list_articles()] == ["", "", ""]
+    hits = Retriever(reader, indexer.embedder).run("river number 2", 3)
+    assert hits[0].citation.article_id == "a2.txt" and hits[0].citation.author == ""
+    assert reader.articles(["a2.txt"])[0].text == art(2).text
+    # The articles' files have bylines: the next `qa index` stores them, embedding nothing.
+    embedded = _counting(indexer.embedder, monkeypatch)
+    report = indexer.index([by(1, "Ann Lee"), art(2), by(3, "Bo Chan")])
+    assert report.changed == ["a1.txt", "a3.txt"] and report.unchanged == ["a2.txt"]  # an article without one is as it was
+    assert report.embedded == 0 and embedded == []
+    assert reader.refresh() and [a.author for a in reader.list_articles()] == ["Ann Lee", "", "Bo Chan"]
+    assert [h.citation.author for h in Retriever(reader, indexer.embedder).run("river number 3", 1)] == ["Bo Chan"]
+    # A reader of the old generation picks the new one's bylines up after a rebuild too.
+    _as_built_before_bylines(indexer.root)
+    old = open_store(indexer.root)
+    indexer.index([by(1, "Ann Lee"), art(2), by(3, "Bo Chan")], rebuild=True)
+    assert old.refresh() and [a.author for a in old.list_articles()] == ["Ann Lee", "", "Bo Chan"]

@@ -74,7 +74,8 @@ _GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_-]{1,80}$")
 _WORD = re.compile(r"\w+")
 
 _SCHEMA = """
-CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, hash TEXT, text TEXT);
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, hash TEXT, text TEXT,
+                       author TEXT NOT NULL DEFAULT '');
 CREATE TABLE passages (vid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL, number INTEGER,
                        start INTEGER, "end" INTEGER, text TEXT, content_hash TEXT, segment TEXT NOT NULL);
 CREATE INDEX passages_article ON passages(article_id);
@@ -85,6 +86,10 @@ CREATE TABLE dead (vid INTEGER PRIMARY KEY, segment TEXT NOT NULL);
 CREATE INDEX dead_segment ON dead(segment);
 CREATE TABLE state (key TEXT PRIMARY KEY, value);
 """
+# Indexes built before bylines were stored lack the articles' author column. Readers read '' for it
+# (they never change an index: `qa ask` and the chat may not be allowed to); the first write adds it,
+# inside that write's transaction (SQLite adds a column with a default without rewriting a row).
+_ADD_AUTHOR = "ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''"
 
 
 @dataclass
@@ -175,6 +180,7 @@ class LocalStore:
         self._segments: dict[str, _Segment] = {}
         self._loaded_version: int | None = None
         self._version = self._state("version", 0)
+        self._has_author = self._author_stored()
 
     # ---- opening and creating -------------------------------------------------------------
 
@@ -338,6 +344,7 @@ class LocalStore:
                 self.gen, self.manifest, self._db, self._readers_fd = fresh.gen, fresh.manifest, fresh._db, fresh._readers_fd
                 self._segments, self._loaded_version = {}, None
                 self._version = fresh._version
+                self._has_author = fresh._has_author
                 _, _, db, fd, segs = old
                 for seg in segs.values():
                     seg.close()
@@ -349,7 +356,17 @@ class LocalStore:
             if version == self._version:
                 return False
             self._version = version
+            self._has_author = self._author_stored()  # a writer may have added the column meanwhile
             return True
+
+    def _author_stored(self) -> bool:
+        """Whether the articles table has its author column (an index built before bylines were stored has not)."""
+        with self._lock:
+            return "author" in {r[1] for r in self._db.execute("PRAGMA table_info(articles)")}
+
+    def _author(self, table: str = "") -> str:
+        """The SQL for an article's author: its column, or '' in an index built before it existed."""
+        return f"{table}author" if self._has_author else "''"
 
     def warm_up(self) -> None:
         """Load the segments of the current version (called by readers; search calls it too)."""
@@ -437,14 +454,14 @@ class LocalStore:
             return []
         with self._lock:
             found = self._db.execute(
-                'SELECT p.id, p.article_id, p.number, p.start, p."end", p.text, a.title, a.date, a.source, a.url, p.vid, p.segment '
-                f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({','.join('?' * len(ids))})",
+                'SELECT p.id, p.article_id, p.number, p.start, p."end", p.text, a.title, a.date, a.source, a.url, p.vid, p.segment, '
+                f"{self._author('a.')} FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
         by_id = {}
-        for pid, aid, n, s, e, text, title, date, source, url, vid, seg in found:
+        for pid, aid, n, s, e, text, title, date, source, url, vid, seg, author in found:
             vector = self._vector(seg, vid) if with_vectors else None
-            by_id[pid] = StoredPassage(Passage(aid, n, s, e, text), Article(aid, title, "", date, source, url), vector)
+            by_id[pid] = StoredPassage(Passage(aid, n, s, e, text), Article(aid, title, "", date, source, url, author), vector)
         return [by_id[i] for i in ids if i in by_id]
 
     def _vector(self, segment: str, vid: int) -> np.ndarray | None:
@@ -465,7 +482,7 @@ class LocalStore:
             return []
         with self._lock:
             rows = self._db.execute(
-                f"SELECT id, title, text, date, source, url FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
+                f"SELECT id, title, text, date, source, url, {self._author()} FROM articles WHERE id IN ({','.join('?' * len(ids))})", ids
             ).fetchall()
         by_id = {r[0]: Article(*r) for r in rows}
         return [by_id[i] for i in ids if i in by_id]
@@ -477,7 +494,7 @@ class LocalStore:
 
     def list_articles(self) -> list[Article]:
         with self._lock:
-            rows = self._db.execute("SELECT id, title, '', date, source, url FROM articles ORDER BY id").fetchall()
+            rows = self._db.execute(f"SELECT id, title, '', date, source, url, {self._author()} FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
 
     def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
@@ -561,9 +578,11 @@ class LocalStore:
                 _crash_point("segment-written")
                 self._delete_articles(drop)
                 db = self._db
+                if upsert and not self._author_stored():
+                    db.execute(_ADD_AUTHOR)  # an index built before bylines were stored (committed with this write)
                 db.executemany(
-                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(a.id, a.title, a.date, a.source, a.url, a.hash, a.text) for a in (r.article for r in upsert)],
+                    "INSERT INTO articles (id, title, date, source, url, hash, text, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(a.id, a.title, a.date, a.source, a.url, a.hash, a.text, a.author) for a in (r.article for r in upsert)],
                 )
                 db.executemany(
                     "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -579,6 +598,7 @@ class LocalStore:
             except BaseException:
                 self._abort(segment)
                 raise
+            self._has_author = self._author_stored()
         self._compact()
 
     def _abort(self, segment: tuple | None) -> None:
