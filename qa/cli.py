@@ -157,22 +157,28 @@ def ask(
         typer.echo(f"(articles from {describe(result.period)} first, as the question asks)")
     if result.found:
         typer.secho(answer_line(result), bold=True)
+        if result.evidence is not None:  # the sentence that states it, the answer in [brackets]
+            typer.echo(f'    "{" ".join(result.evidence.marked("[", "]").split())}"')
         if len(result.over_time) > 1:
             typer.echo("The articles differ over time, newest first: "
                        + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
-            date = f", {c.date}" if c.date else ""
             in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""
-            typer.echo(f"\n[{n}] {c.title}{date} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
+            typer.echo(f"\n[{n}] {_cited(c)} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
-            typer.echo(f"\n[{n}] {c.title} ({c.source}, passage {c.passage_number})\n    {c.passage}")
+            typer.echo(f"\n[{n}] {_cited(c)} ({c.source}, passage {c.passage_number})\n    {c.passage}")
     if result.resolved_question != result.question:
         typer.echo(f"\n(read as: {result.resolved_question})")
+
+
+def _cited(c) -> str:
+    """A source's title, date and byline: 'Title, 2011-07-04, by Ann Lee' (each part when known)."""
+    return ", ".join(x for x in (c.title, c.date, f"by {c.author}" if c.author else "") if x)
 
 
 @app.command()
@@ -191,7 +197,7 @@ def search(
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        typer.echo(f"{h.score:.3f}  {h.citation.title} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+        typer.echo(f"{h.score:.3f}  {_cited(h.citation)} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, needs_reader
 
 
 def qa(*args, cwd=None, env=None):
@@ -58,3 +58,59 @@ def test_serve_refuses_missing_or_damaged_index_clearly(tmp_path):
     r = qa("serve", "--no-index", "--index", str(tmp_path / "ix"), "--port", str(free_port()))
     assert r.returncode != 0 and "damaged" in r.stderr and "qa index --rebuild" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+BRIDGE = """---
+title: Harbour bridge reopens after repairs
+author: Jane Doe
+date: 2024-05-02
+---
+The harbour bridge in Port Vell reopened to traffic on Thursday after two years of repairs.
+
+The repairs cost 40 million euros, the city council said. The engineer Marta Puig led the work, which replaced the bridge's steel cables.
+"""
+MARKET = "Fish market moves\n\nThe old fish market of Port Vell will move to the eastern docks next spring, the port authority announced.\n"
+WHO = "Who led the repair work on the harbour bridge?"
+SENTENCE = "The engineer Marta Puig led the work, which replaced the bridge's steel cables."
+
+
+def _bylined(tmp_path):
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "bridge.md").write_text(BRIDGE)
+    (arts / "market.txt").write_text(MARKET)
+    return arts
+
+
+@needs_reader
+def test_ask_prints_the_sentence_behind_the_answer_and_the_byline(tmp_path):
+    arts, index = _bylined(tmp_path), str(tmp_path / "ix")
+    assert qa("index", "--articles", str(arts), "--index", index).returncode == 0
+    r = qa("ask", WHO, "--index", index)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Marta Puig"
+    assert lines[1].strip() == '"The engineer [Marta Puig] led the work, which replaced the bridge\'s steel cables."'  # under the answer
+    assert "[1] Harbour bridge reopens after repairs, 2024-05-02, by Jane Doe (bridge.md, passage 1" in r.stdout
+    r = qa("ask", WHO, "--index", index, "--json")
+    data = json.loads(r.stdout)
+    ev = data["evidence"]
+    assert ev["text"] == SENTENCE and ev["text"][ev["answer_start"]:ev["answer_end"]] == data["answer"] == "Marta Puig"
+    assert [c["author"] for c in data["citations"]] == ["Jane Doe"]
+    assert {c["source"]: c["author"] for c in data["sources"]} == {"bridge.md": "Jane Doe", "market.txt": ""}
+
+
+@needs_reader
+def test_an_index_built_before_bylines_answers_and_qa_index_adds_them_without_embedding(tmp_path):
+    from test_store import _as_built_before_bylines
+
+    arts, index = _bylined(tmp_path), str(tmp_path / "ix")
+    assert qa("index", "--articles", str(arts), "--index", index).returncode == 0
+    _as_built_before_bylines(tmp_path / "ix")
+    r = qa("ask", WHO, "--index", index)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Marta Puig\n") and "[1] Harbour bridge reopens after repairs, 2024-05-02 (bridge.md" in r.stdout
+    r = qa("index", "--articles", str(arts), "--index", index)
+    assert "0 added, 1 changed, 0 removed, 1 unchanged articles; 2 passages (0 embedded, 1 reused" in r.stdout, r.stdout + r.stderr
+    r = qa("ask", WHO, "--index", index)
+    assert "[1] Harbour bridge reopens after repairs, 2024-05-02, by Jane Doe (bridge.md" in r.stdout
