@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,20 @@ def ask_old(engine, question: str, history: list):
     return engine._answer(question, Reading(r.question, r.query, r.changed))
 
 
+def rejudge(path: Path) -> None:
+    """Judge a saved result again against the cases as they are now (the readings and answers it recorded)."""
+    from types import SimpleNamespace
+
+    saved = json.loads(path.read_text())
+    cases = {c["id"]: c for c in load_cases()}
+    for rs in saved["results"].values():
+        for r in rs:
+            r.update(judge(cases[r["id"]], SimpleNamespace(resolved_question=r["resolved_question"], answer=r["answer"])))
+    saved["table"] = table(saved["results"])
+    path.write_text(json.dumps(saved, indent=1, ensure_ascii=False))
+    print(saved["table"])
+
+
 def judge(case: dict, answer) -> dict:
     """Whether the last question was read right and answered right."""
     from qa.squad import f1_score
@@ -81,8 +96,8 @@ def judge(case: dict, answer) -> dict:
     used = answer.resolved_question
     if case["read_as"] is None:
         read_ok = used == asked
-    else:
-        read_ok = used != asked and any(s.lower() in used.lower() for s in case["read_as"])
+    else:  # whole words: "US" is not in "status", "Ng" not in "during"
+        read_ok = used != asked and any(re.search(rf"(?<!\w){re.escape(s)}(?!\w)", used, re.IGNORECASE) for s in case["read_as"])
     if case["answer"] is None:
         answer_ok = answer.answer is None
     else:
@@ -142,7 +157,10 @@ def main() -> None:
     parser.add_argument("--resolver", choices=["old", "new", "both"], default="both")
     parser.add_argument("--output", "-o", type=Path, help="write per-case results and the table as JSON")
     parser.add_argument("--split", choices=SPLITS + ["all"], default="all", help="run only these cases")
+    parser.add_argument("--rejudge", type=Path, help="judge a saved result file again (no engine), rewriting it")
     args = parser.parse_args()
+    if args.rejudge:
+        return rejudge(args.rejudge)
 
     from qa import Engine
 
