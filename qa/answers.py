@@ -30,7 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa import news
+from qa import answer_types, news
 from qa.chunking import split_sentences
 from qa.reader import Span
 from qa.retrieval import Citation
@@ -100,6 +100,12 @@ class Answer:
         time_kind: What the question asks about time: ``current``, ``period``, ``event`` or ``fixed``
             (see :func:`qa.news.time_ask`).
         evidence: The sentence that states the answer, from the first citation (None when declined).
+        answer_type: What kind of answer the question asks for (:func:`qa.answer_types.asked`):
+            ``number``, ``money``, ``percent``, ``time``, ``duration``, ``person``, ``name``,
+            ``place``, ``reason`` or ``other``. Only answers of that kind are given.
+        declined: Why there is no answer: ``no candidate`` (the reader found no span), ``low
+            confidence`` (the best span is below the decline rule) or ``wrong kind`` (no span of
+            the kind asked: "How many …?" and the reader's best was "more"); None when answered.
     """
 
     question: str
@@ -115,6 +121,8 @@ class Answer:
     over_time: list[dict] = field(default_factory=list)
     time_kind: str = "fixed"
     evidence: Evidence | None = None
+    answer_type: str = "other"
+    declined: str | None = None
 
     @property
     def found(self) -> bool:
@@ -353,6 +361,7 @@ class Candidate:
     source: Citation
     probability: float
     accepted: bool
+    fits: bool = True
 
     @functools.cached_property
     def key(self) -> str:
@@ -369,12 +378,51 @@ class Candidate:
         return news.said_as_past(self.source.passage[: self.span.start])
 
 
-def candidates(spans: Sequence[Span], sources: Sequence[Citation], rule: Rule) -> list[Candidate]:
-    """Each span with its passage, probability and verdict, highest margin first."""
+def shortlist(spans: Sequence[Span], kind: str = "other", question: str = "", n: int = 5) -> list[Span]:
+    """The reader's candidates to decide among: overlapping spans merged, the ``n`` best by margin.
+
+    Where spans overlap, one of the kind asked is kept before a surer one that is not
+    ("Sunday" inside "the club sacked its manager on Sunday" for "When was he sacked?"); if none
+    of the ``n`` is of that kind, the best one that is joins them.
+
+    Args:
+        spans: Every window's candidates (:meth:`qa.reader.Reader.candidates`).
+        kind: What the question asks for (:func:`qa.answer_types.asked`).
+        question: The question read.
+        n: How many to keep (the reader's ``top_k``).
+
+    Returns:
+        Spans, highest margin first.
+    """
+    fit = [answer_types.fits(kind, s.text, question) for s in spans]
+    kept: list[tuple[Span, bool]] = []
+    for s, f in sorted(zip(spans, fit), key=lambda x: (not x[1], -x[0].margin)):
+        if not any(k.passage == s.passage and k.start < s.end and s.start < k.end for k, _ in kept):
+            kept.append((s, f))
+    kept.sort(key=lambda x: -x[0].margin)
+    top = kept[:n]
+    if not any(f for _, f in top):
+        top += [x for x in kept[n:] if x[1]][:1]
+    return [s for s, _ in top]
+
+
+def candidates(spans: Sequence[Span], sources: Sequence[Citation], rule: Rule, kind: str = "other",
+               question: str = "") -> list[Candidate]:
+    """Each span with its passage, probability and verdict, highest margin first.
+
+    Args:
+        spans: The reader's candidates.
+        sources: The passages read.
+        rule: The decline rule.
+        kind: What the question asks for (:func:`qa.answer_types.asked`): a span of another
+            kind ("more" for "How many …?") is never accepted, however sure the reader is.
+        question: The question read (a span that restates it is not of the kind asked).
+    """
     out = []
     for s in sorted(spans, key=lambda s: -s.margin):
         p = rule.probability(s, sources)
-        out.append(Candidate(s, sources[s.passage], p, rule.accepts(s, p)))
+        fits = answer_types.fits(kind, s.text, question)
+        out.append(Candidate(s, sources[s.passage], p, fits and rule.accepts(s, p), fits))
     return out
 
 
@@ -402,7 +450,8 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     """
     if not cands:
         return None
-    best = cands[0]
+    # The best-supported answer of the kind asked; none of that kind: the best (then declined).
+    best = next((c for c in cands if c.fits), cands[0])
     if ask.kind == "current":
         pool = [c for c in cands if c.accepted and c.date and not c.past]
     elif ask.kind == "period" and ask.period is not None:
@@ -474,7 +523,8 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
     Args:
         question: The question as typed (for display).
         resolved_question: The reading that was answered (a follow-up rewritten).
-        spans: The reader's candidates; ``Span.passage`` indexes ``sources``.
+        spans: The reader's candidates, every window's (:meth:`qa.reader.Reader.candidates`; merged
+            here, by :func:`shortlist`); ``Span.passage`` indexes ``sources``.
         sources: The passages read.
         rule: The decline rule and calibration.
         ask: What the question asks about time.
@@ -483,17 +533,23 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
     Returns:
         The answer (declined: ``answer`` None, ``confidence`` that of the best candidate).
     """
-    cands = candidates(spans, sources, rule.for_sources(sources))
+    kind = answer_types.asked(resolved_question)
+    cands = candidates(shortlist(spans, kind, resolved_question), sources, rule.for_sources(sources), kind, resolved_question)
     chosen = pick(cands, ask)
     period = ask.period.iso if ask.period is not None and period_preferred else None
     if chosen is None:
-        return Answer(question, None, -math.inf, 0.0, [], list(sources), resolved_question, period=period, time_kind=ask.kind)
+        return Answer(question, None, -math.inf, 0.0, [], list(sources), resolved_question, period=period, time_kind=ask.kind,
+                      answer_type=kind, declined="no candidate")
     if not chosen.accepted:
-        return Answer(question, None, chosen.span.margin, chosen.probability, [], list(sources), resolved_question,
-                      period=period, time_kind=ask.kind)
-    # The same answer found in several passages is cited from each of them, the chosen one first.
+        # A span of another kind is never right for the question: its probability would say otherwise.
+        return Answer(question, None, chosen.span.margin, chosen.probability if chosen.fits else 0.0, [], list(sources),
+                      resolved_question, period=period, time_kind=ask.kind, answer_type=kind,
+                      declined="low confidence" if chosen.fits else "wrong kind")
+    # The same answer found in several passages is cited from each passage that gives it for this
+    # question on its own (the reader's candidate there passes the rule): the same words about
+    # another event ("Monday" in a passage about another Monday) are no support.
     citations, seen = [], set()
-    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key]:
+    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key and c.accepted]:
         where = (c.source.article_id, c.source.passage_start + c.span.start)
         if where not in seen:  # overlapping passages of one article hold the same sentence
             seen.add(where)
@@ -506,4 +562,4 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         answer_date = relative.iso if relative else None
     return Answer(question, chosen.span.text, chosen.span.margin, chosen.probability, citations, list(sources),
                   resolved_question, answer_date=answer_date, period=period, over_time=over_time, time_kind=ask.kind,
-                  evidence=evidence(citations[0]))
+                  evidence=evidence(citations[0]), answer_type=kind)

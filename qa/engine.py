@@ -242,7 +242,8 @@ class Engine:
         elif ask.kind == "event":
             ask, sources = self._at_event(ask, pool, k)
         t1 = time.perf_counter()
-        spans = self.reader.read(asked, [c.passage for c in sources])
+        # Every window's candidates: the decision merges them knowing what kind of answer is asked.
+        spans = self.reader.candidates(asked, [c.passage for c in sources]) if sources else []
         t2 = time.perf_counter()
         timings.update(read=t2 - t1, total=t2 - t0)
         answer = answers.decide(question, reading.question, spans, sources, self.rule, ask, preferred)

@@ -246,11 +246,9 @@ class RecordingReader:
     def __getattr__(self, name):
         return getattr(self._reader, name)
 
-    def read(self, question: str, passages: list[str], top_k: int = 5):
-        from qa.reader import merge_overlapping
-
+    def candidates(self, question: str, passages: list[str], top_k: int = 5):
         self.last = self._reader.candidates(question, passages, top_k)
-        return merge_overlapping(self.last)[:top_k] if question.strip() and passages else []
+        return self.last
 
 
 def old_choice(spans: list[dict]) -> dict | None:

@@ -88,7 +88,7 @@ CURRENT, FIXED = TimeAsk("current"), TimeAsk("fixed")
 
 
 def _decide(spans, sources, ask):
-    return decide("How many?", "How many?", spans, sources, RULE, ask)
+    return decide("What is it?", "What is it?", spans, sources, RULE, ask)  # no answer kind checked
 
 
 def test_a_current_state_question_leads_with_the_newest_answer():
