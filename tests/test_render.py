@@ -1,11 +1,12 @@
 """The chat reply's HTML and plain text, from answers built here (no models)."""
 
+from qa.answers import evidence
 from qa.engine import Answer
 from qa.retrieval import Citation
 from qa.web.library import listing
 from qa.articles import Article
 from qa.web.app import filter_rows
-from qa.web.render import plain_text, render, render_article, safe_url
+from qa.web.render import parse_show, plain_text, render, render_article, safe_url
 
 PASSAGE = "Mayor <b>Ana</b> Ruiz opened the <script>alert(1)</script> bridge on Monday. Monday was sunny."
 
@@ -64,7 +65,9 @@ def test_links_only_for_http_urls_new_tab_noopener():
 
 def test_no_article_text_is_embedded_only_a_show_article_link():
     html = render(answer(citations=[cite(*at("Monday"), article_id="https://example.org/a?x=1")]))
-    assert 'class="qa-show" href="#article=https%3A%2F%2Fexample.org%2Fa%3Fx%3D1"' in html
+    start, end = at("Monday")
+    assert (f'class="qa-show" href="#article=https%3A%2F%2Fexample.org%2Fa%3Fx%3D1&amp;start=100&amp;end={100 + len(PASSAGE)}'
+            f'&amp;answer_start={start}&amp;answer_end={end}"') in html
     assert "Full source" not in html
 
 
@@ -113,3 +116,82 @@ def test_article_list_is_newest_first_and_filters_on_every_word():
     assert [r["id"] for r in rows] == ["d", "c", "a", "b"]  # newest first, then by title; undated last
     assert [r["id"] for r in filter_rows(rows, "NEWS 2010")] == ["a"]
     assert [r["id"] for r in filter_rows(rows, "x.org")] == ["c"] and len(filter_rows(rows, "")) == 4
+
+
+def with_evidence(citations=None, author="", **kw) -> Answer:
+    citations = citations if citations is not None else [cite(*at("Monday"), author=author)]
+    return answer(citations=citations, evidence=evidence(citations[0]), **kw)
+
+
+def test_the_sentence_behind_the_answer_is_under_it_escaped_with_the_answer_marked_and_its_source():
+    html = render(with_evidence(author="By Ana <i>Ruiz</i>"))
+    assert html.index('class="qa-text"') < html.index('class="qa-evidence"') < html.index('qa-confidence')
+    said = html[html.index('<p class="qa-said">'):html.index("</p>", html.index('<p class="qa-said">'))]
+    assert said == ('<p class="qa-said">“Mayor &lt;b&gt;Ana&lt;/b&gt; Ruiz opened the &lt;script&gt;alert(1)&lt;/script&gt; '
+                    'bridge on <mark>Monday</mark>.”')
+    source = html[html.index('class="qa-meta qa-evidence-source"'):]
+    assert source.startswith('class="qa-meta qa-evidence-source">— Bridge &lt;i&gt;opens&lt;/i&gt; · 2011-07-04 · '
+                             'by Ana &lt;i&gt;Ruiz&lt;/i&gt; · <a class="qa-show" href="#article=a.txt&amp;start=100&amp;end=')
+    s, e = at("Monday")
+    assert f"&amp;start=100&amp;end={s + len('Monday.')}&amp;answer_start={s}&amp;answer_end={e}" in source
+    assert 'class="qa-evidence"' not in render(answer())  # no sentence, no block
+    assert 'class="qa-evidence"' not in render(Answer("Who?", None, -1.0, 0.1, [], [cite()], "Who?"))
+
+
+def test_the_sentence_is_one_line_with_the_answer_marked_when_the_answer_crosses_a_line_break():
+    passage = "Before.\nThe bridge opened on Monday\n4 July, officials said."
+    s = passage.index("Monday")
+    c = cite(100 + s, 100 + s + len("Monday\n4 July"), passage=passage, passage_end=100 + len(passage))
+    a = answer(text="Monday\n4 July", citations=[c], evidence=evidence(c))
+    assert "“The bridge opened on <mark>Monday 4 July</mark>, officials said.”" in render(a)
+    assert "\n“The bridge opened on Monday 4 July, officials said.”\n" in plain_text(a)
+
+
+def test_copy_gives_the_answer_the_sentence_in_quotes_and_its_source_with_date_author_and_url():
+    text = plain_text(with_evidence(author="Ana Ruiz", answer_date="2011-07-04"))
+    assert text.startswith("Monday — 4 July 2011\n"
+                           "“Mayor <b>Ana</b> Ruiz opened the <script>alert(1)</script> bridge on Monday.”\n"
+                           "— Bridge <i>opens</i>, 2011-07-04, by Ana Ruiz, https://example.org/a?x=1&y=2\n\nSources:\n")
+    assert text.endswith("1. Bridge <i>opens</i>, 2011-07-04, by Ana Ruiz, https://example.org/a?x=1&y=2")
+    # without an author or a URL: the file
+    text = plain_text(with_evidence(citations=[cite(*at("Monday"), url="")]))
+    assert "bridge on Monday.”\n— Bridge <i>opens</i>, 2011-07-04, a.txt\n" in text and " by " not in text
+
+
+def test_bylines_in_the_citation_and_the_article_view():
+    html = render(answer(citations=[cite(*at("Monday"), author="Joan Ferrer")]))
+    head = html[html.index('<li class="qa-cite">'):html.index('<div class="qa-passage">')]
+    assert "2011-07-04 · by Joan Ferrer · a.txt · passage 1" in head
+    assert " by " not in render(answer())[:render(answer()).index('<div class="qa-plain">')]
+    view = render_article({"title": "T", "text": "x", "date": "2011-07-04", "source": "a.txt", "url": "", "author": "<b>Joan</b>"})
+    assert '<p class="qa-meta">2011-07-04 · by &lt;b&gt;Joan&lt;/b&gt; · a.txt</p>' in view
+    assert "by" not in render_article({"title": "T", "text": "x", "date": "", "source": "a.txt", "url": ""})
+
+
+def test_and_n_more_counts_articles_not_passages():
+    def passage(n: int) -> Citation:  # passage n of a.txt, the answer "Monday" in it
+        start = 100 + 300 * (n - 1)
+        s, e = at("Monday")
+        return cite(s - 100 + start, e - 100 + start, passage_number=n, passage_start=start, passage_end=start + len(PASSAGE))
+
+    three_passages_of_one = [passage(1), passage(2), passage(3)]
+    html = render(answer(citations=three_passages_of_one))
+    assert html.count('<li class="qa-cite">') == 3 and " more" not in html[:html.index("</summary>")]
+    html = render(answer(citations=three_passages_of_one + [cite(*at("Monday"), article_id="b.txt", title="B")]))
+    assert "(2011-07-04) and 1 more article</summary>" in html
+    html = render(answer(citations=three_passages_of_one + [cite(*at("Monday"), article_id=x, title=x) for x in "bc"]))
+    assert "(2011-07-04) and 2 more articles</summary>" in html
+
+
+def test_show_article_marks_the_cited_range_escaped_and_ignores_a_bad_range():
+    article = {"title": "T", "text": "A <b>x</b> said\nMonday it opened. Later.", "date": "", "source": "a.txt", "url": ""}
+    s = article["text"].index("Monday")
+    html = render_article(article, (2, s + len("Monday it opened.")), (s, s + 6))
+    assert ('A <span class="qa-cited" id="qa-cited">&lt;b&gt;x&lt;/b&gt; said<br><mark>Monday</mark> it opened.</span> Later.'
+            in html)
+    assert "<mark>" not in render_article(article, (2, 9), (s, s + 6))  # an answer outside the range is not marked
+    for bad in [(5, 5), (9, 2), (0, 999)]:
+        assert "qa-cited" not in render_article(article, bad)
+    assert parse_show("#article=a%26b%3Dc.txt&start=10&end=20&answer_start=12&answer_end=14") == ("a&b=c.txt", (10, 20), (12, 14))
+    assert parse_show("article=x&start=ten&end=20") == ("x", None, None) and parse_show("article=x") == ("x", None, None)
+    assert parse_show("article=x&start=-1&end=20") == ("x", None, None)

@@ -5,13 +5,18 @@ into the reply, so markup inside an article shows as text and never runs. Links 
 made only from http(s) URLs. The reply is one HTML block with no blank lines, so
 Markdown does not reinterpret it. The renderer works from the :class:`Answer` alone:
 the full article is fetched on demand by the page, never embedded in a reply.
+
+Under the answer line comes the sentence that states it (the answer marked) with its
+source (title, date, byline). "show article" links carry the article's id and the range
+to show in their fragment (``#article=ID&start=..&end=..&answer_start=..&answer_end=..``):
+the page's script hands it to the viewer, which marks the range and scrolls to it.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from qa.engine import Answer, Citation
 from qa.news import describe
@@ -38,14 +43,52 @@ def answer_line(answer: Answer) -> str:
     return f"{answer.answer} — {describe(answer.answer_date)}" if answer.answer_date else answer.answer
 
 
-def _cite_head(c: Citation) -> str:
+def byline(author: str) -> str:
+    """"by X" for an article's author ("" when unknown; a byline that starts with "By" is not doubled)."""
+    author = " ".join((author or "").split())
+    author = re.sub(r"^by\s+", "", author, flags=re.IGNORECASE)
+    return f"by {author}" if author else ""
+
+
+def show_link(article_id: str, start: int | None = None, end: int | None = None,
+              answer_start: int | None = None, answer_end: int | None = None, text: str = "show article") -> str:
+    """A "show article" link: the page opens the article in its viewer, marks ``start:end`` (article offsets;
+    the answer inside it as well) and scrolls to it.
+
+    The page's script reads the fragment (the chat's sanitizer drops data-* attributes).
+    """
+    frag = "article=" + quote(article_id, safe="")
+    if start is not None and end is not None:
+        frag += f"&start={int(start)}&end={int(end)}"
+        if answer_start is not None and answer_end is not None:
+            frag += f"&answer_start={int(answer_start)}&answer_end={int(answer_end)}"
+    return f'<a class="qa-show" href="#{html.escape(frag, quote=True)}">{_text(text)}</a>'
+
+
+def parse_show(fragment: str) -> tuple[str, tuple[int, int] | None, tuple[int, int] | None]:
+    """The article id, the range to mark and the answer's range from a "show article" fragment (what
+    :func:`show_link` writes, with or without its leading ``#``); ranges that are not numbers are None.
+    """
+    fields = dict(parse_qsl((fragment or "").lstrip("#"), keep_blank_values=True))
+
+    def span(a: str, b: str) -> tuple[int, int] | None:
+        try:
+            s, e = int(fields[a]), int(fields[b])
+        except (KeyError, ValueError):
+            return None
+        return (s, e) if 0 <= s < e else None
+
+    return fields.get("article", ""), span("start", "end"), span("answer_start", "answer_end")
+
+
+def _cite_head(c: Citation, spans: list[tuple[int, int]] | None = None) -> str:
     url = safe_url(c.url)
     title = _text(c.title)
     if url:
         title = f'<a class="qa-link" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-    meta = " · ".join(_text(x) for x in (c.date, c.source, f"passage {c.passage_number}") if x)
-    # The page's script reads the id from the fragment (the chat's sanitizer drops data-* attributes).
-    show = f'<a class="qa-show" href="#article={html.escape(quote(c.article_id, safe=""), quote=True)}">show article</a>'
+    meta = " · ".join(_text(x) for x in (c.date, byline(c.author), c.source, f"passage {c.passage_number}") if x)
+    first = min(spans) if spans else (None, None)
+    show = show_link(c.article_id, c.passage_start, c.passage_end, *first)
     return f'<b class="qa-title">{title}</b> <span class="qa-meta">{meta} · {show}</span>'
 
 
@@ -74,17 +117,51 @@ def cited(answer: Answer) -> list[tuple[Citation, list[tuple[int, int]]]]:
     return list(entries.values())
 
 
+def _one_line(s: str) -> str:
+    return re.sub(r"\s+", " ", s)
+
+
+def evidence_source(answer: Answer) -> Citation | None:
+    """The citation the evidence sentence is read from (the first), or None when there is no sentence."""
+    return answer.citations[0] if answer.evidence is not None and answer.citations else None
+
+
+def _source_line(c: Citation, with_url: bool = True) -> str:
+    """Title, date, byline and the URL (else the file), as plain text."""
+    where = (safe_url(c.url) or c.source) if with_url else ""
+    return ", ".join(x for x in (c.title, c.date, byline(c.author), where) if x)
+
+
 def plain_text(answer: Answer) -> str:
-    """The reply as plain text (what the copy button gives): the answer, then 'Sources:' one per line."""
+    """The reply as plain text (what the copy button gives): the answer, the sentence that states it in
+    quotes and its source (title, date, author, URL), then 'Sources:' one line per article."""
     lines = [answer_line(answer)]
+    ev, src = answer.evidence, evidence_source(answer)
+    if ev is not None and src is not None:
+        lines.append(f"“{_one_line(ev.text).strip()}”")
+        lines.append(f"— {_source_line(src)}")
     for o in answer.over_time[1:]:
         lines.append(f"Earlier: {o['answer']} ({o['date']}, {o['title']})")
     articles = list({c.article_id: c for c, _ in reversed(cited(answer))}.values())[::-1]  # one line per article
     if articles:
         lines += ["", "Sources:" if answer.found else "Closest passages:"]
         for n, c in enumerate(articles, 1):
-            lines.append(f"{n}. " + ", ".join(x for x in (c.title, c.date, safe_url(c.url) or c.source) if x))
+            lines.append(f"{n}. {_source_line(c)}")
     return "\n".join(lines)
+
+
+def _evidence(answer: Answer) -> str:
+    """The sentence that states the answer (escaped, the answer marked) and its source line."""
+    ev, src = answer.evidence, evidence_source(answer)
+    if ev is None or src is None:
+        return ""
+    t, s, e = ev.text, ev.answer_start, ev.answer_end
+    said = (_text(_one_line(t[:s]).lstrip()) + f"<mark>{_text(_one_line(t[s:e]))}</mark>"
+            + _text(_one_line(t[e:]).rstrip()))
+    meta = " · ".join(_text(x) for x in (src.title, src.date, byline(src.author)) if x)
+    show = show_link(src.article_id, ev.start, ev.end, ev.start + s, ev.start + e)
+    return (f'<blockquote class="qa-evidence"><p class="qa-said">“{said}”</p>'
+            f'<p class="qa-meta qa-evidence-source">— {meta} · {show}</p></blockquote>')
 
 
 def render(answer: Answer) -> str:
@@ -94,32 +171,35 @@ def render(answer: Answer) -> str:
         answer: The engine's answer.
 
     Returns:
-        HTML: the answer (and the date it means), notes on dates, confidence, then the
-        sources in a collapsed ``<details>``, and the plain-text reply for the copy button.
+        HTML: the answer (and the date it means), the sentence that states it with its source,
+        notes on dates, confidence, then the sources in a collapsed ``<details>``, and the
+        plain-text reply for the copy button.
     """
     parts = ['<div class="qa-answer">']
     if answer.found:
         date = f' <span class="qa-date">— {_text(describe(answer.answer_date))}</span>' if answer.answer_date else ""
         parts.append(f'<p><b class="qa-text">{_text(answer.answer)}</b>{date}</p>')
+        parts.append(_evidence(answer))
         if len(answer.over_time) > 1:
             said = "; ".join(f"<b>{_text(o['answer'])}</b> ({_text(o['date'])})" for o in answer.over_time)
             parts.append(f'<p class="qa-meta qa-over-time">The articles differ over time, newest first: {said}.</p>')
-        parts.append(f'<p class="qa-meta">Confidence {answer.confidence:.0%}</p>')
+        parts.append(f'<p class="qa-meta qa-confidence">Confidence {answer.confidence:.0%}</p>')
     else:
         parts.append(f'<p><b class="qa-text">{NO_ANSWER}</b></p>')
     if answer.period:
         parts.append(f'<p class="qa-meta qa-period">Articles from {_text(describe(answer.period))} first, as the question asks.</p>')
     if answer.resolved_question != answer.question:
-        parts.append(f'<p class="qa-meta">Read as: “{_text(answer.resolved_question)}”</p>')
+        parts.append(f'<p class="qa-meta qa-read-as">Read as: “{_text(answer.resolved_question)}”</p>')
     sources = cited(answer)
     if sources:
         label = "Sources" if answer.found else "Closest passages"
         top = sources[0][0]
         first = _text(top.title) + (f" ({_text(top.date)})" if top.date else "")
-        more = f" and {len(sources) - 1} more" if len(sources) > 1 else ""
+        others = len({c.article_id for c, _ in sources} - {top.article_id})  # articles, not passages
+        more = f" and {others} more article{'s' if others != 1 else ''}" if others else ""
         parts.append(f'<details class="qa-sources"><summary>{label}: {first}{more}</summary><ol>')
         for c, spans in sources:
-            parts.append(f'<li class="qa-cite">{_cite_head(c)}<div class="qa-passage">{_marked(c, spans)}</div></li>')
+            parts.append(f'<li class="qa-cite">{_cite_head(c, spans)}<div class="qa-passage">{_marked(c, spans)}</div></li>')
         parts.append("</ol></details>")
     # Line breaks as character references: a blank line would end the HTML block for Markdown.
     parts.append(f'<div class="qa-plain">{html.escape(plain_text(answer)).replace(chr(10), "&#10;")}</div>')
@@ -127,13 +207,28 @@ def render(answer: Answer) -> str:
     return "".join(parts)
 
 
-def render_article(article: dict | None) -> str:
-    """An article for the page's article viewer (escaped; linked only to an http(s) URL)."""
+def render_article(article: dict | None, mark: tuple[int, int] | None = None, answer: tuple[int, int] | None = None) -> str:
+    """An article for the page's article viewer (escaped; linked only to an http(s) URL).
+
+    Args:
+        article: The article (``title``, ``text``, ``date``, ``source``, ``url``, ``author``), or None.
+        mark: A range of the text to mark (the cited passage or sentence; offsets in ``text``):
+            wrapped in ``<span class="qa-cited" id="qa-cited">``, which the page scrolls to.
+        answer: The answer's range, marked inside ``mark``.
+    """
     if not article:
-        return '<p class="qa-meta">That article is no longer in the index.</p>'
+        return '<p class="qa-meta qa-gone">That article is no longer in the index.</p>'
     url = safe_url(article.get("url", ""))
     link = (f' · <a class="qa-link" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">open the original</a>'
             if url else "")
-    meta = " · ".join(_text(x) for x in (article.get("date", ""), article.get("source", "")) if x)
-    return (f'<div class="qa-article"><h3>{_text(article["title"])}</h3><p class="qa-meta">{meta}{link}</p>'
-            f'<div class="qa-article-text">{_text(article["text"])}</div></div>')
+    meta = " · ".join(_text(x) for x in (article.get("date", ""), byline(article.get("author", "")), article.get("source", "")) if x)
+    text = article["text"]
+    body = _text(text)
+    if mark is not None and 0 <= mark[0] < mark[1] <= len(text):
+        s, e = mark
+        a0, a1 = answer if answer is not None and s <= answer[0] < answer[1] <= e else (e, e)
+        body = (_text(text[:s]) + '<span class="qa-cited" id="qa-cited">' + _text(text[s:a0])
+                + (f"<mark>{_text(text[a0:a1])}</mark>" if a1 > a0 else "") + _text(text[a1:e]) + "</span>" + _text(text[e:]))
+    # tabindex: the text scrolls, so a keyboard must be able to reach it
+    return (f'<div class="qa-article"><h2>{_text(article["title"])}</h2><p class="qa-meta">{meta}{link}</p>'
+            f'<div class="qa-article-text" tabindex="0" role="region" aria-label="Article text">{body}</div></div>')
