@@ -45,7 +45,8 @@ PARITY = json.loads((Path(__file__).parent / "data" / "parity.json").read_text()
 
 def corpus() -> list[Article]:
     seeds, _ = load_articles(SEEDS)
-    extra = [Article(f"squad-{i}", a["title"], a["text"], "2020-01-01", f"squad-{i}.txt") for i, a in enumerate(PARITY)]
+    extra = [Article(f"squad-{i}", a["title"], a["text"], "2020-01-01", f"squad-{i}.txt", author=f"Reporter {i}")
+             for i, a in enumerate(PARITY)]
     return seeds + extra
 
 
@@ -79,6 +80,13 @@ def test_build_and_search(engines):
     # Keyword search is Milvus's BM25: a rare word finds its passage.
     found = m.store.keyword_search("chloroplasts", 3)
     assert found and m.store.passages([found[0][0]])[0].article.title == "Chloroplast"
+    # Bylines: the same in both stores, and on every citation.
+    bylines = [(a.id, a.author) for a in m.articles()]
+    assert bylines == [(a.id, a.author) for a in engines["local"].articles()] and ("squad-0", "Reporter 0") in bylines
+    cited = {name: [(h.citation.article_id, h.citation.author) for h in e.search("chloroplasts photosynthesis", 3)]
+             for name, e in engines.items()}
+    assert cited["milvus"] == cited["local"] and all(author == dict(bylines)[aid] for aid, author in cited["milvus"])
+    assert any(author for _, author in cited["milvus"])
 
 
 @needs_reader
@@ -261,3 +269,101 @@ def test_serve_on_a_lite_file_reindexes_folder_changes_in_its_own_process(milvus
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+# ---- bylines --------------------------------------------------------------------------------
+
+def _bylined(author_a: str = "Ann Lee") -> list[Article]:
+    return [Article("a.txt", "Alpha", "Alpha particles are helium nuclei. They stop in paper.", "2020-01-01", "a.txt", author=author_a),
+            Article("b.txt", "Beta", "Beta decay emits electrons. Lead shields stop them.", "2020-01-02", "b.txt")]
+
+
+def _counting(embedder, monkeypatch) -> list[str]:
+    texts: list[str] = []
+    embed = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda batch, *a, **k: texts.extend(batch) or embed(batch, *a, **k))
+    return texts
+
+
+def test_bylines_round_trip_and_a_byline_fix_costs_no_embedding(milvus_dir, embedder, monkeypatch):
+    e = Engine(Config(store=f"milvus://{milvus_dir}/bylines.db"))
+    e.embedder = embedder
+    e.indexer().index(_bylined())
+    e.open()
+    try:
+        assert [(a.id, a.author) for a in e.articles()] == [("a.txt", "Ann Lee"), ("b.txt", "")]
+        assert e.article("a.txt").author == "Ann Lee" and e.article("b.txt").author == ""
+        assert {h.citation.article_id: h.citation.author for h in e.search("helium nuclei", 2)} == {"a.txt": "Ann Lee", "b.txt": ""}
+        embedded = _counting(embedder, monkeypatch)
+        report = e.indexer().index(_bylined("Ann B. Lee"))
+        assert report.changed == ["a.txt"] and report.unchanged == ["b.txt"] and report.embedded == 0 and embedded == []
+        e.store.refresh()
+        assert e.article("a.txt").author == "Ann B. Lee" and e.search("helium nuclei", 1)[0].citation.author == "Ann B. Lee"
+    finally:
+        e.store.close()
+
+
+def _as_made_before_bylines(loc: str) -> str:
+    """Make a Milvus index what qa made before bylines were stored: an articles collection without
+    the author field (created as qa did then), holding the old hashes. Returns its name."""
+    from pymilvus import DataType
+
+    from qa.stores.milvus import POINTER_ID
+    from test_store import _hash_before_bylines
+
+    store = open_store(loc)
+    client, new = store._client, store._articles
+    name = f"{store.prefix}_articles_{int(time.time() * 1e6)}_old"
+    s = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=4096)
+    s.add_field("article_id", DataType.VARCHAR, max_length=1024)
+    s.add_field("part", DataType.INT64)
+    s.add_field("parts", DataType.INT64)
+    for f in ("title", "date", "source", "url", "hash"):
+        s.add_field(f, DataType.VARCHAR, max_length=4096)
+    s.add_field("text", DataType.VARCHAR, max_length=65_535)
+    s.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    params = client.prepare_index_params()
+    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+    old_hash = {a.id: _hash_before_bylines(a) for a in store.articles([a.id for a in store.list_articles()])}
+    fields = ["pk", "article_id", "part", "parts", "title", "date", "source", "url", "hash", "text"]
+    rows = [{**{f: r[f] for f in fields}, "v": [0.0, 0.0]} for r in store._scan(new, "part >= 0", fields)]
+    for r in rows:
+        if r["article_id"]:
+            r["hash"] = old_hash[r["article_id"]]
+    client.insert(name, rows)
+    client.load_collection(name)
+    client.upsert(f"{store.prefix}_current", [{"pk": POINTER_ID, "passages": store._passages, "articles": name, "v": [0.0, 0.0]}])
+    client.drop_collection(new)
+    store.close()
+    return name
+
+
+def test_a_collection_made_before_bylines_still_answers_and_gets_them_without_embedding(milvus_dir, embedder, monkeypatch):
+    loc = f"milvus://{milvus_dir}/before.db"
+    e = Engine(Config(store=loc))
+    e.embedder = embedder
+    e.indexer().index([Article(a.id, a.title, a.text, a.date, a.source) for a in _bylined()])
+    old = _as_made_before_bylines(loc)
+    e.open()  # a reader (the chat) open across the upgrade
+    assert [(a.id, a.author) for a in e.articles()] == [("a.txt", ""), ("b.txt", "")]
+    hits = e.search("helium nuclei", 2)
+    assert hits[0].citation.article_id == "a.txt" and hits[0].citation.author == "" and e.article("a.txt").text.startswith("Alpha")
+    embedded = _counting(embedder, monkeypatch)
+    report = e.indexer().index(_bylined())  # the files now have bylines
+    assert report.changed == ["a.txt"] and report.unchanged == ["b.txt"] and report.embedded == 0 and embedded == []
+    assert [a.author for a in e.articles()] == ["", ""]  # the reader, not refreshed yet, still reads the old collection
+    assert e.store.refresh() and [(a.id, a.author) for a in e.articles()] == [("a.txt", "Ann Lee"), ("b.txt", "")]
+    assert e.search("helium nuclei", 1)[0].citation.author == "Ann Lee"
+    assert old in e.store._client.list_collections()  # kept while another store had it open
+    e.store.close()
+    # With no other store open on the file, the old collection goes at once.
+    old = _as_made_before_bylines(loc)
+    report = e.indexer().index(_bylined("Ann B. Lee"))
+    assert report.changed == ["a.txt"] and report.embedded == 0
+    store = open_store(loc)
+    try:
+        assert [a.author for a in store.list_articles()] == ["Ann B. Lee", ""] and old not in store._client.list_collections()
+    finally:
+        store.close()

@@ -14,8 +14,8 @@ Layout: everything lives in Milvus (no local SQLite), in two collections per bui
     <prefix>_passages_<gen>   id (passage id), article_id, number, start, end, text (analyzed),
                               content_hash, dense (FLOAT_VECTOR, IP), sparse (BM25 function output)
     <prefix>_articles_<gen>   one row per 16k-character part of an article: title, date, source,
-                              url, hash, text part; plus one settings row (model, dimension, chunking,
-                              version)
+                              url, author, hash, text part; plus one settings row (model, dimension,
+                              chunking, version)
 
 and a one-row collection ``<prefix>_current`` that names the published build. A full build
 (``create``) writes new collections and :meth:`MilvusStore.publish` rewrites that row, so a reader
@@ -32,6 +32,13 @@ dense and BM25 server-side with ``RRFRanker``.
 Incremental writes on a live collection are per row in Milvus (no multi-row transactions): an
 article's new passages are upserted by their stable ids first, then its surplus old passages
 deleted, so a reader may for an instant see an article half old, half new, but never missing.
+
+An articles collection made before bylines were stored has no ``author`` field (a collection's
+fields are fixed: Milvus Lite 2.5 cannot add one). Readers read '' for it; the first write copies
+it into a new articles collection that has the field (metadata and article text only: no vector
+is copied or embedded) and points ``<prefix>_current`` at it, then writes as usual. The old one is
+dropped at once when no other store can be reading it (a Milvus Lite file that no other store of
+this process has open: Lite admits one process), else at the next publish, as a replaced build is.
 """
 
 from __future__ import annotations
@@ -245,6 +252,7 @@ class MilvusStore:
         self._version = version
         self._published = published
         self._lock = threading.Lock()  # one request at a time per client (the chat calls from threads)
+        self._has_author = True  # the articles collection has an author field (see _check_author)
 
     # ------------------------------------------------------------------ opening
 
@@ -277,6 +285,7 @@ class MilvusStore:
         except Exception as e:
             _close_client(client, uri)
             raise IndexCorrupt(f"The index in {location} cannot be loaded ({e}). Rebuild it with: qa index --rebuild --store {location}") from None
+        store._check_author()
         data = store._read_settings()
         fix = f"Rebuild it with: qa index --rebuild --store {location}"
         if data is None:
@@ -357,7 +366,7 @@ class MilvusStore:
 
     def _write_settings(self) -> None:
         data = {"format_version": FORMAT_VERSION, "settings": asdict(self._settings), "version": self._version}
-        row = _article_row(_key(SETTINGS_ID), "", 0, Article("", "", json.dumps(data)), json.dumps(data))
+        row = _article_row(_key(SETTINGS_ID), "", 0, Article("", "", json.dumps(data)), json.dumps(data), author=self._has_author)
         with self._lock:
             self._client.upsert(self._articles, [row])
 
@@ -369,6 +378,7 @@ class MilvusStore:
                 names = _read_pointer(self._client, self.prefix, loaded=True)
             if names and names != (self._passages, self._articles):
                 self._passages, self._articles = names
+                self._check_author()
         data = self._read_settings()
         version = f"{data.get('version')}" if data else ""
         key = f"{self._passages}/{version}"
@@ -377,6 +387,44 @@ class MilvusStore:
         if data:
             self._version = int(data.get("version", 0))
         return changed
+
+    def _check_author(self) -> None:
+        """Whether the articles collection has the author field (one made before bylines were stored has not)."""
+        with self._lock:
+            fields = self._client.describe_collection(self._articles)["fields"]
+        self._has_author = any(f["name"] == "author" for f in fields)
+
+    def _author_fields(self) -> list[str]:
+        return ["author"] if self._has_author else []
+
+    def _add_author(self) -> None:
+        """Copy an articles collection made before bylines were stored into one with the author field,
+        and make it the live one (see the module docstring). Costs the articles' metadata and text."""
+        old = self._articles
+        new = f"{self.prefix}_articles_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
+        _create_articles(self._client, new)
+        fields = ["pk", "article_id", "part", "parts", "title", "date", "source", "url", "hash", "text"]
+        with self._lock, _quiet_pymilvus():
+            it = self._client.query_iterator(old, batch_size=PAGE, filter="part >= 0", output_fields=fields)
+        with self._lock:
+            try:
+                while batch := it.next():
+                    self._client.insert(new, [{**{f: r[f] for f in fields}, "author": "", "v": [0.0, 0.0]} for r in batch])
+            finally:
+                it.close()
+            self._client.load_collection(new)
+            if self._published:
+                self._client.upsert(_pointer_name(self.prefix), [{"pk": POINTER_ID, "passages": self._passages,
+                                                                "articles": new, "v": [0.0, 0.0]}])
+            if not self._published or self._sole_user():
+                self._client.drop_collection(old)
+        self._articles, self._has_author = new, True
+
+    def _sole_user(self) -> bool:
+        """True on a Milvus Lite file that no other store has open (Lite admits one process; in this one, none other)."""
+        uri = parse_location(self.location)[0]
+        with _LITE_LOCK:
+            return not uri.startswith(("http://", "https://")) and _LITE_USERS.get(uri, 0) <= 1
 
     def warm_up(self) -> None:
         with self._lock:
@@ -394,12 +442,17 @@ class MilvusStore:
             IndexStoreError: Milvus refused the write.
         """
         dim = self._settings.dimension
+        if upsert and not self._has_author:
+            try:
+                self._add_author()  # a collection made before bylines were stored
+            except Exception as e:  # pymilvus's MilvusException and connection errors
+                raise IndexStoreError(f"Milvus refused the write (adding the articles' author field): {e}") from None
         passage_rows, article_rows, keep, n_parts = [], [], {}, {}
         for rec in upsert:
             a = rec.article
             parts = [a.text[i : i + PART_CHARS] for i in range(0, len(a.text), PART_CHARS)] or [""]
             for n, part in enumerate(parts):
-                article_rows.append(_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts)))
+                article_rows.append(_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts), self._has_author))
             keep[a.id] = {p.passage.id for p in rec.passages}
             n_parts[a.id] = len(parts)
             for p in rec.passages:
@@ -533,8 +586,8 @@ class MilvusStore:
             return []
         with self._lock:
             rows = self._client.get(self._articles, ids=[_part_key(a, 0) for a in article_ids],
-                                    output_fields=["article_id", "title", "date", "source", "url"])
-        return [Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"]) for r in rows]
+                                    output_fields=["article_id", "title", "date", "source", "url", *self._author_fields()])
+        return [Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"], r.get("author") or "") for r in rows]
 
     def articles(self, ids: Sequence[str]) -> list[Article]:
         out = []
@@ -547,13 +600,13 @@ class MilvusStore:
                 rest = self._client.get(self._articles, ids=[_part_key(article_id, n) for n in range(1, head["parts"])],
                                         output_fields=["part", "text"]) if head["parts"] > 1 else []
             text = head["text"] + "".join(r["text"] for r in sorted(rest, key=lambda r: r["part"]))
-            out.append(Article(article_id, head["title"], text, head["date"], head["source"], head["url"]))
+            out.append(Article(article_id, head["title"], text, head["date"], head["source"], head["url"], head.get("author") or ""))
         return out
 
     def list_articles(self) -> list[Article]:
-        rows = self._scan(self._articles, "part == 0", ["article_id", "title", "date", "source", "url"])
-        return sorted((Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"]) for r in rows if r["article_id"]),
-                      key=lambda a: a.id)
+        rows = self._scan(self._articles, "part == 0", ["article_id", "title", "date", "source", "url", *self._author_fields()])
+        return sorted((Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"], r.get("author") or "")
+                       for r in rows if r["article_id"]), key=lambda a: a.id)
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
         with self._lock, _quiet_pymilvus():
@@ -636,9 +689,13 @@ def _drop_format1_aliases(client, prefix: str) -> None:
             client.drop_alias(alias)
 
 
-def _article_row(pk: str, article_id: str, part: int, a: Article, text: str, parts: int = 1) -> dict:
-    return {"pk": pk, "article_id": article_id, "part": part, "parts": parts, "title": a.title, "date": a.date,
-            "source": a.source, "url": a.url, "hash": a.hash if article_id else "", "text": text, "v": [0.0, 0.0]}
+def _article_row(pk: str, article_id: str, part: int, a: Article, text: str, parts: int = 1, author: bool = True) -> dict:
+    """A row of the articles collection (``author``: whether the collection has that field)."""
+    row = {"pk": pk, "article_id": article_id, "part": part, "parts": parts, "title": a.title, "date": a.date,
+           "source": a.source, "url": a.url, "hash": a.hash if article_id else "", "text": text, "v": [0.0, 0.0]}
+    if author:
+        row["author"] = a.author
+    return row
 
 
 def _dense_index_type(client, index_type: str) -> str:
@@ -686,7 +743,7 @@ def _create_articles(client, name: str) -> None:
     s.add_field("article_id", DataType.VARCHAR, max_length=1024)
     s.add_field("part", DataType.INT64)
     s.add_field("parts", DataType.INT64)
-    for f in ("title", "date", "source", "url", "hash"):
+    for f in ("title", "date", "source", "url", "hash", "author"):
         s.add_field(f, DataType.VARCHAR, max_length=4096)
     s.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
     s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
