@@ -4,6 +4,7 @@ One server and one browser for the module; each test reloads the page. Screensho
 each state go to tests/output/ (not committed).
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,23 +22,16 @@ pytestmark = [needs_reader, pytest.mark.browser]
 OUTPUT = ROOT / "tests" / "output"
 HARBOUR_URL = "https://example.org/news/sea-museum?id=1&lang=en"
 LINKED = [
-    {"title": "Cadaqués opens a sea museum", "date": "2012-05-02", "url": HARBOUR_URL,
+    {"title": "Cadaqués opens a sea museum", "date": "2012-05-02", "url": HARBOUR_URL, "author": "Núria Vidal",
      "text": "The new sea museum of Cadaqués was designed by the architect Joan Ferrer after a long search."},
     {"title": "Ferry timetable", "date": "2010-01-05", "url": "javascript:window.__pwned=4",
      "text": "The ferry to Menorca leaves at nine in the morning, the ferry company said."},
 ]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("web")
-    arts = tmp / "articles"
-    shutil.copytree(SEEDS, arts)
-    (arts / "markup.txt").write_text(
-        "Markup <i>test</i> page\n\nThe lighthouse keeper of Port Vell is <script>window.__pwned=1</script>"
-        "Marta Puig, appointed in 2009 <img src=x onerror=\"window.__pwned=2\">.\n"
-    )
-    (arts / "linked.json").write_text(json.dumps(LINKED))
+@contextlib.contextmanager
+def serving(tmp, arts):
+    """A real `qa serve` over the folder ``arts`` (index and log in ``tmp``); yields its URL."""
     port = free_port()
     log = open(tmp / "serve.log", "w")
     proc = subprocess.Popen(
@@ -57,9 +51,25 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("qa serve did not start:\n" + (tmp / "serve.log").read_text())
-    yield url, arts
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("web")
+    arts = tmp / "articles"
+    shutil.copytree(SEEDS, arts)
+    (arts / "markup.txt").write_text(
+        "Markup <i>test</i> page\n\nThe lighthouse keeper of Port Vell is <script>window.__pwned=1</script>"
+        "Marta Puig, appointed in 2009 <img src=x onerror=\"window.__pwned=2\">.\n"
+    )
+    (arts / "linked.json").write_text(json.dumps(LINKED))
+    with serving(tmp, arts) as url:
+        yield url, arts
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +161,9 @@ def test_copy_gives_plain_text(server, browser):
     copied = wait(browser, lambda d: d.execute_script("return window.__copied.length >= 2 && window.__copied"), 10)
     answer, question = copied
     assert answer.startswith("Anders Fogh Rasmussen\n") or answer.startswith("Rasmussen\n"), answer
+    said, source = answer.splitlines()[1:3]  # the sentence behind the answer, in quotes, and its source
+    assert said.startswith("“NATO Secretary-General Anders Fogh Rasmussen defended") and said.endswith("”"), said
+    assert source == "— Russia, NATO Clash Over Libya Campaign, 2011-07-04, russia-nato-clash-over-libya-campaign.txt"
     assert "\nSources:\n1. Russia, NATO Clash Over Libya Campaign, 2011-07-04, russia-nato-clash-over-libya-campaign.txt" in answer
     assert "<" not in answer and "qa-answer" not in answer
     assert question == "Who is the NATO Secretary-General? <b>really</b>"
@@ -160,8 +173,16 @@ def test_links_open_the_article_url_in_a_new_tab_and_show_article_fetches_it(ser
     url, _ = server
     open_page(browser, url)
     reply = ask_in_page(browser, "Who designed the sea museum of Cadaqués?", 1)
-    assert "Joan Ferrer" in css(reply, ".qa-text")[0].text
+    answer = css(reply, ".qa-text")[0].text
+    assert "Joan Ferrer" in answer
+    # under the answer: the sentence that states it, the answer marked, and its source with the byline
+    evidence = css(reply, ".qa-evidence")[0]
+    assert css(evidence, ".qa-said")[0].text == ("“The new sea museum of Cadaqués was designed by the architect Joan Ferrer "
+                                                 "after a long search.”")
+    assert [m.text for m in css(evidence, "mark")] == [answer]
+    assert css(evidence, ".qa-evidence-source")[0].text == "— Cadaqués opens a sea museum · 2012-05-02 · by Núria Vidal · show article"
     css(reply, "details.qa-sources summary")[0].click()
+    assert "2012-05-02 · by Núria Vidal · linked.json" in css(reply, "li.qa-cite")[0].text
     link = css(reply, "a.qa-link")[0]
     assert link.get_attribute("href") == HARBOUR_URL
     assert link.get_attribute("target") == "_blank"
@@ -170,6 +191,7 @@ def test_links_open_the_article_url_in_a_new_tab_and_show_article_fetches_it(ser
     css(reply, "a.qa-show")[0].click()
     view = wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)[0]
     assert "Cadaqués opens a sea museum" in view.text and "after a long search" in view.text
+    assert "2012-05-02 · by Núria Vidal · linked.json" in css(view, ".qa-meta")[0].text
     shot(browser, "3-show-article")
     link.click()
     wait(browser, lambda d: len(d.window_handles) == 2, 10)  # opened in a new tab

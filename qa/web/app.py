@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import math
 import os
+import threading
+import time
 from collections.abc import Callable
 
 from qa import audit
 from qa.engine import Engine
 from qa.web.access import Access, Limits, LimitsMiddleware
-from qa.web.render import _text, render_article
+from qa.web.render import _text, parse_show, render_article
 from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
+
+# Seconds between an open page's checks that the index changed (its article panel follows).
+PANEL_POLL_S = 5.0
 
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"]
 
 CSS = """
-.qa-answer mark { background: #ffe27a; color: inherit; padding: 0 2px; border-radius: 2px; }
-.qa-answer .qa-meta, .qa-article .qa-meta { color: #666; font-size: 0.9em; }
+.qa-answer mark, .qa-article mark { background: #ffe27a; color: #1a1a1a; padding: 0 2px; border-radius: 2px; }
+/* Contrast (WCAG AA, 4.5:1, checked with axe-core): Gradio shows chat messages at 80% opacity,
+   which took the grey lines below 4.5:1; ours are shown whole, and the grey is darker. */
+#qa-chat .prose.chatbot.md { opacity: 1; }
+.qa-answer .qa-meta, .qa-article .qa-meta { color: #555; font-size: 0.9em; }
+.dark .qa-answer .qa-meta, .dark .qa-article .qa-meta { color: #c8c8c8; }
 .qa-answer .qa-text { font-size: 1.1em; }
+.qa-answer blockquote.qa-evidence { margin: 2px 0 8px; padding: 0 0 0 10px; border-left: 3px solid #a5b4fc; font-style: normal; }
+.qa-answer blockquote.qa-evidence p { margin: 2px 0; }
 .qa-answer ol { padding-left: 1.4em; margin-top: 4px; }
-.qa-answer details.qa-sources summary { cursor: pointer; color: #444; }
+.qa-answer details.qa-sources summary { cursor: pointer; color: #333; }
+.dark .qa-answer details.qa-sources summary { color: #ddd; }
 .qa-answer .qa-passage { white-space: normal; margin: 2px 0 8px; }
 .qa-answer .qa-plain, .qa-hidden { display: none !important; }
 .qa-article-text { max-height: 420px; overflow-y: auto; }
+.qa-article h2 { font-size: 1.25em; margin: 0 0 4px; }
+.qa-article .qa-cited { background: #fff4c2; color: #1a1a1a; }
+/* The chat's label ("qa") takes a line of its own above the messages: floating over them, it
+   covered the first line of a scrolled answer. */
+#qa-chat label[data-testid="block-label"] { position: static; margin: var(--block-label-margin); flex: none; }
+#qa-chat .bubble-wrap { flex: 1 1 auto; height: auto; min-height: 0; padding-top: var(--spacing-md); }
+#qa-articles-none { padding: 4px 8px; }
 """
+
+
+def theme():
+    """Gradio's Soft theme with colours that reach 4.5:1 (its Ask button was 4.46:1, its labels 3.6:1)."""
+    import gradio as gr
+
+    return gr.themes.Soft().set(
+        button_primary_background_fill="*primary_600", button_primary_background_fill_hover="*primary_700",
+        block_label_text_color="*primary_700", block_title_text_color="*primary_700",
+        body_text_color_subdued="*neutral_600",
+    )
+
 
 # Page script. Copy: Gradio's copy button copies a message's raw content (our reply's HTML);
 # this gives the reply's plain-text twin instead (answer, then sources), or a question as shown.
-# "show article": a link inside a reply cannot call Python, so it hands the article id to a
-# hidden button whose event fetches the article into the viewer.
+# "show article": a link inside a reply cannot call Python, so it hands its fragment (article id
+# and the range to mark) to a hidden button whose event fetches the article into the viewer; once
+# the article is there, the page scrolls to it and to the marked range (on a phone the viewer is
+# below the chat). The upload zone's name is made to contain the words it shows.
 JS = """
 () => {
   // A message's buttons follow its row: <div class="message-row">…</div><div class="message-buttons">…</div>
@@ -40,14 +74,16 @@ JS = """
     }
     return null;
   };
+  let shownLink = null, asked = false;  // the "show article" link the viewer shows; one was clicked
   document.addEventListener('click', (e) => {
     const t = e.target;
     if (!(t instanceof Element)) return;
     const show = t.closest('a.qa-show');
     if (show) {
       e.preventDefault();
-      const frag = (show.getAttribute('href') || '').split('#article=')[1] || '';
-      window.__qaArticle = decodeURIComponent(frag);
+      window.__qaArticle = (show.getAttribute('href') || '').split('#')[1] || '';
+      if (window.__qaArticle === shownLink) requestAnimationFrame(showArticle);  // already there: nothing will change
+      asked = true;
       document.querySelector('#qa-show-go')?.click();
       return;
     }
@@ -62,6 +98,41 @@ JS = """
     e.stopImmediatePropagation();
     navigator.clipboard.writeText(text);
   }, true);
+  const showArticle = () => {
+    const view = document.querySelector('#qa-article-view');
+    if (!view) return;
+    view.scrollIntoView({block: 'start'});
+    const cited = view.querySelector('#qa-cited');
+    const box = cited && cited.closest('.qa-article-text');
+    if (!box) return;
+    box.scrollTop += cited.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    // The text's box may end below the screen (a long title on a phone): bring the range's start into view.
+    const top = cited.getBoundingClientRect().top;
+    if (top < 0 || top + 60 > window.innerHeight) window.scrollBy(0, top - 60);
+  };
+  const labelUpload = () => {
+    for (const zone of document.querySelectorAll('#qa-upload button[aria-label]')) {
+      const shown = zone.innerText.replace(/\\s+/g, ' ').trim();
+      if (shown && !zone.getAttribute('aria-label').includes(shown)) {
+        zone.setAttribute('aria-label', `${shown} (article files: .txt .md .html .json .jsonl)`);
+      }
+    }
+  };
+  // The viewer's article changed (replaced, or its text updated in place): show it.
+  const inViewer = (node) => {
+    const el = node instanceof Element ? node : node.parentElement;
+    return !!el && !!el.closest('#qa-article-view')
+      && (!!el.closest('.qa-article, .qa-gone') || !!el.querySelector('.qa-article, .qa-gone'));
+  };
+  new MutationObserver((records) => {
+    labelUpload();
+    const changed = records.some((r) => r.type === 'characterData' ? inViewer(r.target) : Array.from(r.addedNodes).some(inViewer));
+    if (!changed) return;
+    shownLink = asked ? window.__qaArticle : null;  // a row of the panel shows an article too
+    asked = false;
+    requestAnimationFrame(showArticle);
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+  labelUpload();
 }
 """
 
@@ -224,7 +295,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
     ids = set(backend.article_ids())
 
     def header(count: int) -> str:
-        return (f"## Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
+        return (f"# Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
                 "from the articles, with their sources below; when the articles do not hold an answer, you are told so.")
 
     def current_header():
@@ -235,23 +306,63 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             return gr.skip()
 
     def table(rows: list[dict]) -> list[list[str]]:
-        return [[r["title"], r["date"], r["source"]] for r in rows] or [["", "", ""]]
+        return [[r["title"], r["date"], r["source"]] for r in rows]
+
+    def none_note(rows: list[dict], shown: list[dict], query: str) -> str:
+        """Said where the list is empty (never a blank row)."""
+        if shown:
+            return ""
+        said = "No article matches “" + _text(query.strip()) + "”." if rows else "No articles are indexed yet."
+        return f'<p class="qa-none" role="status">{said}</p>'
+
+    def index_signature():
+        try:
+            s = backend.stats()
+        except Exception:  # the panel is a nicety; the question path reports real failures
+            return None
+        return [s.get("articles"), s.get("version")]
+
+    # The panel follows the index (a deleted, added or re-indexed article) while the page is open:
+    # every open page polls; the index is read at most once per interval however many pages ask,
+    # and a page never waits for a read already in flight.
+    seen = {"at": -math.inf, "value": None}
+    reading = threading.Lock()
+
+    def current_signature():
+        if time.monotonic() - seen["at"] >= PANEL_POLL_S / 2 and reading.acquire(blocking=False):
+            try:
+                seen["value"], seen["at"] = index_signature(), time.monotonic()
+            finally:
+                reading.release()
+        return seen["value"]
 
     def refresh(query: str):
-        """The article panel from the index as it is now (it follows rebuilds and uploads)."""
+        """The article panel from the index as it is now (it follows rebuilds, uploads and deletions)."""
+        signature = index_signature()
         rows = backend.articles()
         shown = filter_rows(rows, query)
-        return rows, shown, table(shown), header(len(rows))
+        return signature, rows, shown, table(shown), none_note(rows, shown, query), header(len(rows))
+
+    def follow(signature, query: str):
+        now = current_signature()
+        if now is None or now == signature:
+            return (gr.skip(),) * 6
+        return refresh(query)
 
     def search_articles(rows: list[dict], query: str):
         shown = filter_rows(rows, query)
-        return shown, table(shown)
+        return shown, table(shown), none_note(rows, shown, query)
 
     def show_row(shown: list[dict], evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         if not isinstance(row, int) or not 0 <= row < len(shown):
             return gr.skip()
         return render_article(backend.article(shown[row]["id"]))
+
+    def show_fragment(fragment: str) -> str:
+        """The article a "show article" link names, with the range it names marked."""
+        article_id, mark, answer = parse_show(fragment)
+        return render_article(backend.article(article_id), mark, answer)
 
     show_row.__annotations__["evt"] = gr.SelectData  # Gradio reads the annotation; gradio is imported lazily here
     def upload_panel(request: gr.Request = None):
@@ -267,9 +378,9 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             if not access.can(user, "editor"):  # the page hides the control; this refuses any client
                 audit.record(backend.config.audit_file, user, "refused", files=[os.path.basename(p) for p in paths],
                              reason="not an editor")
-                return (gr.skip(),) * 4 + ("Only editors can add articles; ask an admin for the editor role.", None)
+                return (gr.skip(),) * 6 + ("Only editors can add articles; ask an admin for the editor role.", None)
             if not paths:
-                return (gr.skip(),) * 4 + ("Choose one or more article files first.", None)
+                return (gr.skip(),) * 6 + ("Choose one or more article files first.", None)
             added, notes = [], []
             for i, p in enumerate(paths):  # one at a time, so the bar moves as each file is indexed
                 progress(i / len(paths), desc=f"Indexing {i + 1} of {len(paths)}")
@@ -292,10 +403,10 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             for p in paths:  # Gradio keeps every upload in its temporary folder otherwise
                 _remove_upload(p)
         progress(1.0, desc="Done")
-        rows, shown, tab, heading_md = refresh(query)
+        panel = refresh(query)
         lines = [f"Added {len(added)} article{'s' if len(added) != 1 else ''}: " + ", ".join(added) if added else "Nothing was added."]
         lines += [f"- {n}" for n in notes]
-        return rows, shown, tab, heading_md, "\n".join(lines), None
+        return (*panel, "\n".join(lines), None)
 
     for fn in (chat, ask, add_answer, add_files):
         fn.__annotations__["request"] = gr.Request  # Gradio passes the request (its signed-in user) by this annotation
@@ -304,6 +415,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
     with gr.Blocks(title="qa: ask the articles", delete_cache=(3600, 3600)) as demo:
         rows_state = gr.State([])
         shown_state = gr.State([])
+        signature_state = gr.State(None)  # the index the panel shows ([articles, version])
         with gr.Row():
             with gr.Column(scale=3):
                 heading = gr.Markdown(header(len(ids)), elem_id="qa-heading")
@@ -312,21 +424,25 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
                 pending = gr.State("")
                 turns = gr.State([])  # earlier turns as {question, resolved_question, answer} dicts
                 with gr.Row():
-                    box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, elem_id="qa-question", autofocus=True)
+                    box = gr.Textbox(label="Your question", placeholder="Ask a question…", show_label=False, scale=8,
+                                 elem_id="qa-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
                     clear = gr.Button("New conversation", scale=1)
             with gr.Column(scale=2):
-                search = gr.Textbox(placeholder="Filter articles by title, date or source", show_label=False, elem_id="qa-article-search")
-                listing = gr.Dataframe(headers=["Title", "Date", "Source"], value=[["", "", ""]], interactive=False,
+                search = gr.Textbox(label="Filter articles", placeholder="Filter articles by title, date or source", show_label=False,
+                                    elem_id="qa-article-search")
+                listing = gr.Dataframe(headers=["Title", "Date", "Source"], value=[], interactive=False,
                                        wrap=True, max_height=300, column_widths=["52%", "22%", "26%"], elem_id="qa-articles",
                                        label="Articles (newest first)")
+                none = gr.HTML(elem_id="qa-articles-none")
+                poll = gr.Timer(PANEL_POLL_S)
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add-panel") as add_panel:
                     upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt .md .html .json .jsonl",
                                      elem_id="qa-upload")
                     add = gr.Button("Add to the index", elem_id="qa-add")
                     status = gr.Markdown(elem_id="qa-add-status")
                 viewer = gr.HTML(elem_id="qa-article-view", padding=True)
-                show_id = gr.Textbox(elem_classes=["qa-hidden"], show_label=False)
+                show_id = gr.Textbox(label="Article to show", elem_classes=["qa-hidden"], show_label=False)
                 show_go = gr.Button(elem_id="qa-show-go", elem_classes=["qa-hidden"])
         for trigger in (box.submit, send.click):
             trigger(add_question, [box, chatbot], [box, chatbot, pending], queue=False, api_visibility="private").then(
@@ -334,12 +450,16 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
                 add_answer, [pending, chatbot, turns], [chatbot, turns], api_visibility="private", concurrency_limit=None
             ).then(current_header, None, heading, queue=False, api_visibility="private")
         clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
-        demo.load(refresh, search, [rows_state, shown_state, listing, heading], api_visibility="private")
+        # The chat's own trash can clears the bubbles; the conversation goes with them.
+        chatbot.clear(lambda: [], None, turns, queue=False, api_visibility="private")
+        panel = [signature_state, rows_state, shown_state, listing, none, heading]
+        demo.load(refresh, search, panel, api_visibility="private")
+        poll.tick(follow, [signature_state, search], panel, queue=False, show_progress="hidden", api_visibility="private")
         demo.load(upload_panel, None, add_panel, api_visibility="private")
-        search.change(search_articles, [rows_state, search], [shown_state, listing], queue=False, api_visibility="private")
+        search.change(search_articles, [rows_state, search], [shown_state, listing, none], queue=False, api_visibility="private")
         listing.select(show_row, shown_state, viewer, api_visibility="private")
-        add.click(add_files, [upload, search], [rows_state, shown_state, listing, heading, status, upload], api_visibility="private")
-        show_go.click(lambda i: render_article(backend.article(i)), show_id, viewer, js="() => window.__qaArticle || ''",
+        add.click(add_files, [upload, search], [*panel, status, upload], api_visibility="private")
+        show_go.click(show_fragment, show_id, viewer, js="() => window.__qaArticle || ''",
                       api_visibility="private")
         # No Gradio limit: the engine keeps one line for everyone, and each user may have only
         # max_pending_questions in it (a client that fires 60 at once gets a message for the rest).
@@ -390,6 +510,6 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
     # 2-core machine the first page render takes longer, and Gradio then exits with "a shareable link
     # must be created" although the server is fine (seen in the load test).
     kwargs.setdefault("_frontend", False)
-    demo.launch(server_name=host, server_port=port, css=CSS, js=JS, theme=gr.themes.Soft(), footer_links=["api"],
+    demo.launch(server_name=host, server_port=port, css=CSS, js=JS, theme=theme(), footer_links=["api"],
                 max_file_size=chat_backend.config.max_upload_bytes, app_kwargs=app_kwargs, **kwargs)
     return demo
