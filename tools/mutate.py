@@ -315,6 +315,102 @@ MUTATIONS = [
         "qa/formats/markdown.py", "            if self.check_event(AliasEvent):", "            if False:",
         ["tests/faults/test_hostile_files.py::test_yaml_alias_bomb_in_front_matter_is_read_as_text_in_seconds"],
     ),
+    Mutation(
+        "byline-not-in-hash", "a byline fixed in the file never reaches the index (the author left out of Article.hash)",
+        "qa/articles.py", '            parts.append(self.author)',
+        '            pass',
+        ["tests/test_store.py::test_a_byline_change_alone_reaches_the_index_without_embedding"],
+    ),
+    Mutation(
+        "hash-moves-without-byline", "every article without a byline 'changed' after the upgrade (an empty author hashed too)",
+        "qa/articles.py", '        if self.author:\n            parts.append(self.author)',
+        '        if True:\n            parts.append(self.author)',
+        ["tests/test_store.py::test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "local-author-not-stored", "the local store drops the author on writing",
+        "qa/stores/local.py", 'a.hash, a.text, a.author) for a in',
+        'a.hash, a.text, "") for a in',
+        ["tests/test_store.py::test_authors_are_stored_and_reach_citations"],
+    ),
+    Mutation(
+        "local-old-index-column-assumed", "an index built before bylines read as if it had the author column (it fails to open)",
+        "qa/stores/local.py", '        return f"{table}author" if self._has_author else "\'\'"',
+        '        return f"{table}author"',
+        ["tests/test_store.py::test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "local-old-index-not-migrated", "an index built before bylines not given the author column by its next write",
+        "qa/stores/local.py", '                    db.execute(_ADD_AUTHOR)',
+        '                    pass',
+        ["tests/test_store.py::test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "local-reader-misses-new-column", "a reader open across the upgrade never reads the bylines a write added",
+        "qa/stores/local.py", '            self._has_author = self._author_stored()  # a writer may have added the column meanwhile',
+        '            pass',
+        ["tests/test_store.py::test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "local-new-generation-author-unread", "a reader of an old generation reads no bylines from the rebuilt one",
+        "qa/stores/local.py", '                self._has_author = fresh._has_author\n',
+        '',
+        ["tests/test_store.py::test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "citation-without-author", "citations built from stored passages without the article's author",
+        "qa/retrieval.py", 'retrieval_score=cosine, author=a.author)',
+        'retrieval_score=cosine)',
+        ["tests/test_store.py::test_authors_are_stored_and_reach_citations"],
+    ),
+    Mutation(
+        "milvus-author-not-stored", "the Milvus store drops the author on writing",
+        "qa/stores/milvus.py", '        row["author"] = a.author',
+        '        row["author"] = ""',
+        ["tests/test_store_milvus.py::test_bylines_round_trip_and_a_byline_fix_costs_no_embedding"],
+    ),
+    Mutation(
+        "milvus-citation-author-unread", "Milvus passages (and so citations) come without their article's author",
+        "qa/stores/milvus.py", 'r["url"], r.get("author") or "") for r in rows]',
+        'r["url"], "") for r in rows]',
+        ["tests/test_store_milvus.py::test_bylines_round_trip_and_a_byline_fix_costs_no_embedding"],
+    ),
+    Mutation(
+        "milvus-old-collection-field-assumed", "a Milvus collection made before bylines read as if it had the author field",
+        "qa/stores/milvus.py", '        return ["author"] if self._has_author else []',
+        '        return ["author"]',
+        ["tests/test_store_milvus.py::test_a_collection_made_before_bylines_still_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "milvus-old-collection-not-migrated", "a Milvus collection made before bylines never gets them",
+        "qa/stores/milvus.py", '                self._add_author()  # a collection made before bylines were stored',
+        '                pass',
+        ["tests/test_store_milvus.py::test_a_collection_made_before_bylines_still_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "milvus-old-collection-dropped-under-a-reader", "the pre-byline articles collection dropped while another store still reads it",
+        "qa/stores/milvus.py", '            if not self._published or self._sole_user():',
+        '            if True:',
+        ["tests/test_store_milvus.py::test_a_collection_made_before_bylines_still_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "milvus-reader-misses-new-collection-field", "a Milvus reader that switches to the migrated collection reads no bylines",
+        "qa/stores/milvus.py", '                self._passages, self._articles = names\n                self._check_author()\n',
+        '                self._passages, self._articles = names\n',
+        ["tests/test_store_milvus.py::test_a_collection_made_before_bylines_still_answers_and_gets_them_without_embedding"],
+    ),
+    Mutation(
+        "cli-no-evidence", "qa ask without the sentence that states the answer",
+        "qa/cli.py", '        if result.evidence is not None:  # the sentence that states it',
+        '        if False:  # the sentence that states it',
+        ["tests/test_cli.py::test_ask_prints_the_sentence_behind_the_answer_and_the_byline"],
+    ),
+    Mutation(
+        "cli-no-byline", "qa ask's sources without their byline",
+        "qa/cli.py", 'f"by {c.author}" if c.author else ""',
+        '""',
+        ["tests/test_cli.py::test_ask_prints_the_sentence_behind_the_answer_and_the_byline"],
+    ),
 ]
 
 
