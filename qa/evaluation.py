@@ -259,12 +259,29 @@ def old_choice(spans: list[dict]) -> dict | None:
     return {**best, "margin": best["score"] - best["null"]}
 
 
-def new_choice(spans: list[dict]) -> dict | None:
-    """The engine's selection (:func:`qa.answers.choose`) on cached candidates."""
+def new_choice(spans: list[dict], question: str = "") -> dict | None:
+    """The engine's selection (:func:`qa.answers.decide` for a question about a fixed fact) on cached candidates.
+
+    Args:
+        spans: The cached candidates of every window.
+        question: The question ('': no answer kind checked, the selection before answer kinds).
+
+    Returns:
+        The chosen span with its ``margin``; None when there is none of the kind asked (the engine declines, confidence 0).
+    """
+    from qa import answer_types
+    from qa.answers import shortlist
+    from qa.reader import Span
+
     if not spans:
         return None
-    best = max(spans, key=lambda s: s["score"] - s["null"])
-    return {**best, "margin": best["score"] - best["null"]}
+    kind = answer_types.asked(question) if question else "other"
+    objs = [Span(s["passage"], s["start"], s["start"] + len(s["text"]), s["text"], s["score"], s["null"]) for s in spans]
+    for sp in shortlist(objs, kind, question):
+        if answer_types.fits(kind, sp.text, question):
+            d = spans[next(i for i, o in enumerate(objs) if o is sp)]
+            return {**d, "margin": sp.margin}
+    return None
 
 
 def open_metrics(rows: list[dict], predictions: list[tuple[str, float]]) -> dict:
@@ -447,6 +464,25 @@ def _cosine(row: dict, span: dict | None) -> float:
     return float(row["sources"][span["passage"]][2]) if span else 0.0
 
 
+def by_kind(rows: list[dict], predictions: list[tuple[str, float]], questions: dict[str, str]) -> dict:
+    """Outcomes per answer kind asked (:func:`qa.answer_types.asked`): of answerable questions right
+    (F1 >= 0.5), wrong or declined; of unanswerable ones (article not indexed) answered (false answers) or declined."""
+    from collections import Counter
+
+    from qa.answer_types import asked
+
+    out: dict[str, Counter] = {}
+    for r, (answer, _) in zip(rows, predictions):
+        c = out.setdefault(asked(questions.get(r["qid"], "")), Counter())
+        if not r["indexed"]:
+            c["false" if answer else "unanswerable_declined"] += 1
+        elif not answer:
+            c["declined"] += 1
+        else:
+            c["right" if score(answer, r["answers"])[1] >= 0.5 else "wrong"] += 1
+    return {k: dict(v) for k, v in sorted(out.items())}
+
+
 def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Path | None = None,
                    max_false_rate: float = 0.04, old_threshold: float = 0.8239) -> dict:
     """Fit the confidence and the engine's decline on the 'fit' articles of an open-mode cache; report on the 'report' articles.
@@ -483,7 +519,9 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
             out.append({**r, "choice": c["text"] if c else "", "margin": c["margin"] if c else -np.inf, "cosine": _cosine(r, c)})
         return out
 
-    by_margin = lambda r: new_choice(r["spans"])  # noqa: E731  (the engine's pick)
+    questions = {ex.qid: ex.question for ex in load_squad(data_file)}
+    by_margin = lambda r: new_choice(r["spans"], questions.get(r["qid"], ""))  # noqa: E731  (the engine's pick)
+    untyped = lambda r: new_choice(r["spans"])  # noqa: E731  (the pick before answer kinds)
     fit_rows = decided([r for r in rows if r["title"] in fit_titles], by_margin)
     report_rows = [r for r in rows if r["title"] in report_titles]
     with_candidate = [r for r in fit_rows if np.isfinite(r["margin"])]
@@ -514,9 +552,20 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
         right = [score(r["choice"], r["answers"])[1] >= 0.5 for r in cand]
         out["ece_all"] = expected_calibration_error(probs, right)
         out["reliability_all"] = reliability(probs, right)
+        out["by_kind"] = by_kind(d, preds, questions)
         return out
 
+    # What ships now (the reader's qa_reader.json), before and after answer kinds, without refitting.
+    from qa.answers import Calibration
+    from qa.reader import BUNDLED_READER
+
+    shipped_settings = json.loads((Path(model_dir or BUNDLED_READER) / "qa_reader.json").read_text())
+    shipped = Calibration.from_settings(shipped_settings.get("confidence"), 0.0)
+    shipped_min = float(shipped_settings.get("open_min_confidence", 0.0))
+    shipped_prob = lambda r: shipped.probability(r["margin"], r["cosine"])  # noqa: E731
     rules = {
+        "shipped_untyped": (untyped, lambda r: shipped_prob(r) >= shipped_min, shipped_prob),
+        "shipped_typed": (by_margin, lambda r: shipped_prob(r) >= shipped_min, shipped_prob),
         "original": (lambda r: old_choice(r["spans"]), lambda r: r["margin"] >= old_threshold, old_confidence),
         "before": (by_margin, lambda r: r["margin"] >= margin_threshold, platt_prob),
         "after": (by_margin, lambda r: prob(r) >= min_confidence, prob),

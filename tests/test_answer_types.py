@@ -106,3 +106,14 @@ def test_decide_cites_only_passages_that_give_the_answer():
     assert [c.passage for c in answer.citations] == [first]
     spans[1] = Span(1, other.index("Monday"), other.index("Monday") + 6, "Monday", 8.0, 0.0)
     assert len(decide(q, q, spans, sources, RULE, news.time_ask(q)).citations) == 2
+
+
+def test_decide_takes_the_answer_inside_a_span_that_restates_the_question():
+    """Overlapping candidates: the reader's surest is the whole clause; the time inside it is the answer."""
+    passage = "Redmarsh Athletic sacked manager Graham Tolley on Sunday after a fifth straight defeat."
+    clause = "Redmarsh Athletic sacked manager Graham Tolley on Sunday"
+    spans = [_span(passage, clause, 9.0), _span(passage, "Sunday", 8.0), _span(passage, "a fifth straight defeat", 3.0)]
+    q = "When was Graham Tolley sacked?"
+    answer = decide(q, q, spans, [_source(passage)], RULE, news.time_ask(q))
+    assert answer.answer == "Sunday"
+    assert answer_types.fits("time", clause) and not answer_types.fits("time", clause, q)

@@ -17,6 +17,7 @@ are never looked at while tuning; they are reported apart.
 
     PYTHONPATH=. .venv/bin/python benchmarks/stories/run.py -o benchmarks/results/stories.json
     PYTHONPATH=/tmp/before .venv/bin/python benchmarks/stories/run.py ...   # another checkout's qa, for "before"
+    PYTHONPATH=. .venv/bin/python benchmarks/stories/run.py --rescore OUT.json -o OUT.json   # its summary with today's types
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def run(stories: list[str] | None = None) -> list[dict]:
             a = engine.ask(q["question"]).to_dict()
             outcome = grade(q, a)
             rows.append({
-                "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"],
+                "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"], "type": q.get("type"),
                 "question": q["question"], "gold": q["answer"], "answer": a["answer"],
                 "confidence": round(a["confidence"], 4), "margin": a["score"],
                 "cosine": a["citations"][0]["retrieval_score"] if a["citations"] else None, "answer_date": a.get("answer_date"),
@@ -133,6 +134,12 @@ def run(stories: list[str] | None = None) -> list[dict]:
             print(f"{outcome:9} {a['confidence']:.2f} [{q['kind']}] {q['question']} -> {a['answer']!r} (gold {q['answer']})",
                   file=sys.stderr)
     return rows
+
+
+def _of_kind(kind: str, answer: str, question: str) -> bool:
+    from qa.answer_types import fits
+
+    return fits({"organisation": "person"}.get(kind, kind), answer, question)
 
 
 def summary(rows: list[dict]) -> dict:
@@ -153,7 +160,19 @@ def summary(rows: list[dict]) -> dict:
         expected = {"relative": "fixed"}
         judged = [r for r in part if r["kind"] != "unanswerable" and r.get("time_kind")]
         confusion = Counter(f"{expected.get(r['kind'], r['kind'])}->{r['time_kind']}" for r in judged)
+        # Answer kinds (the question's ``type``): wrong answers of another kind than asked, judged with
+        # qa.answer_types' rules (the same rules the engine uses: read the listed answers, not only the count).
+        types = {}
+        for t in sorted({r["type"] for r in part if r.get("type")}):
+            c = Counter(r["outcome"] for r in part if r.get("type") == t)
+            types[t] = {"n": sum(c.values()), **{o: c.get(o, 0) for o in OUTCOMES}}
+        wrong_kind = [r for r in part if r.get("type") and r["answer"] and r["outcome"] in ("wrong", "stale")
+                      and not _of_kind(r["type"], r["answer"], r["question"])]
         out[split] = {
+            "types": types,
+            "wrong_kind": len(wrong_kind),
+            "wrong_kind_at_50": sum(r["confidence"] >= 0.5 for r in wrong_kind),
+            "wrong_kind_answers": [f"{r['question']} -> {r['answer']}" for r in wrong_kind],
             # None: an engine that does not say (qa before time kinds)
             "time_kind_right": round(sum(expected.get(r["kind"], r["kind"]) == r["time_kind"] for r in judged) / len(judged), 3) if judged else None,
             "time_kind_confusion": dict(sorted(confusion.items())),
@@ -177,6 +196,12 @@ def markdown(result: dict) -> str:
         if s.get("time_kind_right") is not None:
             wrong = ", ".join(f"{k} {n}" for k, n in s["time_kind_confusion"].items() if k.split("->")[0] != k.split("->")[1])
             lines.append(f"Question kind read right: {s['time_kind_right']:.1%} (written as -> read as: {wrong or 'none'}).")
+        if s.get("types"):
+            lines += ["", "| answer type | questions | right | stale | wrong | declined |", "|---|---|---|---|---|---|"]
+            for t, c in s["types"].items():
+                lines.append(f"| {t} | {c['n']} | {c['right']} | {c['stale']} | {c['wrong']} | {c['declined']} |")
+            lines += ["", f"Wrong answers of another kind than asked: {s['wrong_kind']} ({s['wrong_kind_at_50']} at >= 50%)"
+                      + "".join(f"\n- {a}" for a in s["wrong_kind_answers"])]
         lines.append("")
     return "\n".join(lines)
 
@@ -186,7 +211,18 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
     parser.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
     parser.add_argument("--story", action="append", help="only these stories (repeatable)")
+    parser.add_argument("--rescore", type=Path, help="no run: summarise the rows of this earlier output again (with today's "
+                        "question types), e.g. an output written by another checkout")
     args = parser.parse_args()
+    if args.rescore:
+        rows = json.loads(args.rescore.read_text())["rows"]
+        types = {q["id"]: q.get("type") for q in load_questions()}
+        rows = [{**r, "type": types.get(r["id"])} for r in rows]
+        result = {"summary": summary(rows), "rows": rows}
+        print(markdown(result))
+        if args.output:
+            args.output.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        return
     stories = args.story
     if args.split != "all":
         stories = sorted({q["story"] for q in load_questions() if q.get("split", "dev") == args.split} & set(stories or
