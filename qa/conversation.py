@@ -480,8 +480,8 @@ def _roles(question: str) -> list[tuple[int, Entity]]:
     for h, (at, w) in enumerate(toks):
         noun, possessive = plain[h], plain[h] != w.lower()
         singular, plural = noun in _ROLES, noun in _PEOPLE
-        if possessive or not (singular or plural) or h + 1 < len(toks) and plain[h + 1] in _ROLES:
-            continue  # "the mayor's ..." (the noun is further on), "chief executive" (the noun is "executive")
+        if possessive or not (singular or plural) or any(x in _ROLES for x in plain[h + 1:h + 3]):
+            continue  # "the mayor's ..." (the noun is further on), "chief (operating) officer" (the noun is "officer")
         nxt = toks[h + 1][1] if h + 1 < len(toks) and question[at + len(w):toks[h + 1][0]].strip() == "" else ""
         if nxt[:1].isupper():
             continue  # "chief executive Harald Brennecke": a title

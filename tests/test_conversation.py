@@ -105,3 +105,78 @@ def test_the_reading_the_reader_is_surer_of_is_kept():
     assert choose(declined) == 1  # nothing answered: the rewrite says how it was read
     assert choose([answer(None, 5.0, "q"), answer("y", 1.0, "r")]) == 1  # an answer beats a declined reading
     assert choose([answer("x", 1.0, "q")]) == 0
+
+
+# Referents that fit (issue 22): "he"/"she" only a person, "it" never a person, "they" never one person;
+# roles are referents; names are matched as whole words.
+
+def rewrites(question, *history):
+    """Every rewritten reading (the engine tries each), newest referent first."""
+    return [r.question for r in readings(question, list(history))[1:]]
+
+
+def test_he_after_a_role_is_that_role_not_the_mayor_said_before():
+    # after "When did <the former chief executive> resign?", "him" is not the town's mayor
+    mayor = Turn("Who was suspended as mayor of Brackenford?", "Desmond Halloway")
+    resigned = Turn("When did the former chief executive of Veltrix resign?", "February")
+    assert rewrite("Who replaced him?", mayor, resigned) == "Who replaced the former chief executive of Veltrix?"
+    assert rewrite("Who is he?", Turn("Which company is owned by the mayor's brother-in-law?", "Ravelin Construction")) \
+        == "Who is the mayor's brother-in-law?"
+    assert rewrite("Which role did she return to?", Turn("When did Veltrix's interim chief executive speak?", "Monday")) \
+        == "Which role did Veltrix's interim chief executive return to?"
+    # a title before a name is the name's ("chief executive Harald Brennecke"); "his lawyer" is nobody yet
+    assert rewrite("When did he resign?", Turn("What did chief executive Harald Brennecke say?", None)) \
+        == "When did Harald Brennecke resign?"
+    assert rewrite("When did he resign?", Turn("Who was his lawyer?", None)) is None
+    # "Who is the spokesman?" "Musa Ibrahim": the role is the answer, not a second referent
+    assert rewrites("What did he say?", Turn("Who is the government spokesman?", "Musa Ibrahim")) == ["What did Musa Ibrahim say?"]
+
+
+def test_he_is_never_a_company():
+    # after an answer naming a person, "he" is that person, never the company that named him
+    named = Turn("Who did Veltrix name as chief executive?", "Tomasz Reinholt, the chief operating officer of rival Kelvane Systems")
+    assert rewrites("When was he appointed?", named) == ["When was Tomasz Reinholt appointed?", "When was Veltrix appointed?"]
+    scrapped = Turn("Which company scrapped the Aurora chip?", "Veltrix Semiconductor")
+    assert rewrites("When was he appointed?", scrapped, named) == ["When was Tomasz Reinholt appointed?"]  # Veltrix is a company
+    # a company's name, its "its" or what it has, or its kind of name, is not "he"
+    assert rewrite("When was he appointed?", Turn("Who did Veltrix name as its chief executive?", None)) is None
+    assert rewrite("When did he start?", Turn("Who is Kelvane's chief operating officer?", None)) \
+        == "When did Kelvane's chief operating officer start?"  # the officer, not Kelvane
+    assert rewrite("What did he say?", Turn("Who does Marcus Feld work for?", "Hollis Grant Securities")) == "What did Marcus Feld say?"
+    assert rewrite("When did he join?", Turn("Which rival did Brenn Okoro leave?", "Kelvane Systems")) == "When did Brenn Okoro join?"
+
+
+def test_it_is_never_a_person():
+    assert rewrite("Where is it based?", Turn("Who is Kelvane's chief operating officer?", "Tomasz Reinholt")) \
+        == "Where is Kelvane based?"
+    assert rewrite("When did it cancel its orders?", Turn("Who was the chip's biggest customer?", "Norhaven Cloud")) \
+        == "When did Norhaven Cloud cancel its orders?"
+    assert rewrite("Where is it based?", Turn("Who is the harbour master?", "Daniel Okri")) is None
+
+
+def test_they_are_people_or_an_organisation_never_one_person():
+    assert rewrite("What did they decide?", Turn("Who chairs the Harbour Authority?", "Ruth Alder")) \
+        == "What did the Harbour Authority decide?"
+    assert rewrite("What do they claim?", Turn("Who filed the lawsuit?", "Harald Brennecke")) is None
+    assert rewrite("What did they seize?", Turn("Who searched Brackenford City Hall?", "State investigators")) \
+        == "What did State investigators seize?"  # and never City Hall itself
+    assert rewrite("What did they seize?", Turn("When did investigators search City Hall?", "Monday")) \
+        == "What did investigators seize?"
+    assert rewrite("When did they perform?", Turn("Who were the special guests?", "Beyoncé and Bruno Mars")) \
+        == "When did Beyoncé and Bruno Mars perform?"
+
+
+@pytest.mark.parametrize("question,history,expected", [
+    # a short name inside a longer word is not said by the question: "Ali" / "Mali", "US" / "status",
+    # "Al" / "Khalid", "Ng" / "during"
+    ("When did she visit Mali?", [Turn("What did minister Ali sign?", None)], "When did Ali visit Mali?"),
+    ("What did it say about the status of the deal?", [Turn("Which country's embassy hosted the talks?", "US")],
+     "What did the US say about the status of the deal?"),
+    ("Did he meet Khalid Osman?", [Turn("What did Al say about the deal?", None)], "Did Al meet Khalid Osman?"),
+    ("What did he say during the crossing?", [Turn("What did harbour master Ng report?", None)],
+     "What did Ng say during the crossing?"),
+    # said as a whole word, it still is: "Ali" is not what "she" stands for in a question about Ali
+    ("Did she meet Ali?", [Turn("Who met Ali?", "Fatou Keita")], "Did Fatou Keita meet Ali?"),
+])
+def test_names_are_matched_as_whole_words(question, history, expected):
+    assert rewrite(question, *history) == expected

@@ -557,6 +557,33 @@ MUTATIONS = [
         "qa/web/app.py", "        if shown:\n            return \"\"", "        if True:\n            return \"\"",
         ["tests/test_page.py::test_a_filter_that_matches_nothing_says_so"],
     ),
+    Mutation(
+        "conversation-he-any-kind", "'he'/'she' may stand for a company or a place, not only a person",
+        "qa/conversation.py", '**dict.fromkeys(("he", "him", "his", "she", "her", "hers"), {PERSON}),',
+        '**dict.fromkeys(("he", "him", "his", "she", "her", "hers"), {PERSON, THING, PLACE}),',
+        ["tests/test_conversation.py"],
+    ),
+    Mutation(
+        "conversation-it-a-person", "'it' may stand for a person",
+        "qa/conversation.py", '**dict.fromkeys(("it", "its"), {THING, PLACE}),',
+        '**dict.fromkeys(("it", "its"), {THING, PLACE, PERSON}),',
+        ["tests/test_conversation.py"],
+    ),
+    Mutation(
+        "conversation-they-one-person", "'they' may stand for one person",
+        "qa/conversation.py", '{THING, PLACE, GROUP}),', '{THING, PLACE, GROUP, PERSON}),',
+        ["tests/test_conversation.py"],
+    ),
+    Mutation(
+        "conversation-substring-names", "a name counted as said when it is inside a longer word ('Ali' in 'Mali')",
+        "qa/conversation.py", '    return _find(text, name) >= 0', '    return name.lower() in text.lower()',
+        ["tests/test_conversation.py"],
+    ),
+    Mutation(
+        "conversation-roles-ignored", "a role ('the former chief executive of Veltrix') is no referent",
+        "qa/conversation.py", "for at, e in _roles(turn.question) if not", "for at, e in [] if not",
+        ["tests/test_conversation.py"],
+    ),
 ]
 
 
