@@ -533,10 +533,10 @@ def _entities(turn: Turn) -> list[Entity]:
     question, in the order it says them."""
     out = []
     answer = _answer_name(turn.answer)
-    kind = _kind_of_answer(answer, turn.question) if answer else None
-    if answer and kind:
-        the = "the " if kind == PLACE and answer.isupper() and len(answer) <= 4 else ""  # "the US", "the UK"
-        out.append(Entity(the + answer, kind))
+    answer_kind = _kind_of_answer(answer, turn.question) if answer else None
+    if answer and answer_kind:
+        the = "the " if answer_kind == PLACE and answer.isupper() and len(answer) <= 4 else ""  # "the US", "the UK"
+        out.append(Entity(the + answer, answer_kind))
     said = []
     for at, name in _names(turn.question):
         after = re.match(r"\s+([a-z]+)", turn.question[at + len(name):])
@@ -548,7 +548,7 @@ def _entities(turn: Turn) -> list[Entity]:
         said.append((at, Entity(the + name, kind, kind == PERSON and _guessed(name, turn.question))))
     # "Who is the Libyan government spokesman?" "Musa Ibrahim": the role is the answer, said once.
     copula = re.match(r"\s*(?:and\s+)?who\s+(?:is|was|are|were)\s+", turn.question, re.IGNORECASE)
-    said += [(at, e) for at, e in _roles(turn.question) if not (copula and at == copula.end() and kind in (PERSON, GROUP))]
+    said += [(at, e) for at, e in _roles(turn.question) if not (copula and at == copula.end() and answer_kind in (PERSON, GROUP))]
     return out + [e for _, e in sorted(said, key=lambda x: x[0])]
 
 

@@ -130,6 +130,7 @@ def test_he_after_a_role_is_that_role_not_the_mayor_said_before():
     assert rewrite("When did he resign?", Turn("Who was his lawyer?", None)) is None
     # "Who is the spokesman?" "Musa Ibrahim": the role is the answer, not a second referent
     assert rewrites("What did he say?", Turn("Who is the government spokesman?", "Musa Ibrahim")) == ["What did Musa Ibrahim say?"]
+    assert rewrites("When did he join?", Turn("Who is the CEO of Apple?", "Tim Cook")) == ["When did Tim Cook join?"]
 
 
 def test_he_is_never_a_company():
