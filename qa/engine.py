@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from qa import answers, file_offsets, news
+from qa import answers, file_offsets, news, quotes
 from qa.answers import Answer, Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
@@ -248,6 +248,11 @@ class Engine:
         timings.update(read=t2 - t1, total=t2 - t0)
         answer = answers.decide(question, reading.question, spans, sources, self.rule, ask, preferred)
         answer.timings = timings
+        said = quotes.parse_question(reading.question)
+        if said is not None:  # "What did X say about Y?": X's own words, or no answer (qa/quotes.py)
+            wide = hits if len(hits) >= 4 * k else self._search(reading.query, 4 * k)[0]
+            ids = list(dict.fromkeys(h.citation.article_id for h in wide))[: quotes.MAX_ARTICLES]
+            answer = quotes.answer(said, answer, self.store.articles(ids), self.embedder, wide, self.store.settings.chunking)
         if answer.found:
             file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
         return answer
