@@ -46,7 +46,7 @@ def collect() -> list[dict]:
                 picked.clear()
                 a = engine.ask(q["question"])
                 chosen = picked[-1] if picked else None
-                if chosen is None:
+                if chosen is None or not chosen.fits:  # none of the kind asked: declined at 0, whatever the fit
                     out.append({"id": q["id"], "margin": None, "cosine": None, "right": False, "story": a.sources != []})
                     continue
                 published = news.parse_iso(chosen.source.date)

@@ -228,6 +228,8 @@ def main() -> None:
         stories = sorted({q["story"] for q in load_questions() if q.get("split", "dev") == args.split} & set(stories or
                          {q["story"] for q in load_questions()}))
     rows = run(stories)
+    if args.output:  # the rows first: another checkout's qa may lack what the summary uses (rescore them then)
+        args.output.write_text(json.dumps({"rows": rows}, indent=1, ensure_ascii=False) + "\n")
     result = {"summary": summary(rows), "rows": rows}
     print(markdown(result))
     if args.output:
