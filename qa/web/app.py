@@ -14,8 +14,9 @@ from qa.web.access import Access, Limits, LimitsMiddleware
 from qa.web.render import _text, parse_show, render_article
 from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
 
-# Seconds between an open page's checks that the index changed (its article panel follows).
-PANEL_POLL_S = 5.0
+# Seconds between an open page's checks that the index changed (its article panel follows). Each
+# check is a call that counts against the user's max_requests_per_minute: 6 a minute per open page.
+PANEL_POLL_S = 10.0
 
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"]
 
@@ -347,7 +348,10 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         now = current_signature()
         if now is None or now == signature:
             return (gr.skip(),) * 6
-        return refresh(query)
+        try:
+            return refresh(query)
+        except Exception:  # tried again at the next tick; the question path reports real failures
+            return (gr.skip(),) * 6
 
     def search_articles(rows: list[dict], query: str):
         shown = filter_rows(rows, query)
