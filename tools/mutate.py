@@ -584,6 +584,126 @@ MUTATIONS = [
         "qa/conversation.py", "for at, e in _roles(turn.question) if not", "for at, e in [] if not",
         ["tests/test_conversation.py"],
     ),
+    # --- the page for everyone (issue 22): the sentence and byline on the page, axe-core, a phone, the trash can, the panel ---
+    Mutation(
+        "page-evidence-hidden", "the page's reply without the sentence behind the answer",
+        "qa/web/render.py", "        parts.append(_evidence(answer))\n", "",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "copy-without-sentence", "Copy without the sentence behind the answer in quotes",
+        "qa/web/render.py", "        lines.append(f\"“{_one_line(ev.text).strip()}”\")\n", "",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "cite-head-no-byline", "a source on the page without its byline",
+        "qa/web/render.py", "(c.date, byline(c.author), c.source, f\"passage", "(c.date, c.source, f\"passage",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "article-view-no-byline", "the article viewer without the byline",
+        "qa/web/render.py", "(article.get(\"date\", \"\"), byline(article.get(\"author\", \"\")), article.get(",
+        "(article.get(\"date\", \"\"), article.get(",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "more-counts-passages", "'and N more' counts the passages of one article again",
+        "qa/web/render.py", "        others = len({c.article_id for c, _ in sources} - {top.article_id})",
+        "        others = len(sources) - 1",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "show-link-without-range", "'show article' links name the article only, not the range to mark",
+        "qa/web/render.py", "        frag += f\"&start={int(start)}&end={int(end)}\"\n", "        pass\n",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
+        "show-article-unmarked", "the article viewer marks nothing of what the link names",
+        "qa/web/render.py", "    if mark is not None and 0 <= mark[0] < mark[1] <= len(text):", "    if False:",
+        ["tests/test_render.py",
+         "tests/test_page.py::test_on_a_phone_show_article_scrolls_to_the_cited_passage_and_marks_it"],
+    ),
+    Mutation(
+        "page-not-scrolled-to-article", "'show article' leaves the article where it is (below the screen on a phone)",
+        "qa/web/app.py", "    requestAnimationFrame(showArticle);\n  }).observe(", "    void 0;\n  }).observe(",
+        ["tests/test_page.py::test_on_a_phone_show_article_scrolls_to_the_cited_passage_and_marks_it"],
+    ),
+    Mutation(
+        "article-text-not-scrolled-to-range", "the viewer's text not scrolled to the marked range",
+        "qa/web/app.py", "    box.scrollTop += cited.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;\n", "",
+        ["tests/test_page.py::test_on_a_phone_show_article_scrolls_to_the_cited_passage_and_marks_it"],
+    ),
+    Mutation(
+        "chat-label-floats", "the chat's label floats over its messages (covers a scrolled answer's first line)",
+        "qa/web/app.py", "#qa-chat label[data-testid=\"block-label\"] { position: static;", "#qa-chat label[data-testid=\"block-label\"] {",
+        ["tests/test_page.py::test_on_a_phone_the_chats_label_never_covers_a_scrolled_answer"],
+    ),
+    Mutation(
+        "chat-messages-faded", "chat messages at Gradio's 80% opacity (grey lines at 4.35:1)",
+        "qa/web/app.py", "#qa-chat .prose.chatbot.md { opacity: 1; }\n", "",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "ask-button-contrast", "the Ask button in the theme's indigo 500 (4.46:1)",
+        "qa/web/app.py", "button_primary_background_fill=\"*primary_600\"", "button_primary_background_fill=\"*primary_500\"",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "label-contrast", "component labels in the theme's indigo 500 on indigo 100 (3.62:1)",
+        "qa/web/app.py", "block_label_text_color=\"*primary_700\"", "block_label_text_color=\"*primary_500\"",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "footer-contrast", "subdued text (the footer's 'Use via API') in the theme's grey 400 (2.42:1)",
+        "qa/web/app.py", "body_text_color_subdued=\"*neutral_600\"", "body_text_color_subdued=\"*neutral_400\"",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "upload-zone-misnamed", "the upload zone named other words than it shows",
+        "qa/web/app.py", "      if (shown && !zone.getAttribute('aria-label').includes(shown)) {", "      if (false) {",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "article-text-unfocusable", "the article's scrolling text out of a keyboard's reach",
+        "qa/web/render.py", "<div class=\"qa-article-text\" tabindex=\"0\" ", "<div class=\"qa-article-text\" ",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "page-without-h1", "the page's heading an h2 (no h1)",
+        "qa/web/app.py", "        return (f\"# Ask the articles", "        return (f\"## Ask the articles",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "article-heading-skips-level", "the article's title an h3 under the page's h1",
+        "qa/web/render.py", "<h2>{_text(article[\"title\"])}</h2>", "<h3>{_text(article[\"title\"])}</h3>",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "question-box-unnamed", "the question box announced as 'Textbox'",
+        "qa/web/app.py", "gr.Textbox(label=\"Your question\", ", "gr.Textbox(",
+        ["tests/test_page.py::test_no_serious_accessibility_problem_in_the_pages_main_states"],
+    ),
+    Mutation(
+        "trash-can-keeps-conversation", "the chat's trash can clears the bubbles but not the conversation",
+        "qa/web/app.py", "        chatbot.clear(lambda: [], None, turns, queue=False, api_visibility=\"private\")\n", "",
+        ["tests/test_page.py::test_the_chats_trash_can_clears_the_conversation_too"],
+    ),
+    Mutation(
+        "panel-never-follows", "the articles panel follows the index only on reload",
+        "qa/web/app.py", "        poll.tick(follow, ", "        0 and poll.tick(follow, ",
+        ["tests/test_page.py::test_the_articles_panel_follows_the_index_without_a_reload"],
+    ),
+    Mutation(
+        "panel-blank-row", "a filter that matches nothing shows a blank row",
+        "qa/web/app.py", "        return [[r[\"title\"], r[\"date\"], r[\"source\"]] for r in rows]\n",
+        "        return [[r[\"title\"], r[\"date\"], r[\"source\"]] for r in rows] or [[\"\", \"\", \"\"]]\n",
+        ["tests/test_page.py::test_a_filter_that_matches_nothing_says_so"],
+    ),
+    Mutation(
+        "panel-no-match-silent", "a filter that matches nothing says nothing",
+        "qa/web/app.py", "        if shown:\n            return \"\"", "        if True:\n            return \"\"",
+        ["tests/test_page.py::test_a_filter_that_matches_nothing_says_so"],
+    ),
 ]
 
 
