@@ -584,6 +584,66 @@ MUTATIONS = [
         "qa/conversation.py", "for at, e in _roles(turn.question) if not", "for at, e in [] if not",
         ["tests/test_conversation.py"],
     ),
+    Mutation(
+        "quotes-any-speaker-matches", "every speaker fits the question's speaker words (another speaker's quote may be shown)",
+        "qa/quotes.py", "    return len(wanted & have) / len(wanted)\n", "    return 1.0\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-speaker-substring", "speaker words matched inside other words ('Ali' in 'Alim'), not as whole words",
+        "qa/quotes.py", "    return len(wanted & have) / len(wanted)\n",
+        "    return sum(any(w in h for h in have) for w in wanted) / len(wanted)\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-weaker-speakers-kept", "quotes of speakers who fit the question less well than the best kept as candidates",
+        "qa/quotes.py", "    said = [s for s in said if s.match == top or not best_speakers_only]",
+        "    said = [s for s in said if s.match > 0]",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-pronoun-first-named", "'he said' given to the first person the paragraph names, not the last",
+        "qa/quotes.py", "            return here[-1].name", "            return here[0].name",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-she-any-person", "'she said' may be a man the article calls Mr",
+        "qa/quotes.py", "                return p.female is not False", "                return True",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-role-not-resolved", "'the former chief executive said' not resolved to the person the article describes so",
+        "qa/quotes.py", "            if len(fits) == 1:\n                return fits[0], phrase.description",
+        "            if False:\n                return fits[0], phrase.description",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-no-reported-speech", "reported speech ('X said that ...', 'according to X') not found",
+        "qa/quotes.py", "        _reported(art, ps, pe, sentences, spans, prev)", "        pass",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-topic-ignored", "the speaker's first quote given whatever the question asks about",
+        "qa/quotes.py", "    return sorted(said, key=lambda s: (-s.probability, s.quote.start))",
+        "    return sorted(said, key=lambda s: s.quote.start)",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-never-declined", "a quote of the speaker shown even when it is not about the topic",
+        "qa/quotes.py", "    if best is not None and best.probability >= min_confidence:", "    if best is not None:",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-plain-answer-in-another-quote", "the reader's span shown although it is another speaker's quote",
+        "qa/quotes.py", "        if other is not None:\n", "        if False:\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-engine-hook-off", "quote questions answered by the reader alone",
+        "qa/engine.py", "        if said is not None:  # \"What did X say about Y?\"", "        if False:  # \"What did X say about Y?\"",
+        ["tests/test_quotes.py::test_engine_answers_with_the_speakers_own_words_citing_the_quote",
+         "tests/test_quotes.py::test_engine_declines_for_a_speaker_who_said_nothing_about_it"],
+    ),
 ]
 
 
