@@ -160,3 +160,15 @@ def fits(kind: str, text: str, question: str = "") -> bool:
         # A person's name: a capitalised word ("Joren Havik"), not an abbreviation ("MV") or a figure.
         return bool(_TITLE_WORD.search(t)) and not _only_time(t)
     return True
+
+
+_KIND_WORDS = {"number": "a number", "money": "a sum of money", "percent": "a percentage", "time": "a date or time",
+               "duration": "a length of time", "person": "a person or organisation", "name": "a name", "place": "a place",
+               "reason": "a reason"}
+
+
+def declined_note(declined: str | None, kind: str) -> str | None:
+    """Why a question got no answer, said to the user, when it was the kind: ``Answer.declined`` == 'wrong kind'."""
+    if declined != "wrong kind" or kind not in _KIND_WORDS:
+        return None
+    return f"The question asks for {_KIND_WORDS[kind]}; nothing the articles say about it here is one."

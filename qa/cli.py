@@ -138,6 +138,7 @@ def ask(
     """Answer a question from the indexed articles, with citations."""
     from qa.news import describe
     from qa.questions import check_question_length
+    from qa import answer_types
     from qa.web.render import answer_line
 
     engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
@@ -169,6 +170,9 @@ def ask(
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
+        note = answer_types.declined_note(result.declined, result.answer_type)
+        if note:
+            typer.echo(note)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
             typer.echo(f"\n[{n}] {_cited(c)} ({c.source}, passage {c.passage_number})\n    {c.passage}")

@@ -195,3 +195,14 @@ def test_show_article_marks_the_cited_range_escaped_and_ignores_a_bad_range():
     assert parse_show("#article=a%26b%3Dc.txt&start=10&end=20&answer_start=12&answer_end=14") == ("a&b=c.txt", (10, 20), (12, 14))
     assert parse_show("article=x&start=ten&end=20") == ("x", None, None) and parse_show("article=x") == ("x", None, None)
     assert parse_show("article=x&start=-1&end=20") == ("x", None, None)
+
+
+def test_a_question_declined_for_its_kind_says_so():
+    """Declined because nothing found is of the kind asked: the page says what was asked for; a low-confidence decline does not."""
+    c = Citation("a", "A", "", "a.txt", "", 1, 0, 20, "More were feared lost.")
+    wrong_kind = Answer("How many lifeboats were there?", None, 9.0, 0.0, [], [c], "How many lifeboats were there?",
+                        answer_type="number", declined="wrong kind")
+    assert "asks for a number" in render(wrong_kind)
+    low = Answer("How many lifeboats were there?", None, 1.0, 0.1, [], [c], "How many lifeboats were there?",
+                 answer_type="number", declined="low confidence")
+    assert "asks for" not in render(low)

@@ -18,6 +18,7 @@ import html
 import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from qa import answer_types
 from qa.engine import Answer, Citation
 from qa.news import describe
 
@@ -186,6 +187,9 @@ def render(answer: Answer) -> str:
         parts.append(f'<p class="qa-meta qa-confidence">Confidence {answer.confidence:.0%}</p>')
     else:
         parts.append(f'<p><b class="qa-text">{NO_ANSWER}</b></p>')
+        note = answer_types.declined_note(answer.declined, answer.answer_type)
+        if note:
+            parts.append(f'<p class="qa-meta qa-declined">{_text(note)}</p>')
     if answer.period:
         parts.append(f'<p class="qa-meta qa-period">Articles from {_text(describe(answer.period))} first, as the question asks.</p>')
     if answer.resolved_question != answer.question:
