@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import needs_reader
+
 from qa import quotes
 from qa.answers import Answer
 from qa.articles import Article
@@ -151,7 +151,8 @@ def test_other_questions_are_not_quote_questions(question):
 class _Words:
     """A stand-in embedder: bag-of-words vectors (unit length), enough to tell topics apart without a model."""
 
-    vocab: dict[str, int] = {}
+    def __init__(self):
+        self.vocab: dict[str, int] = {}
 
     def embed(self, texts):
         out = np.zeros((len(texts), 512), dtype=np.float32)

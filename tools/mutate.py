@@ -630,7 +630,7 @@ MUTATIONS = [
     ),
     Mutation(
         "quotes-never-declined", "a quote of the speaker shown even when it is not about the topic",
-        "qa/quotes.py", "    if best is not None and best.probability >= min_confidence:", "    if best is not None:",
+        "qa/quotes.py", "    if best is not None and confidence >= min_confidence:", "    if best is not None:",
         ["tests/test_quotes.py"],
     ),
     Mutation(

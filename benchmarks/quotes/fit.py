@@ -11,7 +11,7 @@ regression on those rows gives P(right); it is compared with other topic measure
 the quote only, of its sentence only, word overlap) by leave-one-story-out log loss, and the
 decline threshold is read off the development questions.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/quotes/fit.py            # prints the fit; paste it into qa/quotes.py
+    PYTHONPATH=. .venv/bin/python benchmarks/quotes/fit.py [rows.json]   # prints the fit; paste it into qa/quotes.py
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as bench  # noqa: E402
+import run as bench
 
-from qa import quotes  # noqa: E402
+from qa import quotes
 
 
 def rows_for(split: str = "dev") -> list[dict]:
@@ -45,39 +45,40 @@ def rows_for(split: str = "dev") -> list[dict]:
             cands = quotes.candidates(ask, q["question"], articles, engine.embedder.embed, best_speakers_only=False)
             top = max((s.match for s in cands), default=0.0)
             topic = ask.topic or q["question"]
-            t, qq = engine.embedder.embed([topic, q["question"]])
-            tw = set(quotes.words(topic, quotes._TOPIC_STOP))
+            t = engine.embedder.embed([topic])[0]
+            tw = set(quotes.words(topic, quotes._TOPIC_STOP | set(quotes.words(ask.speaker))))
             for s in cands:
-                text = s.article.text
-                ps = text.rfind("\n", 0, s.quote.start) + 1
-                pe = text.find("\n", s.quote.end)
-                pe = len(text) if pe < 0 else pe
-                qv, cv, pv = engine.embedder.embed([s.quote.text, text[s.quote.context_start:s.quote.context_end], text[ps:pe]])
-                ctx_words = set(quotes.words(s.article.text[s.quote.context_start:s.quote.context_end], quotes._TOPIC_STOP))
-                row, covered = bench.locate(Path(s.article.source).stem, s.quote.start, s.quote.end, quoted)
+                text, qt = s.article.text, s.quote
+                qv, ov = engine.embedder.embed([qt.text, text[qt.sentence_start:qt.sentence_end]])
+                evidence = set(quotes.words(text[qt.context_start:qt.context_end], quotes._TOPIC_STOP))
+                ev = engine.embedder.embed([text[qt.context_start:qt.context_end]])[0]
+                ev_stems = {quotes.stem(w) for w in evidence}
+                own = set(quotes.words(text[qt.sentence_start:qt.sentence_end], quotes._TOPIC_STOP))
+                row, covered = bench.locate(Path(s.article.source).stem, qt.start, qt.end, quoted)
                 right = bool(row and row["speaker"] == q["speaker"] and row["text"] in q["gold"] and covered >= 1 / 3)
                 out.append({
-                    "id": q["id"], "story": story, "asked_speaker": q["speaker"], "top_tier": s.match == top, "declinable": not q["gold"], "quote": s.quote.text[:80],
-                    "speaker": s.speaker, "true_speaker": row["speaker"] if row else None, "match": s.match,
-                    "topic": s.topic, "topic_quote": float(qv @ t), "topic_context": float(cv @ t),
-                    "overlap": len(tw & ctx_words) / max(len(tw), 1), "direct": s.direct, "right": right,
-                    "overlap_stem": s.overlap, "question_context": float(cv @ qq),
-                    "topic_para": float(pv @ t), "topic_best": max(float(qv @ t), float(cv @ t), float(pv @ t)),
+                    "id": q["id"], "story": story, "asked_speaker": q["speaker"], "top_tier": s.match == top,
+                    "declinable": not q["gold"], "quote": qt.text[:80], "speaker": s.speaker,
+                    "true_speaker": row["speaker"] if row else None, "direct": s.direct, "right": right,
+                    "match": s.match, "topic": s.topic, "overlap_stem": s.overlap,  # as qa.quotes computes them
+                    "topic_quote": float(qv @ t), "topic_own": max(float(qv @ t), float(ov @ t)),
+                    "overlap": len(tw & evidence) / max(len(tw), 1),
+                    "overlap_own": len({quotes.stem(w) for w in tw} & {quotes.stem(w) for w in own}) / max(len(tw), 1),
+                    "title": s.title, "topic_evidence": max(float(qv @ t), float(ev @ t)),
+                    "overlap_evidence": len({quotes.stem(w) for w in tw} & ev_stems) / max(len(tw), 1),
                 })
     return out
 
 
 FEATURES = {
-    "embedding max(quote, sentence)": ["match", "topic", "direct"],
-    "embedding, quote only": ["match", "topic_quote", "direct"],
-    "embedding, sentence only": ["match", "topic_context", "direct"],
-    "word overlap": ["match", "overlap", "direct"],
-    "embedding + word overlap": ["match", "topic", "overlap", "direct"],
-    "embedding + stemmed overlap (qa.quotes)": ["match", "topic", "overlap_stem", "direct"],
-    "stemmed overlap": ["match", "overlap_stem", "direct"],
-    "question to sentence": ["match", "question_context", "direct"],
-    "embedding incl. paragraph": ["match", "topic_best", "direct"],
-    "embedding incl. paragraph + stemmed overlap": ["match", "topic_best", "overlap_stem", "direct"],
+    "qa.quotes: embedding (quote or its evidence) + stemmed word overlap + title": ["match", "topic", "overlap_stem", "title", "direct"],
+    "without the title": ["match", "topic", "overlap_stem", "direct"],
+    "embedding only (quote or its evidence)": ["match", "topic", "direct"],
+    "embedding of the quote's words only": ["match", "topic_quote", "direct"],
+    "stemmed word overlap only": ["match", "overlap_stem", "direct"],
+    "word overlap, not stemmed, + embedding + title": ["match", "topic", "overlap", "title", "direct"],
+    "the whole evidence, other quotes in it too, + title": ["match", "topic_evidence", "overlap_evidence", "title", "direct"],
+    "the quote's own sentence, not the evidence, + title": ["match", "topic_own", "overlap_own", "title", "direct"],
 }
 
 
@@ -131,25 +132,80 @@ def outcomes(rows: list[dict], probs, threshold: float) -> dict:
     return c
 
 
+def chosen(rows: list[dict], probs) -> list[tuple[float, dict]]:
+    """Per question: the most probable candidate among the best-fitting speakers' quotes, with its probability."""
+    best: dict[str, tuple[float, dict]] = {}
+    for r, p in zip(rows, probs):
+        if r["top_tier"] and (r["id"] not in best or p > best[r["id"]][0]):
+            best[r["id"]] = (float(p), r)
+    return list(best.values())
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def fit_answer(picked: list[tuple[float, dict]]):
+    """P(the answer shown is right) from the chosen candidate's probability: a logistic in its logit.
+
+    A question often has several right quotes (a quote and its reported gist): each candidate's own
+    probability then understates the chance that the one shown is right."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[_logit(p)] for p, _ in picked])
+    y = np.array([int(r["right"]) for _, r in picked])
+    m = LogisticRegression(C=1.0).fit(x, y)
+    return float(m.coef_[0, 0]), float(m.intercept_[0])
+
+
 def main() -> None:
     rows = rows_for("dev")
     print(f"{len(rows)} candidates of {len({r['id'] for r in rows})} development questions "
           f"({sum(r['right'] for r in rows)} right)", file=sys.stderr)
-    print(json.dumps(compare(rows), indent=1))
-    cols = FEATURES["embedding + stemmed overlap (qa.quotes)"]
-    model = _fit(rows, cols)
-    coef = dict(zip(cols, model.coef_[0]))
-    print(f"CALIBRATION = Calibration(speaker={coef['match']:.3f}, topic={coef['topic']:.3f}, overlap={coef['overlap_stem']:.3f}, "
-          f"direct={coef['direct']:.3f}, intercept={model.intercept_[0]:.3f})")
-    # The threshold, read off leave-one-story-out probabilities (each story judged by a fit without it).
+    comparison = compare(rows)
+    for name, c in comparison.items():
+        print(f"{name:80} {c}")
+    cols = FEATURES["qa.quotes: embedding (quote or its evidence) + stemmed word overlap + title"]
+    # Leave-one-story-out candidate probabilities: each story judged by a fit without it.
     stories = sorted({r["story"] for r in rows})
     probs = np.zeros(len(rows))
     for story in stories:
         test = [i for i, r in enumerate(rows) if r["story"] == story]
         probs[test] = _prob(_fit([r for r in rows if r["story"] != story], cols), [rows[i] for i in test], cols)
-    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
-        print(f"threshold {t}: {outcomes(rows, probs, t)}")
-    Path("/tmp/quotes-fit-rows.json").write_text(json.dumps(rows, indent=1))
+    picked = chosen(rows, probs)
+    model = _fit(rows, cols)
+    coef = dict(zip(cols, model.coef_[0]))
+    a, b = fit_answer(picked)
+    print(f"CALIBRATION = Calibration(speaker={coef['match']:.3f}, topic={coef['topic']:.3f}, overlap={coef['overlap_stem']:.3f}, "
+          f"title={coef['title']:.3f}, direct={coef['direct']:.3f}, intercept={model.intercept_[0]:.3f}, "
+          f"answer_coef={a:.3f}, answer_intercept={b:.3f})")
+    # The decline threshold on P(answer right), the answer calibration also left out story by story.
+    answer_p = {}
+    for story in stories:
+        ca, cb = fit_answer([x for x in picked if x[1]["story"] != story])
+        for p, r in picked:
+            if r["story"] == story:
+                answer_p[r["id"]] = 1 / (1 + math.exp(-(ca * _logit(p) + cb)))
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
+        c = {"right": 0, "wrong": 0, "wrong-speaker": 0, "declined": 0, "declined_rightly": 0}
+        for p, r in picked:
+            if answer_p[r["id"]] < t:
+                c["declined"] += 1
+                c["declined_rightly"] += r["declinable"]
+            elif r["right"]:
+                c["right"] += 1
+            else:
+                c["wrong-speaker" if r["true_speaker"] and r["true_speaker"] != r["asked_speaker"] else "wrong"] += 1
+        print(f"P(answer right) >= {t}: {c}")
+    bins = [(0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]
+    for lo, hi in bins:
+        sel = [(answer_p[r["id"]], r["right"]) for p, r in picked if lo <= answer_p[r["id"]] < hi]
+        if sel:
+            print(f"  confidence [{lo:.1f}, {hi:.1f}): {len(sel)} answers, mean confidence {np.mean([x[0] for x in sel]):.2f}, "
+                  f"right {np.mean([x[1] for x in sel]):.2f}")
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(json.dumps({"compare": comparison, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

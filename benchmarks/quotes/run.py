@@ -156,6 +156,7 @@ def run(questions: list[dict], quiet: bool = False) -> list[dict]:
                 "marked": _marked(a["citations"][0]) if a["citations"] else None,
                 "cited": {k: a["citations"][0][k] for k in ("source", "answer_start", "answer_end")} if a["citations"] else None,
                 "evidence": (a.get("evidence") or {}).get("text"), "seconds": round(seconds, 3),
+                "quotes_seconds": round(a["timings"]["quotes"], 4) if "quotes" in a["timings"] else None,
             })
             if not quiet:
                 print(f"{outcome:13} {a['confidence']:.2f} {q['question']} -> {a['answer']!r} ({shown})", file=sys.stderr)
