@@ -810,6 +810,11 @@ def extract(text: str) -> ArticleQuotes:
             if words_in < 3 and not re.search(r"[.!?]$", text[sp.start:sp.end]):
                 resolved.append(None)  # a short unattributed phrase: a title or a scare quote
                 continue
+            if text[_sentence_of(sentences, sp.open)[0]:sp.open].strip():
+                # Quoted words inside a sentence with no speaker of its own ('the report recommended the
+                # alarms be replaced "as a matter of urgency."'): nobody's continuation.
+                resolved.append(None)
+                continue
             near = [j for j in range(i - 1, -1, -1) if found[j] is not None] + [j for j in range(i + 1, len(spans)) if found[j] is not None]
             if near:
                 j = near[0]

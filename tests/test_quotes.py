@@ -111,6 +111,12 @@ def test_a_quoted_fragment_inside_reported_speech_is_the_subjects():
 
 def test_a_scare_quote_is_no_ones_words():
     assert quotes.extract('The so-called "Velsby files" were handed to the inquiry on Monday.\n').quotes == []
+    # Quoted words inside a sentence without a speaker are not the continuation of a nearby quote.
+    text = ('The report, by the insurer Halvard Insurance, recommended that the alarms be replaced "as a matter of '
+            'urgency." Halvard\'s spokesman, Magnus Reed, confirmed the report. "We made our recommendation in writing," '
+            'Reed said.\n')
+    assert [(q.speaker, q.text) for q in quotes.extract(text).quotes if q.kind == "direct"] == [
+        ("Magnus Reed", "We made our recommendation in writing")]
 
 
 def test_extraction_round_trips_as_plain_data_for_storing_at_index_time():

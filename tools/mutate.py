@@ -639,6 +639,11 @@ MUTATIONS = [
         ["tests/test_quotes.py"],
     ),
     Mutation(
+        "quotes-fragment-continues", "quoted words inside a sentence without a speaker taken as the next quote's speaker's",
+        "qa/quotes.py", "            if text[_sentence_of(sentences, sp.open)[0]:sp.open].strip():", "            if False:",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
         "quotes-engine-hook-off", "quote questions answered by the reader alone",
         "qa/engine.py", "        if said is not None:  # \"What did X say about Y?\"", "        if False:  # \"What did X say about Y?\"",
         ["tests/test_quotes.py::test_engine_answers_with_the_speakers_own_words_citing_the_quote",
