@@ -681,7 +681,13 @@ class _Article:
         after = sentence[n.end:]
         # "Tom Reyes, the former chief executive of Harbourline Ferries, told ..."
         m = re.match(r"^,\s+([^,;]{3,100}?)(?:,|;|\s*$|\.$)", after)
-        if m and _looks_like_description(m.group(1)) and not names_in(m.group(1).split(" of ")[0]):
+        if m and _looks_like_description(m.group(1)) and (m.group(1).split()[0].lower() in ("a", "an", "the")
+                                                          or not names_in(m.group(1).split(" of ")[0])):
+            person.describe(m.group(1))  # "Dr Fiona Cheung, an economist at Sandmouth University,"
+        # "Oliver Pemberton, will take over as interim chief executive", "resigned as chief executive of X"
+        m = re.search(r"\b(?:as|became|becomes|become|named|appointed)\s+((?:the\s+|an?\s+|its\s+)?(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)",
+                      after[:120])
+        if m and _norm(m.group(1).split()[-1]) in ROLE_WORDS:
             person.describe(m.group(1))
         # "Callum Brodie of the Seafarers' Union", "Paul Ferreira of the Metropolitan Police"
         m = re.match(r"^\s+of\s+(the\s+(?:[A-Z][\w'’.-]*\s?)+)", after)
@@ -720,14 +726,8 @@ class _Article:
                 named = [(self.positions[n][i - 1], n) for n, i in last.items() if i]
                 if named:
                     return max(named)[1], phrase.description
-            if not fits and phrase.description.lower().startswith(("the ", "its ", "his ", "her ")):
-                # "Pemberton said ... the interim chief executive said": a definite role no one else has
-                # is the speaker just quoted in the same paragraph.
-                spoke = [m for m in self.mentions_between(paragraph[0], at) if m.speaker]
-                name = spoke[-1].name if spoke else ""
-                if name:
-                    self.people[name].describe(phrase.description)
-                    return name, phrase.description
+        # No one described so: the role stays the speaker's only name ("The authority's chief executive"
+        # in an article that never names her is not the union leader quoted just before).
         return "", phrase.description
 
     def _antecedent(self, pronoun: str, at: int, paragraph: tuple[int, int], prev_paragraph: tuple[int, int] | None) -> str:
@@ -1233,10 +1233,17 @@ def gather(ask: QuoteAsk, articles: Sequence) -> list[Said]:
         full[p.name] = name
         described.setdefault(name, [])
         described[name] += [d for d in p.descriptions if d not in described[name]]
+    persons = {full[p.name] for p in people if not p.organisation}
     out = []
     for a, aq in found:
         for q in aq.quotes:
             name = full.get(q.speaker, q.speaker)
+            if not name and q.description:
+                # A role the article names no one for ("The authority's chief executive said"): the one person
+                # the articles read describe with those role words, if there is exactly one.
+                roles = set(words(q.description, _MATCH_STOP)) & ROLE_WORDS
+                fits = [n for n in persons if roles and roles <= set(words(" ".join(described.get(n, [])), _MATCH_STOP))]
+                name = fits[0] if len(fits) == 1 else ""
             desc = list(described.get(name, [])) if name else []
             if q.description and q.description not in desc:
                 desc.append(q.description)

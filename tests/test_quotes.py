@@ -82,6 +82,19 @@ def test_a_role_attribution_is_the_person_the_article_describes_so():
     assert q.speaker == "Tom Reyes" and q.said_as == "the former chief executive"
 
 
+def test_a_role_no_one_in_the_article_has_is_not_the_speaker_quoted_before_but_is_resolved_across_articles():
+    strike = Article("strike.md", "Strike talks", (
+        "Moriarty said the union would meet the authority. "
+        "The authority's chief executive said she was \"ready to talk at any hour.\"\n"), "2025-06-10", "strike.md")
+    (talk,) = [q for q in quotes.extract(strike.text).quotes if q.kind == "direct"]
+    assert talk.speaker == "" and talk.description == "The authority's chief executive"  # not Moriarty
+    earlier = Article("walkout.txt", "Walkout", "The port authority's chief executive, Ingrid Solberg, said the offer was good.\n",
+                      "2025-06-02", "walkout.txt")
+    said = quotes.gather(quotes.QuoteAsk("Ingrid Solberg", "talks"), [earlier, strike])
+    assert [s.speaker for s in said if s.quote.text.startswith("ready to talk")] == ["Ingrid Solberg"]
+    assert [s.speaker for s in said if s.quote.text.startswith("the union would")] == ["Moriarty"]
+
+
 def test_reported_speech_said_that_told_according_to_and_said_after():
     text = ("Counsel to the inquiry, Rupert Hale, showed him an email from March.\n\n"
             "Tom Reyes told the inquiry on Tuesday that no captain had ever raised overcrowding with him.\n\n"

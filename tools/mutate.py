@@ -644,6 +644,11 @@ MUTATIONS = [
         ["tests/test_quotes.py"],
     ),
     Mutation(
+        "quotes-role-not-resolved-across-articles", "a role an article names no one for left unresolved across the articles read",
+        "qa/quotes.py", "                name = fits[0] if len(fits) == 1 else \"\"", "                name = \"\"",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
         "quotes-engine-hook-off", "quote questions answered by the reader alone",
         "qa/engine.py", "        if said is not None:  # \"What did X say about Y?\"", "        if False:  # \"What did X say about Y?\"",
         ["tests/test_quotes.py::test_engine_answers_with_the_speakers_own_words_citing_the_quote",
