@@ -84,6 +84,15 @@ def accessible_name(driver, selector: str) -> str:
     return tree["nodes"][0].get("name", {}).get("value", "")
 
 
+def opaque(driver, selector: str) -> bool:
+    """Whether an element and every element above it are fully opaque: Gradio fades a component while
+    it updates, and axe measures contrast as it finds it (a faded line reads as low contrast)."""
+    return driver.execute_script(
+        "let e = document.querySelector(arguments[0]); if (!e) return false;"
+        "for (; e; e = e.parentElement) { if (parseFloat(getComputedStyle(e).opacity) < 1) return false; } return true;",
+        selector)
+
+
 def rows(driver) -> list[str]:
     # body rows (the header is a tr), read in one call: the table re-renders while it fills
     return driver.execute_script(
@@ -105,10 +114,12 @@ def test_no_serious_accessibility_problem_in_the_pages_main_states(site, browser
 
     css(reply, "a.qa-show")[0].click()
     wait(browser, lambda d: css(d, "#qa-article-view .qa-article"), 60)
+    wait(browser, lambda d: opaque(d, "#qa-article-view .qa-article .qa-meta"), 30)
     found["article viewer"] = problems(axe(browser))
     reply = ask_in_page(browser, "Who designed the new lighthouse of the harbour of Palamós?", 2)
     css(reply, "a.qa-show")[0].click()  # a long article: its text scrolls in the viewer
     wait(browser, lambda d: "Palamós" in css(d, "#qa-article-view .qa-article h2")[0].text, 60)
+    wait(browser, lambda d: opaque(d, "#qa-article-view .qa-article .qa-meta"), 30)
     found["long article in the viewer"] = problems(axe(browser))
 
     css(browser, "#qa-add-panel button, #qa-add-panel .label-wrap")[0].click()
