@@ -71,16 +71,49 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _run_index(engine, rebuild: bool = False) -> None:
+def _articles_folder(articles: str | None, location: str) -> tuple[str | None, str]:
+    """The articles folder for a command that indexes: --articles, else $QA_ARTICLES_DIR, else the folder the
+    index was built from (it remembers it), else the default. Returns (folder or None for the default, where from)."""
+    if articles is not None:
+        return articles, ""
+    if os.environ.get("QA_ARTICLES_DIR"):
+        return None, ""
+    from qa.indexing import remembered_folder
+
+    folder = remembered_folder(location)
+    return (folder, "the folder this index was built from") if folder else (None, "")
+
+
+def _index_location(index: str | None, store: str | None) -> str:
+    """Where the index is, from the options and QA_* variables alone (bad values are reported later, with the rest)."""
+    try:
+        return Config.from_env(index_dir=index, store=store).location
+    except ConfigError:
+        return index or os.environ.get("QA_INDEX_DIR") or "index"
+
+
+def _run_index(engine, rebuild: bool = False, wait: float = 0.0, confirmed: bool = True) -> None:
     from qa.articles import reader_options
-    from qa.indexing import NoArticles
+    from qa.indexing import NoArticles, TooManyRemoved
     from qa.stores import IndexStoreError
 
     folder = engine.config.articles_dir
+    indexer = engine.indexer()
+    indexer.lock_wait = wait
     try:
-        report = engine.indexer().index_folder(folder, rebuild=rebuild, show_progress=True, **reader_options(engine.config))
+        report = indexer.index_folder(folder, rebuild=rebuild, show_progress=True, max_removed_share=None if confirmed else 0.5,
+                                      **reader_options(engine.config))
     except FileNotFoundError as e:
         _fail(str(e))
+    except TooManyRemoved as e:
+        from qa.indexing import remembered_folder
+
+        built_from = remembered_folder(engine.config.location)
+        hint = (f" It was built from {built_from}/: to refresh that folder, run qa index --articles {built_from}."
+                if built_from and os.path.abspath(built_from) != os.path.abspath(folder) else "")
+        _fail(f"qa index would remove {e.removed} of the {e.total} articles of {engine.config.location}/ "
+              f"({folder}/ holds {e.total - e.removed} of them); nothing was changed.{hint} "
+              "If the removal is meant, run again with --yes.")
     except NoArticles as e:
         for w in e.warnings:
             typer.secho(f"warning: {w}", fg=typer.colors.YELLOW, err=True)
@@ -109,10 +142,18 @@ def index(
     follow_links: FollowLinksOpt = False,
     store: StoreOpt = None,
     ray: Annotated[Optional[str], typer.Option("--ray", help="Embed on Ray: auto (the running cluster, else a local one), local, or an address such as ray://head:10001 [default: off, or $QA_RAY]")] = None,
+    wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for another build of the same index to finish (0: fail at once)")] = 60,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm a run that removes more than half of the index's articles")] = False,
 ) -> None:
-    """Build or refresh the index: embeds new and changed articles, drops deleted ones."""
+    """Build or refresh the index: embeds new and changed articles, drops deleted ones.
+
+    Without --articles (and $QA_ARTICLES_DIR) it refreshes the folder the index was built from.
+    """
+    articles, why = _articles_folder(articles, _index_location(index, store))
+    if why:
+        typer.echo(f"articles: {articles}/ ({why}; give --articles to index another folder)", err=True)
     _run_index(_engine(index, articles, embedding_model=embedding_model, index_type=index_type,
-                       follow_links=follow_links or None, store=store, ray=ray), rebuild)
+                       follow_links=follow_links or None, store=store, ray=ray), rebuild, wait=wait, confirmed=yes)
 
 
 def _open(engine) -> None:
@@ -251,6 +292,9 @@ def serve(
     from qa.users import ROLES, UsersError
     from qa.web.access import Access, AccessError
 
+    articles, why = _articles_folder(articles, _index_location(index, store))
+    if why:
+        typer.echo(f"articles: {articles}/ ({why}; give --articles to serve another folder)", err=True)
     engine = _engine(index, articles, reader=reader, follow_links=follow_links or None, store=store, users_file=users)
     if proxy_default_role not in ROLES:
         _fail(f"--proxy-default-role must be one of {', '.join(ROLES)} (got {proxy_default_role!r})")
@@ -268,7 +312,7 @@ def serve(
         except FileNotFoundError as e:
             _fail(str(e))
         if engine.indexer().stale(arts):
-            _run_index(engine)
+            _run_index(engine, wait=600)  # another build of this index (qa index in another shell): waited for
     else:
         try:
             open_store(engine.config.location).close()

@@ -8,7 +8,9 @@ change in one atomic write.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,6 +33,7 @@ from qa.stores import (
     open_store,
     writer_lock,
 )
+from qa.stores.local import build_lock
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,57 @@ class NoArticles(IndexStoreError):
     def __init__(self, message: str, warnings: list[str] | None = None):
         super().__init__(message)
         self.warnings = warnings or []
+
+
+class TooManyRemoved(IndexStoreError):
+    """A build would remove more of the index's articles than allowed; nothing was changed.
+
+    Attributes:
+        removed: How many articles it would remove.
+        total: How many the index holds.
+        folder: The folder it was given (None for a list of articles).
+    """
+
+    def __init__(self, removed: int, total: int, folder: str | Path | None = None):
+        self.removed, self.total, self.folder = removed, total, folder
+        given = f"{folder}/ holds {total - removed} of them" if folder is not None else f"{total - removed} of them were given"
+        super().__init__(f"This would remove {removed} of the {total} articles of the index ({given}); nothing was changed.")
+
+
+SOURCE_FILE = "SOURCE"  # in a local index folder: the articles folder it was last built from (absolute path)
+
+
+def remembered_folder(location: str | Path) -> str | None:
+    """The articles folder an index was last built or refreshed from, or None (unknown, or a Milvus location)."""
+    if is_milvus_location(location):
+        return None
+    try:
+        data = json.loads((Path(location) / SOURCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    folder = data.get("articles") if isinstance(data, dict) else None
+    return folder if isinstance(folder, str) and folder else None
+
+
+def _remember_folder(location: str | Path, folder: str | Path) -> None:
+    """Record the folder an index was built from (written to a temp file, fsynced, renamed; never fails a build)."""
+    if is_milvus_location(location):
+        return
+    root = Path(location)
+    tmp = root / (SOURCE_FILE + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"articles": os.path.abspath(folder)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, root / SOURCE_FILE)
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        logger.warning("could not record the articles folder of %s: %s", root, e)
 
 
 @dataclass
@@ -97,6 +151,7 @@ class Indexer:
         self.embedder = embedder
         self.chunking = chunking or ChunkingSettings()
         self.index_type = index_type
+        self.lock_wait = 0.0  # seconds a build waits for another build of the same index folder
 
     def stale(self, articles: list[Article]) -> bool:
         """True when the index is missing, unusable, or does not match these articles and settings."""
@@ -109,21 +164,31 @@ class Indexer:
         finally:
             store.close()
 
-    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False, **read_options) -> IndexReport:
+    def index_folder(self, folder: str | Path, rebuild: bool = False, show_progress: bool = False,
+                     max_removed_share: float | None = None, **read_options) -> IndexReport:
         """Make the index hold exactly the articles of a folder (see :func:`qa.articles.load_articles`; ``read_options`` go to it).
+
+        The index remembers the folder (:func:`remembered_folder`).
 
         Raises:
             NoArticles: No article could be read from the folder; the index is left as it was.
+            TooManyRemoved: See :meth:`index`.
         """
         articles, warnings = load_articles(folder, **read_options)
         if not articles:
             skipped = f" ({len(warnings)} file{'s' if len(warnings) != 1 else ''} skipped, see the warnings)" if warnings else ""
             raise NoArticles(f"No articles could be read from {folder}/{skipped}; the index was left as it was.", warnings)
-        report = self.index(articles, rebuild=rebuild, show_progress=show_progress)
+        try:
+            report = self.index(articles, rebuild=rebuild, show_progress=show_progress, max_removed_share=max_removed_share,
+                                _folder=folder)
+        except TooManyRemoved as e:
+            e.folder = folder
+            raise
         report.warnings = warnings + report.warnings
         return report
 
-    def index(self, articles: list[Article], rebuild: bool = False, show_progress: bool = False) -> IndexReport:
+    def index(self, articles: list[Article], rebuild: bool = False, show_progress: bool = False,
+              max_removed_share: float | None = None, _folder: str | Path | None = None) -> IndexReport:
         """Make the index hold exactly these articles.
 
         New and changed articles are embedded (text embedded before is reused); articles no
@@ -135,16 +200,22 @@ class Indexer:
             articles: The whole collection.
             rebuild: Re-embed everything regardless.
             show_progress: Show progress bars.
+            max_removed_share: Refuse (:class:`TooManyRemoved`, nothing changed) a build that would remove
+                more than this share of the index's articles (``qa index`` sets 0.5 unless told --yes).
 
         Returns:
             What was added, changed, removed and kept.
         """
         _unique(articles)
-        with writer_lock(self.root):
+        with self._lock():
+            self._check_removals(articles, max_removed_share)
             self._keep_first_dates(articles)
             store, report = self._open(rebuild)
             if store is None:
-                return self._rebuild(articles, report, show_progress)
+                report = self._rebuild(articles, report, show_progress)
+                if _folder is not None:
+                    _remember_folder(self.root, _folder)
+                return report
             try:
                 old = store.article_hashes()
                 ids = {a.id for a in articles}
@@ -154,6 +225,8 @@ class Indexer:
                 report.unchanged = [a.id for a in articles if old.get(a.id) == a.hash]
                 report.removed = sorted(set(old) - ids)
                 self._write(store, upsert, report.removed, report, show_progress)
+                if _folder is not None:
+                    _remember_folder(self.root, _folder)
                 return report
             finally:
                 store.close()
@@ -168,7 +241,7 @@ class Indexer:
             What was added, changed and removed (``unchanged`` lists given articles that were already indexed as they are).
         """
         _unique(list(upsert))
-        with writer_lock(self.root):
+        with self._lock():
             store, report = self._open(False)
             if store is None:
                 articles = {a.id: a for a in self._readable_articles()}
@@ -187,6 +260,28 @@ class Indexer:
                 return report
             finally:
                 store.close()
+
+    def _lock(self):
+        """One build at a time (the local store's lock file waits up to ``lock_wait`` seconds for another build)."""
+        if is_milvus_location(self.root):
+            return writer_lock(self.root)
+        return build_lock(Path(self.root), wait=self.lock_wait)
+
+    def _check_removals(self, articles: list[Article], max_removed_share: float | None) -> None:
+        """Raise :class:`TooManyRemoved` when these articles would remove more than that share of the index's."""
+        if max_removed_share is None:
+            return
+        try:
+            store = open_store(self.root)
+        except IndexStoreError:
+            return  # no usable index: nothing to lose
+        try:
+            old = set(store.article_hashes())
+        finally:
+            store.close()
+        removed = len(old - {a.id for a in articles})
+        if old and removed > max_removed_share * len(old):
+            raise TooManyRemoved(removed, len(old))
 
     def _open(self, rebuild: bool) -> tuple[IndexStore | None, IndexReport]:
         """The live store if it can be updated in place, else None and the reason in the report."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import time
 from dataclasses import dataclass
 
@@ -137,6 +139,11 @@ class Retriever:
                 f"Rebuild it with: qa index --rebuild --articles <your articles folder> --index {where}"
             )
         pool = max(self.pool * (depth_for or k), 20, k)
+        # One snapshot for the searches and the passages they found, where the store offers one (the local store).
+        with getattr(self.store, "snapshot", contextlib.nullcontext)():
+            return self._ranked(vector, query, k, pool, timings, t0, t1)
+
+    def _ranked(self, vector, query: str, k: int, pool: int, timings, t0: float, t1: float) -> list[Hit]:
         if isinstance(self.store, HybridSearch):
             ranked = self.store.hybrid_search(vector, query, k, RRF_K)
         else:

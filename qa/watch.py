@@ -36,23 +36,60 @@ def folder_signature(folder: str | Path) -> frozenset[tuple[str, int, int]]:
     return frozenset(out)
 
 
+LOCK_WAIT_S = 600  # a `qa index` started by the chat waits this long for a build another process runs
+
+
+class ReindexFailed(RuntimeError):
+    """A re-index did not complete; the index is as it was and the same change is indexed again later."""
+
+
 def index_command(config: Config) -> list[str]:
-    """The `qa index` command line for the configured folders, store and embedding model (run as a child process)."""
+    """The `qa index` command line for the configured folders, store and embedding model (run as a child process).
+
+    It waits for a build another process runs (``--wait``) rather than failing, and confirms
+    removals (``--yes``): the chat indexes exactly the folder it serves, where a deleted file is meant.
+    """
     return [sys.executable, "-m", "qa.cli", "index", "--articles", str(config.articles_dir), "--index", str(config.index_dir),
-            "--embedding-model", config.embedding_model, "--store", config.store] + (["--follow-links"] if config.follow_links else [])
+            "--embedding-model", config.embedding_model, "--store", config.store, "--wait", str(LOCK_WAIT_S), "--yes"] + (
+        ["--follow-links"] if config.follow_links else [])
+
+
+# The serving process's one line of index jobs: the upload and the folder watch each run `qa index`
+# through it, one after the other, so neither is refused because the other is building.
+_JOBS = threading.Lock()
+_waiting = 0
+
+
+def index_jobs_waiting() -> int:
+    """Index jobs in line or running in this process."""
+    return _waiting
+
+
+def run_index(config: Config) -> subprocess.CompletedProcess:
+    """Run `qa index` for the configured folders in a child process, in this process's line of index jobs."""
+    global _waiting
+    cmd = index_command(config)
+    _waiting += 1
+    try:
+        with _JOBS:
+            return subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        _waiting -= 1
 
 
 def reindex_command(config: Config) -> Callable[[], None]:
-    """Runs `qa index` for the configured folders in a child process (its memory is returned when it ends)."""
-    cmd = index_command(config)
+    """Runs `qa index` for the configured folders in a child process (its memory is returned when it ends).
+
+    Raises :class:`ReindexFailed` when it fails, so the watch tries the same change again.
+    """
 
     def run() -> None:
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = run_index(config)
         out = (r.stdout + r.stderr).strip()
         if r.returncode == 0:
             logger.warning("articles changed, re-indexed: %s", r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "done")
-        else:
-            logger.warning("articles changed, but re-indexing failed (the chat keeps the index it has): %s", out[-2000:])
+            return
+        raise ReindexFailed(out[-2000:] or f"qa index exited with code {r.returncode}")
 
     return run
 
@@ -67,8 +104,8 @@ def reindex_through(chat) -> Callable[[], None]:
     def run() -> None:
         try:
             logger.warning("articles changed, re-indexed: %s", chat.reindex())
-        except Exception as e:  # reported, not raised: the watch goes on
-            logger.warning("articles changed, but re-indexing failed (the chat keeps the index it has): %s", e)
+        except Exception as e:
+            raise ReindexFailed(str(e)) from e
 
     return run
 
@@ -84,10 +121,15 @@ class FolderWatcher:
         folder: The folder to watch.
         on_change: Called (in the watcher's thread) after a change has settled.
         interval: Seconds between polls.
+        max_retry_wait: Longest wait before a failed re-index is tried again (the waits double from ``interval``).
+
+    A re-index that fails (``on_change`` raises) is not taken as done: the same change is tried
+    again, until it succeeds or the folder changes again.
     """
 
-    def __init__(self, folder: str | Path, on_change: Callable[[], None], interval: float = 3.0):
+    def __init__(self, folder: str | Path, on_change: Callable[[], None], interval: float = 3.0, max_retry_wait: float = 60.0):
         self.folder = Path(folder)
+        self.max_retry_wait = max_retry_wait
         self.on_change = on_change
         self.interval = interval
         self._stop = threading.Event()
@@ -114,6 +156,7 @@ class FolderWatcher:
 
     def _run(self) -> None:
         pending = None  # a changed signature waiting to settle
+        failures = 0
         while not self._stop.wait(self.interval):
             now = folder_signature(self.folder)
             with self._lock:
@@ -126,8 +169,14 @@ class FolderWatcher:
                 continue
             try:
                 self.on_change()
-            except Exception:  # a failed re-index must not stop the watch
-                logger.exception("re-indexing after a change failed")
+            except Exception as e:  # a failed re-index must not stop the watch, nor be taken as done
+                failures += 1
+                delay = min(self.interval * 2 ** failures, self.max_retry_wait)
+                logger.warning("articles changed, but re-indexing failed (the chat keeps the index it has); "
+                               "trying again in %.0f s: %s", delay, e)
+                self._stop.wait(delay)
+                continue  # not marked as seen: the same change is indexed again
+            failures = 0
             with self._lock:
                 self._seen = now
             pending = None

@@ -408,6 +408,46 @@ class LocalStore:
         self._segments = keep
         self._loaded_version = self._version
 
+    @contextlib.contextmanager
+    def snapshot(self):
+        """Reads inside it see one state of the index (one SQLite read transaction), whatever a writer commits meanwhile.
+
+        A question reads dense hits, keyword hits and their passages in one snapshot: a passage
+        found by one search is never missing from the other reads, and the segments searched are
+        the ones that state lists (loaded, and held, so their vectors cannot go away).
+        """
+        with self._lock:
+            if self._db.in_transaction:  # nested, or the caller's own transaction
+                yield self
+                return
+            seen = self._version  # what refresh() last reported: it still reports a change after this snapshot
+            for attempt in range(3):
+                self._db.execute("BEGIN")
+                try:
+                    self._version = self._state("version", 0)  # the first read: the snapshot starts here
+                    self._author_check()
+                    self.warm_up()
+                    break
+                except IndexCorrupt:
+                    self._db.execute("COMMIT")
+                    if attempt == 2:
+                        self._version = seen
+                        raise
+                except BaseException:
+                    self._db.execute("COMMIT")
+                    self._version = seen
+                    raise
+            try:
+                yield self
+            finally:
+                self._version = seen
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("COMMIT")
+
+    def _author_check(self) -> None:
+        if not self._has_author:
+            self._has_author = self._author_stored()
+
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Nearest passages by cosine similarity (inner product of unit vectors)."""
         vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
@@ -465,6 +505,11 @@ class LocalStore:
         return [by_id[i] for i in ids if i in by_id]
 
     def _vector(self, segment: str, vid: int) -> np.ndarray | None:
+        loaded = self._segments.get(segment)
+        if loaded is not None:  # held in memory (and its files locked): never compacted away under a reader
+            row = int(np.searchsorted(loaded.ids, vid))
+            if row < len(loaded.ids) and loaded.ids[row] == vid:
+                return np.asarray(loaded.index.reconstruct(row), dtype=np.float32)
         folder = self.gen / "segments" / segment
         try:
             ids = np.load(folder / "ids.npy", mmap_mode="r")
@@ -647,6 +692,7 @@ class LocalStore:
                 faiss.write_index(index, str(folder / "index.faiss"))
             files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
             _fsync_path(folder)
+            _fsync_dir(folder.parent)  # the commit that lists it depends on its entry in segments/
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)  # half-written: never listed, never left behind
             raise
@@ -804,18 +850,59 @@ def live_generation_name(root: Path) -> str | None:
         return None
 
 
+LOCK_POLL_S = 0.2
+
+
+def lock_holder(root: Path) -> str:
+    """Who holds an index folder's build lock, in words ("process 1234: qa index ..."), or '' when unknown."""
+    try:
+        text = (Path(root) / ".lock").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    pid, _, command = text.partition(" ")
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return ""  # unknown, or this process: then another program holds what it waits for
+    if not Path(f"/proc/{pid}").exists() and Path("/proc/self").exists():
+        return ""  # written by a process that has ended: whoever holds the lock now did not say
+    return f"process {pid}" + (f": {command}" if command else "")
+
+
 @contextlib.contextmanager
-def build_lock(root: Path):
-    """One build at a time per index folder."""
+def build_lock(root: Path, wait: float = 0.0):
+    """One build at a time per index folder; waits up to ``wait`` seconds for another build to finish.
+
+    The holder writes its process id and command line into the lock file, so that a build
+    that is refused (or waits) can say which process holds the lock.
+    """
+    import sys
+
     with _write_errors(root):
         root.mkdir(parents=True, exist_ok=True)
-        f = open(root / ".lock", "w")
-    with f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexStoreError(f"Another build is running on {root}/; wait for it to finish, then run again.") from None
+        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)  # not truncated: the holder's note stays readable
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = lock_holder(root) or "another process"
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {wait:.0f} s)" if wait > 0 else ""
+                    raise IndexStoreError(
+                        f"Another build is running on {root}/ ({holder}){waited}; the index is unchanged. "
+                        "Wait for it to finish, then run again (qa index --wait SECONDS waits for it).") from None
+                if not told:
+                    logger.warning("another build is running on %s/ (%s); waiting up to %.0f s for it", root, holder, wait)
+                    told = True
+                time.sleep(LOCK_POLL_S)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {' '.join(['qa', *sys.argv[1:]]) if sys.argv else ''}".encode()[:1000], 0)
         yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def remove_unused_generations(root: Path) -> None:
@@ -861,11 +948,16 @@ def _lock_shared(path: Path, missing_ok: bool = True) -> int | None:
     return fd
 
 
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's SQLite write lock
+
+
 def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to meta.sqlite, in WAL mode: readers read a snapshot while a writer writes, and never wait for it."""
     uri = f"file:{path}?mode=ro" if read_only else f"file:{path}"
     # Autocommit mode: transactions are begun and ended explicitly (BEGIN IMMEDIATE ... COMMIT).
-    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
     if not read_only:
+        db.execute("PRAGMA journal_mode=WAL")  # persistent: also read-only connections read the file in WAL mode
         db.execute("PRAGMA synchronous=FULL")
     return db
 
@@ -876,6 +968,12 @@ def _write_errors(root: Path):
     try:
         yield
     except sqlite3.OperationalError as e:
+        if _locked(e):
+            holder = lock_holder(root)
+            raise IndexStoreError(
+                f"Could not write the index in {root}/: another process held its database (meta.sqlite) locked for "
+                f"{BUSY_TIMEOUT_S:g} s ({holder or 'not a qa build: another program has it open for writing, e.g. a sqlite3 shell'}); "
+                "the index is unchanged. Wait for that process to finish or close it, then run again.") from None
         raise IndexStoreError(f"Could not write the index in {root}/ ({e}); the index is unchanged. "
                               "Free disk space or fix the folder's permissions, then run again.") from None
     except OSError as e:
@@ -883,6 +981,21 @@ def _write_errors(root: Path):
                 errno.EDQUOT: "disk quota exceeded", errno.EPERM: "not permitted"}.get(e.errno, e.strerror or str(e))
         raise IndexStoreError(f"Could not write the index in {root}/ ({what}: {e.filename or root}); the index is unchanged. "
                               "Free disk space or fix the folder's permissions, then run again.") from None
+
+
+def _locked(e: sqlite3.Error) -> bool:
+    """SQLite's "database is locked" / "busy": another connection holds a lock (not a disk or permission problem)."""
+    text = str(e).lower()
+    return "locked" in text or "busy" in text
+
+
+def _fsync_dir(path: Path) -> None:
+    """fsync a folder itself (its entries: a file or folder made or renamed in it survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_file(path: Path, data: bytes) -> None:

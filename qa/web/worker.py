@@ -399,18 +399,19 @@ class ChatProcess:
         """
         if is_lite_location(self.config.location):
             return self.start("add_files", paths).result()
-        import subprocess
-
-        from qa.watch import index_command
+        from qa.watch import run_index
 
         articles, written, warnings = library.stage(self.config, paths)
         if not articles:
             return {"added": [], "files": [], "warnings": warnings, "summary": "nothing to add"}
-        r = subprocess.run(index_command(self.config), capture_output=True, text=True)
+        # In the serving process's line of index jobs, with the folder watch's: one waits for the other.
+        r = run_index(self.config)
         if r.returncode != 0:
-            # The files are saved: the next `qa index` (or the folder watch) indexes them.
-            raise IndexStoreError(f"{', '.join(Path(w).name for w in written)} saved, but indexing failed: "
-                                  f"{(r.stderr or r.stdout).strip()[-500:]}")
+            # The files are saved: the folder watch (or the next `qa index`) indexes them.
+            detail = " ".join((r.stderr or r.stdout).strip().removeprefix("error: ").split())[-500:]
+            raise ChatError(f"{', '.join(Path(w).name for w in written)} saved in the articles folder, but not indexed yet "
+                            f"({detail or 'qa index failed'}). The folder watch or the next qa index indexes it; "
+                            "the articles indexed before are unchanged.")
         lines = r.stdout.strip().splitlines()
         return {"added": [a.id for a in articles], "files": written, "warnings": warnings,
                 "summary": lines[-1] if lines else "indexed"}

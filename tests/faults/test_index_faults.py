@@ -208,10 +208,125 @@ def test_two_builds_at_once(built):
     ix, hashes = built
     with open(ix.root / ".lock", "w") as other:  # another build holds the lock (flock is per open file)
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(IndexStoreError, match="Another build is running"):
+        other.write(f"{os.getppid()} qa index --articles elsewhere")  # what a build writes: who holds it
+        other.flush()
+        with pytest.raises(IndexStoreError, match="Another build is running") as e:
             ix.index([art(1), art(2), art(3)])
-        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(ROOT / "seeds"), "--index", str(ix.root)],
-                           capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert f"process {os.getppid()}: qa index --articles elsewhere" in str(e.value)
+        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(ROOT / "seeds"), "--index", str(ix.root),
+                            "--wait", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert r.returncode == 2 and "Another build is running" in r.stderr and "Traceback" not in r.stderr
+        assert f"process {os.getppid()}" in r.stderr and "waited 1 s" in r.stderr, r.stderr
+        assert "disk space" not in r.stderr
     _holds(ix, hashes)
     assert ix.index([art(1), art(2), art(3)]).added == ["a3.txt"]
+
+
+def test_a_build_waits_for_another_build_then_runs(indexed):
+    """`qa index` started while another build runs waits for it (--wait) instead of failing."""
+    import threading
+    import time
+
+    (indexed.articles / "new.txt").write_text("New\n\nThe new bridge over the river opened on Monday.")
+    other = open(indexed.index / ".lock", "w")
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    threading.Timer(3.0, other.close).start()  # the other build ends after 3 s
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(indexed.articles), "--index", str(indexed.index),
+                        "--wait", "120"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "1 added" in r.stdout and time.monotonic() - t0 >= 3.0
+
+
+def _hold_sqlite(root, how="IMMEDIATE"):
+    """Another program's connection holding a write transaction on the live index's database."""
+    db = sqlite3.connect(current_generation(root) / "meta.sqlite", isolation_level=None, timeout=0, check_same_thread=False)
+    db.execute(f"BEGIN {how}")
+    db.execute("INSERT OR REPLACE INTO state VALUES ('probe', 1)")
+    return db
+
+
+def test_a_held_sqlite_lock_is_named_not_a_disk_problem(built, monkeypatch):
+    import qa.stores.local as local
+
+    ix, hashes = built
+    monkeypatch.setattr(local, "BUSY_TIMEOUT_S", 0.5)
+    holder = _hold_sqlite(ix.root)
+    try:
+        with pytest.raises(IndexStoreError) as e:
+            ix.index([art(1), art(2), art(3)])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(e.value)
+    assert "locked" in message and "another program has it open for writing" in message, message
+    assert "disk space" not in message and "permissions" not in message
+    _holds(ix, hashes)
+
+
+def test_a_build_waits_for_a_short_sqlite_lock(indexed):
+    """A write transaction another program holds for a moment is waited for: `qa index` succeeds."""
+    import threading
+
+    (indexed.articles / "new.txt").write_text("New\n\nThe new bridge over the river opened on Monday.")
+    holder = _hold_sqlite(indexed.index)
+
+    def release():
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    threading.Timer(4.0, release).start()
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(indexed.articles), "--index", str(indexed.index)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and "1 added" in r.stdout, r.stderr
+
+
+def test_questions_are_read_while_another_program_holds_an_exclusive_lock(built):
+    """WAL mode: readers read the last commit while a writer (even BEGIN EXCLUSIVE) holds the database."""
+    import time
+
+    ix, hashes = built
+    holder = _hold_sqlite(ix.root, "EXCLUSIVE")
+    try:
+        t0 = time.monotonic()
+        store = open_store(ix.root)
+        with store.snapshot():
+            found = store.dense_search(ix.embedder.embed(["river number 2"])[0], 1)
+            assert store.keyword_search("river number 2", 3)
+            assert store.passages([found[0][0]], with_vectors=True)[0].vector is not None
+        store.close()
+        assert time.monotonic() - t0 < 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with sqlite3.connect(current_generation(ix.root) / "meta.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_one_question_reads_one_snapshot(built, embedder):
+    """A write committed between a question's searches is not seen by that question (and its vectors stay readable)."""
+    from qa.chunking import chunk_article, search_text
+    from qa.stores import content_hash
+
+    ix, _ = built
+    reader = open_store(ix.root)
+    writer = open_store(ix.root)
+    vector = embedder.embed(["river number 2"])[0]
+    with reader.snapshot():
+        before = reader.dense_search(vector, 5)
+        a = art(2)
+        a.text = "Article 2 now says the river number 2 is short."
+        passages = chunk_article(a, ix.chunking)
+        texts = [search_text(a.title, p) for p in passages]
+        vectors = embedder.embed(texts)
+        writer.write([ArticleRecord(a, [PassageRecord(p, t, content_hash(t, embedder.model_name), v)
+                                        for p, t, v in zip(passages, texts, vectors)])], ["a1.txt"])
+        writer.optimize()  # the segments the reader searched are merged away on disk
+        assert reader.keyword_search("river number 1", 5)  # still the old state: a1 is there
+        got = reader.passages([pid for pid, _ in before], with_vectors=True)
+        assert [p.passage.id for p in got] == [pid for pid, _ in before]
+        assert all(p.vector is not None for p in got)
+    reader.refresh()
+    assert "a1.txt" not in reader.article_hashes()
+    reader.close()
+    writer.close()
