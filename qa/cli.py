@@ -632,6 +632,8 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # model loading bars; ours stay
+    if os.environ.get("QA_ALLOW_DOWNLOADS", "").strip().lower() not in ("1", "true", "yes", "on"):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never contact the hub unless asked to (QA_ALLOW_DOWNLOADS=1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     # An index that has to be rebuilt is logged by qa.indexing and also said by the report the CLI
     # prints ("Rebuilt everything: ..."): both printed the same problem twice, the log line even

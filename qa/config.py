@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
@@ -12,6 +13,10 @@ from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 
 INDEX_TYPES = ("auto", "flat", "hnsw")
+# Largest whole numbers allowed (others: INT_MAX); a larger top_k made FAISS and numpy overflow with a traceback.
+INT_LIMITS = {"top_k": 1000, "max_answer_tokens": 512, "max_json_depth": 10_000, "max_history_turns": 10_000}
+INT_MAX = 10**15
+_RAY_ADDRESS = re.compile(r"^(ray://)?[A-Za-z0-9_.\-]+:\d{1,5}$")
 
 
 class ConfigError(ValueError):
@@ -71,6 +76,8 @@ class Config:
         max_requests_per_minute: Calls one user (or address) may make to the chat's API and queue a minute.
         max_uploads_per_minute: Files one user may upload a minute.
         max_upload_bytes_per_day: Bytes one user may upload in 24 hours.
+        allow_downloads: Let a model named by a hub id (not a local folder) be fetched from the Hugging
+            Face hub. Off by default: qa never contacts the hub, and such a name is refused with a message.
     """
 
     articles_dir: str = "seeds"
@@ -98,6 +105,7 @@ class Config:
     max_requests_per_minute: int = 120
     max_uploads_per_minute: int = 10
     max_upload_bytes_per_day: int = 50_000_000
+    allow_downloads: bool = False
 
     @property
     def location(self) -> str:
@@ -130,6 +138,9 @@ class Config:
                     raise ConfigError(f.name, "must be a whole number", value)
                 if value < 1:
                     raise ConfigError(f.name, "must be 1 or more", value)
+                top = INT_LIMITS.get(f.name, INT_MAX)
+                if value > top:
+                    raise ConfigError(f.name, f"must be a whole number from 1 to {top:,}", value)
             elif f.name == "threshold":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
                     raise ConfigError(f.name, "must be a finite number (or unset for the reader's calibrated value)", value)
@@ -137,6 +148,11 @@ class Config:
                 if value not in INDEX_TYPES:
                     raise ConfigError(f.name, f"must be one of {', '.join(INDEX_TYPES)}", value)
             elif f.name == "store" and value != "local" and (why := _store_problem(value)):
+                raise ConfigError(f.name, why, value)
+            elif f.name == "ray" and isinstance(value, str) and value not in ("off", "auto", "local") and not _RAY_ADDRESS.match(value):
+                raise ConfigError(f.name, "must be off, auto, local or a Ray address such as ray://head:10001 or head:6379", value)
+            elif f.name in ("embedding_model", "reader_model") and isinstance(value, str) and value.strip() and (
+                    why := _model_problem(f.name, value, self.allow_downloads)):
                 raise ConfigError(f.name, why, value)
             elif f.name in ("embedding_precision", "reader_precision") and value not in PRECISIONS:
                 raise ConfigError(f.name, f"must be one of {', '.join(PRECISIONS)}", value)
@@ -168,6 +184,22 @@ class Config:
             if e.name in sources and e.name not in {k for k, v in overrides.items() if v is not None}:
                 raise ConfigError(e.name, e.reason, os.environ[sources[e.name]], sources[e.name]) from None
             raise
+
+
+def _model_problem(name: str, value: str, allow_downloads: bool) -> str:
+    """Why a model setting is unusable without the hub ('' when it is the bundled model or a local folder)."""
+    bundled = {"embedding_model": (DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"),
+               "reader_model": (DEFAULT_READER,)}[name]
+    if value in bundled or os.path.isdir(os.path.expanduser(value)):
+        return ""
+    kind = "a sentence-transformers model" if name == "embedding_model" else "a reader (question-answering) model"
+    default = f"{bundled[0]} (bundled)" if name == "embedding_model" else "bundled"
+    if os.path.isabs(value) or value.startswith((".", "~")) or os.sep + os.sep in value:
+        return f"must be {default} or a folder holding {kind}; no folder {value} was found"
+    if allow_downloads:
+        return ""
+    return (f"must be {default} or a folder holding {kind}; {value!r} is not a folder here, and qa does not "
+            "download models from the Hugging Face hub unless QA_ALLOW_DOWNLOADS=1")
 
 
 def _store_problem(value: object) -> str:

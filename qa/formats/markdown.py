@@ -211,6 +211,14 @@ def parse_markdown(text: str, reference: datetime | None = None) -> Fields:
         fields = parse_plain(body, reference, title=title)
     else:
         fields = parse_plain(markdown_to_text(body), reference, title=title)
+    if not fields.text and not title:
+        # One paragraph and no front matter: the paragraph is the article (its first line, or sentence, the title).
+        plain = markdown_to_text(body).strip() if len(body) <= MAX_MARKDOWN_CHARS else body.strip()
+        if plain:
+            first = re.sub(r"^#+\s*", "", body.strip().split("\n", 1)[0]).strip()
+            sentence = re.split(r"(?<=[.!?])\s", plain, maxsplit=1)[0]
+            fields.title = (first if "\n" in body.strip() else sentence)[:120].strip()
+            fields.text = plain
     if "date" in meta and meta["date"] is not None:
         date = parse_date(meta["date"], reference)
         if date:

@@ -272,3 +272,17 @@ def test_relative_paths_in_messages_are_deterministic(tmp_path):
         (arts / name).write_bytes(b"x")
     assert [w.split(":")[0] for w in load_articles(arts)[1]] == ["skipped a.png", "skipped b.png", "skipped c/d.png"]
 
+
+
+@pytest.mark.parametrize("text", [
+    "The council of Port Vell approved the harbour budget on Monday after a long debate.",
+    "Harbour budget approved\nThe council of Port Vell approved the harbour budget on Monday.",
+])
+def test_a_one_paragraph_markdown_article_is_indexed(tmp_path, text):
+    """A .md file of one paragraph (no blank line, no front matter) is an article, not "no article text after the title"."""
+    from qa.articles import load_articles
+
+    (tmp_path / "note.md").write_text(text)
+    found, warnings = load_articles(tmp_path)
+    assert [a.id for a in found] == ["note.md"] and warnings == []
+    assert "approved the harbour budget on Monday" in found[0].text and found[0].title
