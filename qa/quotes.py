@@ -1198,8 +1198,8 @@ def _sigmoid(z: float) -> float:
 
 # benchmarks/quotes/fit.py on the 52 development questions (246 candidate quotes; the answer calibration on
 # each question's chosen quote, judged by a fit without its story).
-CALIBRATION = Calibration(speaker=1.853, topic=1.618, overlap=2.464, title=2.093, direct=0.977, intercept=-4.370,
-                          answer_coef=2.030, answer_intercept=1.592)
+CALIBRATION = Calibration(speaker=1.850, topic=1.622, overlap=2.469, title=2.098, direct=0.986, intercept=-4.381,
+                          answer_coef=2.029, answer_intercept=1.595)
 # Decline when the answer is less likely right than not (P(answer right), :meth:`Calibration.answer_probability`).
 MIN_CONFIDENCE = 0.5
 # A speaker fits the question this well or better: the articles quote X (so no quote of X on the topic is a decline).
