@@ -70,12 +70,16 @@ def is_lite_location(location: str | Path) -> bool:
 
 
 def writer_lock(location: str | Path):
-    """One build at a time: a lock file in an index folder. Milvus Lite locks its file itself;
-    a Milvus server takes writes from many clients (per-row upserts by stable id)."""
+    """One build at a time: a lock file in an index folder; on a Milvus server a lease row
+    (:func:`qa.stores.milvus.writer_lease`). Milvus Lite locks its file itself."""
     import contextlib
 
-    if is_milvus_location(location):
+    if is_lite_location(location):
         return contextlib.nullcontext()
+    if is_milvus_location(location):
+        from qa.stores.milvus import writer_lease
+
+        return writer_lease(str(location))
     from qa.stores.local import build_lock
 
     return build_lock(Path(location))

@@ -79,6 +79,10 @@ PART_CHARS = 16_000  # article text per row: <= 64 KB in UTF-8, under VARCHAR's 
 MAX_TEXT_BYTES = 65_535
 PAGE = 1_000  # rows per query / write request
 BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # SQLite FTS5's, as the local store uses
+BUILD_HEARTBEAT_S = 10  # a build being written renews its registration this often...
+BUILD_STALE_S = 120  # ...and one not renewed for this long (its writer was killed) may be dropped
+LEASE_S = 60  # a writer's lease on a Milvus server lasts this long unless renewed (every LEASE_S / 4)
+_ARTICLE_FIELDS = ("pk", "article_id", "part", "parts", "title", "date", "source", "url", "hash", "author", "text", "v")
 
 
 def analyzer() -> dict:
@@ -204,9 +208,11 @@ def _quiet_pymilvus():
 
 
 # Milvus Lite 2.5 deletes (and upserts) by pasting primary keys into SQL: a key with a quote fails
-# there and an upsert then leaves duplicates. Keys are stored with ', % and control characters
+# there and an upsert then leaves duplicates; pymilvus pastes keys into a filter ('pk in [...]') for a
+# get, where a backslash breaks it, and a query iterator pages on 'pk > "<last key>"', where a double
+# quote hangs Milvus Lite. Keys are stored with ', ", %, backslash and control characters
 # percent-encoded; ids are decoded on the way out.
-_KEY_TABLE = str.maketrans({c: f"%{ord(c):02X}" for c in "%'" + "".join(map(chr, range(32)))})
+_KEY_TABLE = str.maketrans({c: f"%{ord(c):02X}" for c in "%'\"\\" + "".join(map(chr, range(32)))})
 
 
 def _key(value: str) -> str:
@@ -224,8 +230,59 @@ def _unkey(key: str) -> str:
 
 
 def _quote(value: str) -> str:
-    """A string literal for a Milvus filter expression."""
-    return json.dumps(value)
+    """A string literal for a Milvus filter expression: the raw characters (non-ASCII as they are:
+    Milvus matches the UTF-8 string, not ``\\u00e9`` escapes), with only what its grammar needs
+    escaped: the backslash and the double quote. (A line break has no escape Milvus reads back:
+    see :func:`_expressible`.)"""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _expressible(value: str) -> bool:
+    """True when a string literal of Milvus's expression grammar can hold the value (no line break)."""
+    return "\n" not in value and "\r" not in value
+
+
+def _article_filter(article_id: str) -> str:
+    """A filter expression matching (at least) an article's rows; callers keep exact matches only.
+
+    An id with a line break has no literal in Milvus's grammar: then its rows are found with ``like``
+    on the part before any character that could be special there, a wider match.
+    """
+    if _expressible(article_id):
+        return f"article_id == {_quote(article_id)}"
+    head = re.split(r"[\r\n\\%_\"]", article_id, maxsplit=1)[0]
+    return f'article_id like "{head}%"'
+
+
+def _crash_point(name: str) -> None:
+    """Fault injection for the crash tests: ``QA_CRASH_AT=<name>`` kills this process here, as ``kill -9`` would."""
+    if os.environ.get("QA_CRASH_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _owner() -> str:
+    """Who a build or lease belongs to: host and process (a dead process on this host holds nothing)."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """False when the owner is a process of this host that no longer runs; True otherwise (another host: unknown)."""
+    import socket
+
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class MilvusStore:
@@ -253,6 +310,8 @@ class MilvusStore:
         self._published = published
         self._lock = threading.Lock()  # one request at a time per client (the chat calls from threads)
         self._has_author = True  # the articles collection has an author field (see _check_author)
+        self._pending = None  # articles a killed write left half written (see tidy)
+        self._heartbeat: threading.Event | None = None  # stops the renewal of an unpublished build's registration
 
     # ------------------------------------------------------------------ opening
 
@@ -297,6 +356,7 @@ class MilvusStore:
         store._settings = StoreSettings(**data["settings"])
         store._version = int(data.get("version", 0))
         store._seen = f"{names[0]}/{data.get('version')}"
+        store._pending = data.get("pending")  # a write was killed: the next write repairs it first (tidy)
         if embedding_model is not None and store._settings.embedding_model != embedding_model:
             _close_client(client, uri)
             raise IndexMismatch(
@@ -307,32 +367,93 @@ class MilvusStore:
 
     @classmethod
     def create(cls, location: str, settings: StoreSettings) -> "MilvusStore":
-        """New, empty collections; readers keep the live ones until :meth:`publish`."""
+        """New, empty collections; readers keep the live ones until :meth:`publish`.
+
+        The build is registered in ``<prefix>_current`` (a row renewed every few seconds while it is
+        being written) before its collections exist, so that a publish by another process does not
+        drop it (see :meth:`publish`).
+        """
         uri, prefix = parse_location(location)
         client = _client(uri)
         gen = f"{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
         passages, articles = f"{prefix}_passages_{gen}", f"{prefix}_articles_{gen}"
-        _create_passages(client, passages, settings)
-        _create_articles(client, articles)
         store = cls(client, location, prefix, passages, articles, settings, 0, False)
-        store._write_settings()
+        try:
+            _create_pointer(client, prefix)
+            client.load_collection(_pointer_name(prefix))
+            store._register_build()
+            _create_articles(client, articles)
+            _create_passages(client, passages, settings)
+            store._write_settings()
+        except BaseException:
+            store.discard()
+            store.close()
+            raise
+        store._heartbeat = threading.Event()
+        threading.Thread(target=store._beat, args=(store._heartbeat,), daemon=True, name="qa-milvus-build").start()
         return store
+
+    # A build being written is registered in the pointer collection: pk "build:<gen>", its passages
+    # collection, and {"articles", "owner", "heartbeat"} as JSON in the articles field.
+
+    def _build_pk(self) -> str:
+        return "build:" + self._passages[len(f"{self.prefix}_passages_"):]
+
+    def _register_build(self) -> None:
+        info = json.dumps({"articles": self._articles, "owner": _owner(), "heartbeat": time.time()})
+        self._client.upsert(_pointer_name(self.prefix), [{"pk": self._build_pk(), "passages": self._passages, "articles": info, "v": [0.0, 0.0]}])
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Renew this build's registration until it is published, discarded or closed."""
+        while not stop.wait(BUILD_HEARTBEAT_S):
+            with contextlib.suppress(Exception), self._lock:
+                if self._client is None or stop.is_set():
+                    return
+                self._register_build()
+
+    def _stop_beat(self) -> None:
+        beat = getattr(self, "_heartbeat", None)
+        if beat is not None:
+            beat.set()
+
+    def _builds_in_progress(self) -> set[str]:
+        """Collections of builds that another store is writing now (registered, renewed recently, owner alive).
+        Registrations of builds that stopped (killed) are removed."""
+        name = _pointer_name(self.prefix)
+        rows = self._client.query(name, filter='pk like "build:%"', output_fields=["pk", "passages", "articles"])
+        busy = set()
+        for r in rows:
+            try:
+                info = json.loads(r["articles"])
+                fresh = time.time() - float(info["heartbeat"]) < BUILD_STALE_S and _owner_alive(str(info["owner"]))
+            except (ValueError, KeyError, TypeError):
+                fresh = False
+            if fresh and r["pk"] != self._build_pk():
+                busy |= {r["passages"], info["articles"]}
+            elif not fresh:
+                self._client.delete(name, ids=[r["pk"]])
+        return busy
 
     def publish(self) -> None:
         """Point readers at this build (one single-row write), then drop older builds.
 
         The build it replaces is kept until the next publish, so that a reader in another process
-        that has not refreshed yet keeps answering from it; older and never-published builds go.
+        that has not refreshed yet keeps answering from it; older builds go, and so do builds that
+        were never published and are no longer being written (a killed build). A build another
+        store is still writing is kept.
         """
         if self._published:
             return
+        _crash_point("milvus-before-publish")
         with self._lock:
             live = _read_pointer(self._client, self.prefix)
             _create_pointer(self._client, self.prefix)
             self._client.upsert(_pointer_name(self.prefix), [{"pk": POINTER_ID, "passages": self._passages,
                                                             "articles": self._articles, "v": [0.0, 0.0]}])
+            self._stop_beat()
+            self._client.delete(_pointer_name(self.prefix), ids=[self._build_pk()])
             _drop_format1_aliases(self._client, self.prefix)
-            keep = {self._passages, self._articles, *(live or ())}
+            keep = {self._passages, self._articles, *(live or ()), *self._builds_in_progress()}
             for name in self._client.list_collections():
                 if name.startswith((f"{self.prefix}_passages_", f"{self.prefix}_articles_")) and name not in keep:
                     self._client.drop_collection(name)
@@ -342,12 +463,18 @@ class MilvusStore:
         """Drop the collections of an unpublished build."""
         if self._published:
             return
+        self._stop_beat()
         with self._lock:
+            if self._client is None:
+                return
             for name in (self._passages, self._articles):
                 if self._client.has_collection(name):
                     self._client.drop_collection(name)
+            with contextlib.suppress(Exception):
+                self._client.delete(_pointer_name(self.prefix), ids=[self._build_pk()])
 
     def close(self) -> None:
+        self._stop_beat()
         with self._lock:
             if self._client is not None:
                 _close_client(self._client, parse_location(self.location)[0])
@@ -359,24 +486,50 @@ class MilvusStore:
     def settings(self) -> StoreSettings:
         return self._settings
 
-    def _read_settings(self) -> dict | None:
+    def _read_settings(self, articles: str | None = None) -> dict | None:
         with self._lock:
-            rows = self._client.get(self._articles, ids=[_key(SETTINGS_ID)], output_fields=["text"])
+            rows = self._client.get(articles or self._articles, ids=[_key(SETTINGS_ID)], output_fields=["text"])
         return json.loads(rows[0]["text"]) if rows else None
 
-    def _write_settings(self) -> None:
+    def _write_settings(self, pending: list[str] | str | None = None) -> None:
+        """The settings row: format, settings, version, and while a write is under way the articles it
+        touches (``pending``; "all" when too many to list), so that a killed write is repaired (:meth:`tidy`)."""
         data = {"format_version": FORMAT_VERSION, "settings": asdict(self._settings), "version": self._version}
-        row = _article_row(_key(SETTINGS_ID), "", 0, Article("", "", json.dumps(data)), json.dumps(data), author=self._has_author)
+        if pending:
+            data["pending"] = pending
+            if len(json.dumps(data).encode("utf-8")) > MAX_TEXT_BYTES - 1_000:
+                data["pending"] = "all"
+        row = _article_row(_key(SETTINGS_ID), "", 0, Article("", "", ""), json.dumps(data), author=self._has_author)
         with self._lock:
             self._client.upsert(self._articles, [row])
 
     def refresh(self) -> bool:
         """True when another writer (or a rebuild published since) changed the index since last looked;
-        a published store then reads the new build."""
+        a published store then reads the new build, with the new build's settings.
+
+        Raises:
+            IndexMismatch: The build published since was made with another embedding model or dimension
+                (this store keeps reading the build it had, as long as it exists).
+        """
         if self._published:
             with self._lock:
                 names = _read_pointer(self._client, self.prefix, loaded=True)
             if names and names != (self._passages, self._articles):
+                data = self._read_settings(names[1])
+                if data is None or data.get("format_version") != FORMAT_VERSION:
+                    raise IndexMismatch(f"The index in {self.location} was replaced by a build this qa cannot read "
+                                        f"(format {(data or {}).get('format_version')}). Rebuild it with: qa index --rebuild --store {self.location}")
+                new = StoreSettings(**data["settings"])
+                old = self._settings
+                if (new.embedding_model, new.dimension) != (old.embedding_model, old.dimension):
+                    raise IndexMismatch(
+                        f"The index in {self.location} was rebuilt with embedding model {new.embedding_model!r} "
+                        f"({new.dimension} dimensions), but this process embeds questions with {old.embedding_model!r} "
+                        f"({old.dimension}). Restart it with QA_EMBEDDING_MODEL={new.embedding_model}, or rebuild the index "
+                        f"with {old.embedding_model!r}.")
+                with self._lock:
+                    self._client.load_collection(names[0])
+                    self._client.load_collection(names[1])
                 self._passages, self._articles = names
                 self._check_author()
         data = self._read_settings()
@@ -386,6 +539,7 @@ class MilvusStore:
         self._seen = key
         if data:
             self._version = int(data.get("version", 0))
+            self._settings = StoreSettings(**data["settings"])
         return changed
 
     def _check_author(self) -> None:
@@ -437,22 +591,27 @@ class MilvusStore:
     def write(self, upsert: Sequence[ArticleRecord] = (), delete: Sequence[str] = ()) -> None:
         """Upsert articles (their passages replaced) and delete articles by id.
 
+        An id both upserted and deleted keeps its new version (as the local store does). Milvus has no
+        multi-row transactions, so a write is made recoverable instead: the articles it touches are
+        listed in the settings row first, each article's hash is written after its passages are
+        complete (a write killed before that leaves the old hash, so the next update redoes it), and
+        the list is cleared last; :meth:`tidy` repairs what a killed write left.
+
         Raises:
             ValueError: A vector of the wrong dimension or not finite, or a text too long for Milvus (nothing written).
             IndexStoreError: Milvus refused the write.
         """
         dim = self._settings.dimension
-        if upsert and not self._has_author:
-            try:
-                self._add_author()  # a collection made before bylines were stored
-            except Exception as e:  # pymilvus's MilvusException and connection errors
-                raise IndexStoreError(f"Milvus refused the write (adding the articles' author field): {e}") from None
-        passage_rows, article_rows, keep, n_parts = [], [], {}, {}
+        ids = [rec.article.id for rec in upsert]
+        if len(set(ids)) != len(ids):
+            raise ValueError("article ids must be unique")
+        delete = [d for d in dict.fromkeys(delete) if d not in set(ids)]
+        passage_rows, head_rows, tail_rows, keep, n_parts = [], [], [], {}, {}
         for rec in upsert:
             a = rec.article
             parts = [a.text[i : i + PART_CHARS] for i in range(0, len(a.text), PART_CHARS)] or [""]
             for n, part in enumerate(parts):
-                article_rows.append(_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts), self._has_author))
+                (tail_rows if n else head_rows).append(_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts), True))
             keep[a.id] = {p.passage.id for p in rec.passages}
             n_parts[a.id] = len(parts)
             for p in rec.passages:
@@ -466,35 +625,97 @@ class MilvusStore:
                     "id": _key(q.id), "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
                     "passage": q.text, "text": p.search_text, "content_hash": p.content_hash, "dense": v.tolist(),
                 })
+        if not upsert and not delete:
+            return
         try:
+            if getattr(self, "_pending", None):
+                self.tidy()  # a write killed before this one
+            if upsert and not self._has_author:
+                self._add_author()  # a collection made before bylines were stored
+            if not self._has_author:
+                for row in head_rows + tail_rows:
+                    row.pop("author", None)
+            # Articles that may have rows to replace: on the live index every one upserted (also rows
+            # stored under an older key form), in a new build those written before.
+            existing = set(ids) if self._published else set(self.article_hashes(ids)) if ids else set()
+            self._write_settings(pending=ids + delete)  # what a killed write must repair, written first
+            _crash_point("milvus-pending-written")
             with self._lock:
                 for i in range(0, len(passage_rows), PAGE):
                     self._client.upsert(self._passages, passage_rows[i : i + PAGE])
-                for i in range(0, len(article_rows), PAGE):
-                    self._client.upsert(self._articles, article_rows[i : i + PAGE])
-            # Then what the new versions no longer have: surplus passages and parts, deleted articles.
-            if self._published and keep:
-                for article_id, ids in keep.items():
-                    self._delete_where(f"article_id == {_quote(article_id)}", keep=ids, parts=n_parts[article_id])
+            _crash_point("milvus-passages-written")
+            # Then what the new versions no longer have: surplus passages and text parts.
+            for article_id in existing:
+                self._delete_rows(article_id, keep=keep[article_id], parts=n_parts[article_id])
+            _crash_point("milvus-surplus-deleted")
+            with self._lock:
+                for rows in (tail_rows, head_rows):  # the first part, which holds the hash, last
+                    for i in range(0, len(rows), PAGE):
+                        self._client.upsert(self._articles, rows[i : i + PAGE])
+            _crash_point("milvus-articles-written")
             for article_id in delete:
-                self._delete_where(f"article_id == {_quote(article_id)}")
+                self._delete_rows(article_id)
+            _crash_point("milvus-deleted")
             self._version += 1
-            self._write_settings()
+            self._write_settings()  # the pending list cleared: the write is complete
         except (ValueError, IndexStoreError):
             raise
         except Exception as e:  # pymilvus's MilvusException and connection errors
             raise IndexStoreError(f"Milvus refused the write: {e}") from None
 
-    def _delete_where(self, expr: str, keep: set[str] | None = None, parts: int = 0) -> None:
-        """Delete an article's rows matching ``expr``; with ``keep``, only its passages not in it and its parts from ``parts`` on."""
+    def _rows(self, collection: str, article_id: str, fields: list[str]) -> list[dict]:
+        """An article's rows in a collection (exact id matches)."""
         with self._lock:
-            if keep is None:
-                self._client.delete(self._passages, filter=expr)
-                self._client.delete(self._articles, filter=expr)
-                return
-            surplus = f"{expr} and id not in {json.dumps(sorted(_key(i) for i in keep))}" if keep else expr
-            self._client.delete(self._passages, filter=surplus)
-            self._client.delete(self._articles, filter=f"{expr} and part >= {int(parts)}")
+            rows = self._client.query(collection, filter=_article_filter(article_id), output_fields=["article_id", *fields])
+        return [r for r in rows if r["article_id"] == article_id]
+
+    def _delete_rows(self, article_id: str, keep: set[str] | None = None, parts: int = 0) -> None:
+        """Delete an article: its passages first, then its text parts (so a killed delete leaves the
+        article listed, and the next update deletes it again). With ``keep``: only its passages not in
+        ``keep`` and its parts from ``parts`` on. Rows are found by the article id, deleted by primary key."""
+        keys = {_key(i) for i in keep or ()}
+        gone = [r["id"] for r in self._rows(self._passages, article_id, ["id"]) if r["id"] not in keys]
+        with self._lock:
+            for i in range(0, len(gone), PAGE):
+                self._client.delete(self._passages, ids=gone[i : i + PAGE])
+        _crash_point("milvus-passages-deleted")
+        gone = [r["pk"] for r in self._rows(self._articles, article_id, ["pk", "part"])
+                if keep is None or r["part"] >= parts or r["pk"] != _part_key(article_id, r["part"])]
+        gone.sort(key=lambda pk: pk == _part_key(article_id, 0))  # the first part, with the hash, last
+        with self._lock:
+            for i in range(0, len(gone), PAGE):
+                self._client.delete(self._articles, ids=gone[i : i + PAGE])
+
+    def tidy(self) -> None:
+        """Repair what a killed write left (see :meth:`write`); a no-op after a completed one.
+
+        For each article the killed write touched: without its first text part (a new article whose
+        rows were not all written, or a delete half done) its remaining rows go; with it, its hash is
+        cleared, so that the next update writes it again (its vectors are reused by content hash, not
+        embedded). Then the pending list is cleared.
+        """
+        data = self._read_settings()
+        pending = (data or {}).get("pending")
+        self._pending = None
+        if not pending:
+            return
+        if pending == "all":
+            ids = {r["article_id"] for r in self._scan(self._passages, 'article_id != ""', ["article_id"])}
+            ids |= {r["article_id"] for r in self._scan(self._articles, 'article_id != ""', ["article_id"])}
+        else:
+            ids = set(pending)
+        for article_id in sorted(ids):
+            with self._lock:
+                head = self._client.get(self._articles, ids=[_part_key(article_id, 0)], output_fields=["*"])
+            if not head:
+                self._delete_rows(article_id)
+            elif head[0].get("hash"):
+                row = {k: v for k, v in head[0].items() if k in _ARTICLE_FIELDS}
+                row.update(hash="", v=[0.0, 0.0])
+                with self._lock:
+                    self._client.upsert(self._articles, [row])
+        self._version += 1
+        self._write_settings()
 
     def set_index_type(self, index_type: str) -> str:
         """Rebuild the dense index: 'flat' (exact; the only one Milvus Lite has) or 'hnsw' (a server)."""
@@ -638,6 +859,76 @@ class MilvusStore:
             location=self.location,
             details={"collections": [self._passages, self._articles], "backend": "milvus"},
         )
+
+
+LEASE_PK = "lease"
+
+
+@contextlib.contextmanager
+def writer_lease(location: str):
+    """One writer at a time on a Milvus server: a lease row in ``<prefix>_current``, renewed while held.
+
+    A lease held by a live writer refuses a second one with a message naming it; a lease whose writer
+    was killed is taken over (at once when that process ran on this host, else when it expires after
+    LEASE_S seconds). (A Milvus Lite file needs none: one process at a time opens it.)
+
+    Raises:
+        IndexStoreError: Another writer holds the lease.
+    """
+    uri, prefix = parse_location(location)
+    client = _client(uri)
+    name = _pointer_name(prefix)
+    me = {"owner": _owner(), "token": uuid.uuid4().hex, "since": time.time()}
+    lock, stop, held = threading.Lock(), threading.Event(), False
+
+    def read() -> dict | None:
+        rows = client.get(name, ids=[LEASE_PK], output_fields=["articles"])
+        try:
+            return json.loads(rows[0]["articles"]) if rows else None
+        except ValueError:
+            return None
+
+    def take() -> None:
+        info = dict(me, expires=time.time() + LEASE_S)
+        client.upsert(name, [{"pk": LEASE_PK, "passages": "lease", "articles": json.dumps(info), "v": [0.0, 0.0]}])
+
+    def renew() -> None:
+        while not stop.wait(LEASE_S / 4):
+            with lock, contextlib.suppress(Exception):
+                if not stop.is_set():
+                    take()
+
+    try:
+        try:
+            _create_pointer(client, prefix)
+            client.load_collection(name)
+            for attempt in range(2):
+                other = read()
+                if other and other.get("token") != me["token"] and float(other.get("expires", 0)) > time.time() \
+                        and _owner_alive(str(other.get("owner", ""))):
+                    host, _, pid = str(other.get("owner", "?:?")).rpartition(":")
+                    since = time.strftime("%H:%M:%S", time.localtime(float(other.get("since", 0))))
+                    raise IndexStoreError(
+                        f"Another qa index is writing to the index in {location} (process {pid} on {host}, since {since}); "
+                        f"wait for it to finish, then run this again. (A writer that was killed frees it within {LEASE_S} s.)")
+                if attempt == 0:
+                    take()
+                    time.sleep(0.2)  # a writer that took it at the same moment: the last upsert wins, both read it back
+            held = True
+        except IndexStoreError:
+            raise
+        except Exception as e:  # pymilvus's MilvusException and connection errors
+            raise IndexStoreError(f"Cannot take the writer's lease on {location}: {e}") from None
+        threading.Thread(target=renew, daemon=True, name="qa-milvus-lease").start()
+        yield
+    finally:
+        stop.set()
+        with lock:
+            if held:
+                with contextlib.suppress(Exception):
+                    if (read() or {}).get("token") == me["token"]:
+                        client.delete(name, ids=[LEASE_PK])
+            _close_client(client, uri)
 
 
 def _pointer_name(prefix: str) -> str:

@@ -1,0 +1,435 @@
+"""The store protocol's contract (issue 23), the same tests for every store: the local store
+(FAISS + SQLite), Milvus Lite (a file) and a Milvus server (Milvus Lite's gRPC server, as
+tests/test_store_milvus_server.py starts it).
+
+Real stores; the vectors are synthetic (a deterministic unit vector per text, 8 dimensions), so no
+model is loaded: what is tested is what a store keeps, finds, replaces and repairs.
+
+    ids of every kind (non-ASCII, CJK, emoji, quotes, backslashes, percent, line breaks) through
+      add, shrink and delete, also from a store opened anew (as the next ``qa index`` opens it);
+    upsert and delete of one id in one write (the new version stays);
+    article hashes and vectors by content hash round trip;
+    refresh after a rebuild with another embedding model: refused, or followed with its settings;
+    a reader during writes never fails and never misses an article that is in the index all along;
+    publish while another build is being written keeps that build;
+    kill -9 at every step of a write (a subprocess): after the next update (which also drops an article
+      the killed write was adding) the index equals a fresh build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, free_port
+from qa.articles import Article
+from qa.chunking import ChunkingSettings, chunk_article, search_text
+from qa.stores import (
+    ArticleRecord,
+    IndexMismatch,
+    IndexStoreError,
+    PassageRecord,
+    StoreSettings,
+    content_hash,
+    create_store,
+    open_store,
+)
+
+DIM = 8
+MODEL = "synthetic-a"
+CHUNKING = ChunkingSettings(target_words=8, max_words=20)
+
+ODD_IDS = [
+    "naïve.txt", "café.txt", "新闻/日本語の記事.txt", "emoji 🎉🦦.txt", 'say "hi".txt', "back\\slash\\n.txt",
+    "O'Brien's otters.txt", "100%_done.txt", "mix \\\"'`.txt", "Ωmega Ünïcödé.md", "tab\tstop.txt",
+    "line\nbreak.txt", "plain.txt",
+]
+
+
+# ---- the stores -------------------------------------------------------------------------------
+
+def _milvus_lite_runs(tmp: Path) -> str:
+    try:
+        import milvus_lite  # noqa: F401
+        from pymilvus import MilvusClient
+    except ImportError as e:
+        return f"{type(e).__name__}: {e}"
+    why = ""
+    for attempt in range(2):  # a first start of the embedded server can time out on a busy machine
+        try:
+            MilvusClient(str(tmp / "probe.db")).close()
+            return ""
+        except Exception as e:
+            why = f"{type(e).__name__}: {e}"
+    return why
+
+
+@pytest.fixture(scope="module")
+def lite_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("contract-lite")
+    why = _milvus_lite_runs(tmp)
+    if why:
+        pytest.skip(f"Milvus Lite cannot run here ({why})")
+    from qa.stores.milvus import _client, _close_client
+
+    keeper = _client(str(tmp / "contract.db"))  # keeps the file's embedded server up between the tests' stores
+    yield tmp
+    _close_client(keeper, str(tmp / "contract.db"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A Milvus gRPC server (Milvus Lite's) on a free port; yields its http:// address."""
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: no Milvus server to test against")
+    from test_store_milvus_server import server_command
+
+    data, port = tmp_path_factory.mktemp("contract-server"), free_port()
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen(server_command(data, port), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    import socket
+
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    if proc.poll() is not None or time.monotonic() >= deadline:
+        proc.kill()
+        pytest.skip(f"the Milvus Lite server did not start: {(data / 'server.log').read_text()[-500:]}")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(30)
+    log.close()
+
+
+_COUNT = iter(range(10**6))
+
+
+@pytest.fixture(params=["local", "milvus-lite", "milvus-server"])
+def location(request, tmp_path) -> str:
+    """A fresh, empty index location of each kind (Milvus: its own collection prefix)."""
+    n = next(_COUNT)
+    if request.param == "local":
+        return str(tmp_path / "index")
+    pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]')")
+    if request.param == "milvus-lite":
+        return f"milvus://{request.getfixturevalue('lite_dir')}/contract.db#c{n}"
+    return f"{request.getfixturevalue('server')}#c{n}"
+
+
+def local_path(location: str):
+    return Path(location) if "://" not in location else location
+
+
+# ---- synthetic articles and vectors ----------------------------------------------------------
+
+def vec(text: str) -> np.ndarray:
+    seed = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+    v = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def long_text(i: int, sentences: int) -> str:
+    return " ".join(f"Sentence {n} of story {i} tells of otters and kelp number {n}{i}." for n in range(sentences))
+
+
+def article(aid: str, text: str, title: str | None = None) -> Article:
+    return Article(aid, title if title is not None else f"Title of {aid}", text, "2020-01-02", aid)
+
+
+def record(a: Article, model: str = MODEL, chunking: ChunkingSettings = CHUNKING) -> ArticleRecord:
+    recs = []
+    for p in chunk_article(a, chunking):
+        t = search_text(a.title, p)
+        recs.append(PassageRecord(p, t, content_hash(t, model), vec(model + t)))
+    return ArticleRecord(a, recs)
+
+
+def settings(model: str = MODEL, chunking: ChunkingSettings = CHUNKING) -> StoreSettings:
+    from dataclasses import asdict
+
+    return StoreSettings(model, DIM, asdict(chunking), "auto")
+
+
+def build(location, articles: list[Article], model: str = MODEL, chunking: ChunkingSettings = CHUNKING) -> None:
+    """A full build, published (as ``qa index --rebuild`` makes one)."""
+    store = create_store(local_path(location), settings(model, chunking))
+    try:
+        store.write([record(a, model, chunking) for a in articles])
+        store.publish()
+    finally:
+        store.close()
+
+
+def update(location, articles: list[Article]) -> None:
+    """What the next ``qa index`` does: open, repair a killed write, write what differs."""
+    store = open_store(local_path(location))
+    try:
+        if hasattr(store, "tidy"):
+            store.tidy()
+        old = store.article_hashes()
+        wanted = {a.id: a for a in articles}
+        store.write([record(a) for a in articles if old.get(a.id) != a.hash], sorted(set(old) - set(wanted)))
+    finally:
+        store.close()
+
+
+def snapshot(store) -> dict:
+    """What a store holds, through the protocol only: articles with their text and hash, every
+    passage (found by a dense search for all) with its offsets and text."""
+    listed = store.list_articles()
+    ids = [a.id for a in listed]
+    full = store.articles(ids)
+    found = [pid for pid, _ in store.dense_search(vec("anything"), 10_000)]
+    stored = store.passages(sorted(found))
+    return {
+        "articles": [(a.id, a.title, a.date, a.text) for a in full],
+        "hashes": store.article_hashes(),
+        "passages": sorted((p.passage.id, p.passage.article_id, p.passage.start, p.passage.end, p.passage.text) for p in stored),
+        "found": sorted(found),
+        "counts": (store.stats().articles, store.stats().passages),
+    }
+
+
+# ---- the contract ----------------------------------------------------------------------------
+
+def test_ids_of_every_kind_through_add_shrink_and_delete(location):
+    long = [article(aid, long_text(i, 6)) for i, aid in enumerate(ODD_IDS)]
+    build(location, long)
+    store = open_store(local_path(location), MODEL)
+    try:
+        assert [a.id for a in store.list_articles()] == sorted(ODD_IDS)
+        assert store.article_hashes() == {a.id: a.hash for a in long}
+        assert [a.text for a in store.articles(ODD_IDS)] == [a.text for a in long]
+        for a in long:
+            rec = record(a)
+            assert len(rec.passages) >= 3
+            pids = [p.passage.id for p in rec.passages]
+            assert [s.passage.id for s in store.passages(pids)] == pids
+            assert all(s.article.id == a.id and s.article.title == a.title for s in store.passages(pids))
+            assert store.dense_search(rec.passages[1].vector, 1)[0][0] == pids[1]
+    finally:
+        store.close()
+    # The next run (a store opened anew) shrinks every article to one passage: no stale passage is left.
+    short = [article(aid, f"Only a short note about {i}.") for i, aid in enumerate(ODD_IDS)]
+    update(location, short)
+    store = open_store(local_path(location), MODEL)
+    try:
+        snap = snapshot(store)
+        assert snap["counts"] == (len(ODD_IDS), len(ODD_IDS))
+        assert snap["found"] == sorted(f"{aid}:0" for aid in ODD_IDS)
+        assert store.keyword_search("kelp", 50) == []
+        assert store.article_hashes() == {a.id: a.hash for a in short}
+    finally:
+        store.close()
+    # Then every odd id is deleted (the plain one stays).
+    update(location, [a for a in short if a.id == "plain.txt"])
+    store = open_store(local_path(location), MODEL)
+    try:
+        snap = snapshot(store)
+        assert snap["counts"] == (1, 1) and snap["found"] == ["plain.txt:0"]
+        assert [a.id for a in store.list_articles()] == ["plain.txt"]
+        assert store.articles(ODD_IDS[:-1]) == [] and store.passages([f"{aid}:0" for aid in ODD_IDS[:-1]]) == []
+    finally:
+        store.close()
+
+
+def test_upsert_and_delete_of_one_id_in_one_write_keeps_the_new_version(location):
+    a = article("café.txt", long_text(1, 4))
+    build(location, [a, article("b.txt", "Beta decay emits electrons.")])
+    store = open_store(local_path(location))
+    try:
+        new = article("café.txt", "The café reopened in spring with a new menu.")
+        store.write([record(new)], ["café.txt", "b.txt"])
+        assert store.article_hashes() == {"café.txt": new.hash}
+        assert store.articles(["café.txt"])[0].text == new.text
+        assert snapshot(store)["found"] == ["café.txt:0"]
+    finally:
+        store.close()
+
+
+def test_hashes_and_vectors_round_trip(location):
+    arts = [article(aid, long_text(i, 3)) for i, aid in enumerate(["a.txt", "naïve.txt", 'q"uote.txt'])]
+    build(location, arts)
+    store = open_store(local_path(location), MODEL)
+    try:
+        assert store.article_hashes() == {a.id: a.hash for a in arts}
+        assert store.article_hashes(["naïve.txt", "missing.txt"]) == {"naïve.txt": arts[1].hash}
+        wanted = {p.content_hash: p.vector for a in arts for p in record(a).passages}
+        got = store.vectors_by_content([*wanted, "0" * 32])
+        assert set(got) == set(wanted)
+        for h, v in wanted.items():
+            assert np.allclose(got[h], v, atol=1e-6)
+        hits = store.passages([p.passage.id for p in record(arts[2]).passages], with_vectors=True)
+        assert all(np.allclose(h.vector, vec(MODEL + search_text(arts[2].title, h.passage)), atol=1e-6) for h in hits)
+    finally:
+        store.close()
+
+
+def test_refresh_after_a_rebuild_with_another_model_is_refused_or_followed(location):
+    build(location, [article("a.txt", "Alpha particles are helium nuclei.")])
+    reader = open_store(local_path(location), MODEL)
+    try:
+        assert reader.refresh() is False
+        # Same model, other chunking: followed, with the new settings.
+        other_chunks = ChunkingSettings(target_words=5, max_words=10)
+        build(location, [article("b.txt", "Beta decay emits electrons.")], MODEL, other_chunks)
+        assert reader.refresh() is True
+        assert [a.id for a in reader.list_articles()] == ["b.txt"]
+        assert reader.settings.chunking == settings(MODEL, other_chunks).chunking
+        # Another model, same dimension (the silently wrong case): refused, or followed with its name.
+        build(location, [article("c.txt", "Gamma rays are photons.")], "synthetic-b")
+        try:
+            changed = reader.refresh()
+        except IndexMismatch as e:
+            assert "synthetic-b" in str(e)
+        else:
+            assert changed is True and reader.settings.embedding_model == "synthetic-b"
+            assert [a.id for a in reader.list_articles()] == ["c.txt"]
+    finally:
+        reader.close()
+
+
+def test_a_reader_during_writes_never_fails_nor_misses_an_article(location):
+    stable = [article(f"stable-{i}-é.txt", long_text(i, 3)) for i in range(4)]
+    build(location, stable)
+    reader = open_store(local_path(location), MODEL)
+    writer = open_store(local_path(location))
+    errors, missing, rounds = [], [], [0]
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                reader.refresh()
+                ids = {a.id for a in reader.list_articles()}
+                lost = {a.id for a in stable} - ids
+                if lost:
+                    missing.append(sorted(lost))
+                hits = reader.dense_search(vec("otters"), 20)
+                reader.passages([pid for pid, _ in hits])
+                reader.keyword_search("otters kelp", 5)
+                rounds[0] += 1
+            except Exception as e:  # noqa: BLE001  (any failure is a finding)
+                errors.append(f"{type(e).__name__}: {e}")
+                return
+
+    t = threading.Thread(target=read)
+    t.start()
+    try:
+        for n in range(6):
+            changed = [article(a.id, long_text(10 + n, 2 + n % 3)) for a in stable]  # grow and shrink
+            extra = [article(f"extra-{n}.txt", long_text(n, 2))]
+            writer.write([record(a) for a in changed + extra], [f"extra-{n - 1}.txt"] if n else [])
+    finally:
+        stop.set()
+        t.join(60)
+        writer.close()
+    try:
+        assert not errors and not missing and rounds[0] > 0, (errors, missing[:3], rounds)
+        reader.refresh()
+        assert sorted(a.id for a in reader.list_articles()) == sorted([a.id for a in stable] + ["extra-5.txt"])
+    finally:
+        reader.close()
+
+
+def test_publish_while_another_build_is_written_keeps_that_build(location):
+    build(location, [article("live.txt", "The live index.")])
+    slow = create_store(local_path(location), settings())
+    try:
+        slow.write([record(article("slow-1.txt", "A slow build, first part."))])
+        build(location, [article("fast.txt", "A fast build published meanwhile.")])  # another process's --rebuild
+        slow.write([record(article("slow-2.txt", "A slow build, second part."))])
+        slow.publish()
+    finally:
+        slow.close()
+    store = open_store(local_path(location), MODEL)
+    try:
+        assert [a.id for a in store.list_articles()] == ["slow-1.txt", "slow-2.txt"]
+        assert snapshot(store)["found"] == ["slow-1.txt:0", "slow-2.txt:0"]
+    finally:
+        store.close()
+
+
+# ---- kill -9 at every step of a write --------------------------------------------------------
+
+LOCAL_STEPS = ["segment-written", "before-commit"]
+MILVUS_STEPS = ["milvus-pending-written", "milvus-passages-written", "milvus-surplus-deleted", "milvus-passages-deleted",
+                "milvus-articles-written", "milvus-deleted"]
+
+BEFORE = [article("naïve.txt", long_text(1, 6)), article("café.txt", long_text(2, 6)), article("keep.txt", long_text(3, 3)),
+          article("gone 🎉.txt", long_text(4, 4))]
+AFTER = [article("naïve.txt", "Now a short article."), article("café.txt", long_text(5, 8)), article("keep.txt", long_text(3, 3)),
+         article('new "one".txt', long_text(6, 3))]
+FINAL = [a for a in AFTER if a.id != 'new "one".txt']  # the next run: the file the killed run was adding is gone again
+
+WRITER = """
+import sys, pickle
+sys.path.insert(0, sys.argv[1])
+from test_store_contract import AFTER, update
+update(sys.argv[2], AFTER)
+print("finished")
+"""
+
+
+def test_a_write_killed_at_any_step_is_repaired_by_the_next_update(location, tmp_path):
+    steps = LOCAL_STEPS if "://" not in location else MILVUS_STEPS
+    base, _, prefix = location.partition("#")
+    base = base.replace("/contract.db", "/crash.db")  # a file no store of this process holds: the writer is another process
+    fresh_loc = str(tmp_path / "fresh") if "://" not in location else f"{base}#{prefix}fresh"
+    build(fresh_loc, FINAL)
+    fresh = open_store(local_path(fresh_loc))
+    want = snapshot(fresh)
+    fresh.close()
+    killed = 0
+    for n, step in enumerate(steps):
+        loc = str(tmp_path / f"index-{n}") if "://" not in location else f"{base}#{prefix}k{n}"
+        build(loc, BEFORE)
+        env = {**os.environ, "QA_CRASH_AT": step, "PYTHONPATH": str(ROOT)}
+        r = subprocess.run([sys.executable, "-c", WRITER, str(Path(__file__).parent), loc], env=env, cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in r.stderr, r.stderr[-2000:]
+        killed += r.returncode == -9
+        update(loc, FINAL)
+        store = open_store(local_path(loc))
+        try:
+            assert snapshot(store) == want, step
+        finally:
+            store.close()
+    assert killed == len(steps)  # every step was reached, and killed there
+
+
+# ---- the writer's lease on a Milvus server -----------------------------------------------------
+
+def test_two_writers_on_a_server_are_excluded_with_a_message(server):
+    import socket
+
+    from qa.stores import writer_lock
+    from qa.stores.milvus import LEASE_PK, _client, _pointer_name
+
+    loc = f"{server}#lease"
+    with writer_lock(loc):
+        with pytest.raises(IndexStoreError, match=r"Another qa index is writing .* \(process \d+ on "):
+            with writer_lock(loc):
+                pass
+    with writer_lock(loc):  # released
+        pass
+    # A lease left by a killed writer on this host is taken over at once.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    client = _client(server)
+    info = {"owner": f"{socket.gethostname()}:{dead}", "token": "x", "since": time.time(), "expires": time.time() + 600}
+    client.upsert(_pointer_name("lease"), [{"pk": LEASE_PK, "passages": "lease", "articles": json.dumps(info), "v": [0.0, 0.0]}])
+    client.close()
+    with writer_lock(loc):
+        pass
