@@ -235,3 +235,29 @@ def test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embed
     old = open_store(indexer.root)
     indexer.index([by(1, "Ann Lee"), art(2), by(3, "Bo Chan")], rebuild=True)
     assert old.refresh() and [a.author for a in old.list_articles()] == ["Ann Lee", "", "Bo Chan"]
+
+
+def test_deleted_articles_leave_no_keyword_rows(indexer):
+    """After deleting 10 of 12 articles, a keyword search finds the 2 left (stale rows once crowded them out)."""
+    articles = [Article(f"k{i:02d}.txt", f"Ferry {i}", f"The ferry number {i} crossed the strait at dawn.", "2020-01-01", f"k{i:02d}.txt")
+                for i in range(12)]
+    indexer.index(articles)
+    report = indexer.index(articles[10:])
+    assert len(report.removed) == 10
+    store = open_store(indexer.root)
+    try:
+        found = [pid.split(":")[0] for pid, _ in store.keyword_search("ferry strait dawn", 2)]
+        assert sorted(found) == ["k10.txt", "k11.txt"]
+        db_rows = store._db.execute("SELECT COUNT(*) FROM passages_fts").fetchone()[0]
+        assert db_rows == store.stats().passages
+    finally:
+        store.close()
+
+
+def test_an_unchanged_article_is_not_written_again(indexer):
+    """The stored content hash is the article's: a second run over the same articles changes nothing."""
+    articles = [art(1), art(2)]
+    indexer.index(articles)
+    again = indexer.index(articles)
+    assert not again.touched and sorted(again.unchanged) == ["a1.txt", "a2.txt"]
+    assert all(open_store(indexer.root).article_hashes().values())

@@ -654,6 +654,54 @@ MUTATIONS = [
         ["tests/test_quotes.py::test_engine_answers_with_the_speakers_own_words_citing_the_quote",
          "tests/test_quotes.py::test_engine_declines_for_a_speaker_who_said_nothing_about_it"],
     ),
+    # Issue 23: processes that wait instead of failing, the remembered folder, the removal guard.
+    Mutation(
+        "watch-failure-marked-seen", "a failed re-index of the folder watch taken as done (the change is never indexed)",
+        "qa/watch.py", "                continue  # not marked as seen: the same change is indexed again", "                pass",
+        ["tests/test_watch.py"],
+    ),
+    Mutation(
+        "index-jobs-not-in-line", "the upload's and the watch's `qa index` run at once (one is refused by the other's build)",
+        "qa/watch.py", "        with _JOBS:", "        with threading.Lock():",
+        ["tests/test_watch.py::test_the_chats_index_jobs_run_one_at_a_time"],
+    ),
+    Mutation(
+        "keyword-rows-left-on-delete", "a deleted article's keyword (FTS5) rows left behind, crowding out live passages",
+        "qa/stores/local.py", '            db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(v,) for v, _ in gone])',
+        "            pass",
+        ["tests/test_store.py::test_deleted_articles_leave_no_keyword_rows"],
+    ),
+    Mutation(
+        "empty-article-hash", "an empty content hash stored for every article (every run rewrites everything)",
+        "qa/stores/local.py", "[(a.id, a.title, a.date, a.source, a.url, a.hash, a.text, a.author) for a in (r.article for r in upsert)]",
+        "[(a.id, a.title, a.date, a.source, a.url, '', a.text, a.author) for a in (r.article for r in upsert)]",
+        ["tests/test_store.py::test_an_unchanged_article_is_not_written_again"],
+    ),
+    Mutation(
+        "sqlite-lock-said-as-disk-problem", "a held SQLite lock reported as 'free disk space or fix the permissions'",
+        "qa/stores/local.py", "        if _locked(e):", "        if False:",
+        ["tests/faults/test_index_faults.py::test_a_held_sqlite_lock_is_named_not_a_disk_problem"],
+    ),
+    Mutation(
+        "build-lock-holder-unnamed", "a refused build does not say which process holds the lock",
+        "qa/stores/local.py", "                holder = lock_holder(root) or \"another process\"", "                holder = \"another process\"",
+        ["tests/faults/test_index_faults.py::test_two_builds_at_once"],
+    ),
+    Mutation(
+        "removal-guard-off", "a run that removes more than half of the index's articles goes ahead without --yes",
+        "qa/indexing.py", "        if old and removed > max_removed_share * len(old):", "        if False:",
+        ["tests/faults/test_remembered_folder.py"],
+    ),
+    Mutation(
+        "remembered-folder-ignored", "qa index without --articles indexes the default folder, not the one the index was built from",
+        "qa/cli.py", "    return (folder, \"the folder this index was built from\") if folder else (None, \"\")", "    return None, \"\"",
+        ["tests/faults/test_remembered_folder.py"],
+    ),
+    Mutation(
+        "bad-model-name-not-checked", "a model name that is neither bundled nor a folder goes to the hub (and a traceback)",
+        "qa/config.py", "                    why := _model_problem(f.name, value, self.allow_downloads)):", "                    why := ''):",
+        ["tests/faults/test_bad_values.py"],
+    ),
 ]
 
 
