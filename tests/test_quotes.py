@@ -225,6 +225,18 @@ def test_a_speaker_quoted_on_other_things_only_is_declined_not_given_someone_els
     assert a.answer is None and a.citations == [] and a.confidence < quotes.MIN_CONFIDENCE
 
 
+def test_only_the_speakers_that_fit_best_are_candidates_however_close_another_is_to_the_topic():
+    text = INQUIRY.text + ("\nGraymark chief executive Fiona Gallacher said overcrowding was a disgrace. "
+                           "\"Overcrowding on overcrowded sailings must end,\" she said.\n")
+    article = replace(INQUIRY, text=text)
+    said = quotes.candidates(quotes.parse_question("What did the former chief executive say about overcrowding?"),
+                             "", [article], _Words().embed)
+    assert said and {s.speaker for s in said} == {"Tom Reyes"}  # Gallacher is a chief executive, not the former one
+    everyone = quotes.candidates(quotes.parse_question("What did the former chief executive say about overcrowding?"),
+                                 "", [article], _Words().embed, best_speakers_only=False)
+    assert "Fiona Gallacher" in {s.speaker for s in everyone}
+
+
 def test_a_plain_answer_inside_another_speakers_quote_is_declined():
     start = INQUIRY.text.index("We were assured")
     inside = (start, start + len("We were assured by management"))
