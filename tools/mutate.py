@@ -702,6 +702,41 @@ MUTATIONS = [
         "qa/config.py", "                    why := _model_problem(f.name, value, self.allow_downloads)):", "                    why := ''):",
         ["tests/faults/test_bad_values.py"],
     ),
+    Mutation(
+        "milvus-unicode-key-quoting", "Milvus filter literals quoted with JSON's ASCII escapes: non-ASCII ids never deleted or shrunk",
+        "qa/stores/milvus.py", """    return '"' + value.replace("\\\\", "\\\\\\\\").replace('"', '\\\\"') + '"'""",
+        "    return json.dumps(value)",
+        ["tests/test_store_contract.py::test_ids_of_every_kind_through_add_shrink_and_delete"],
+    ),
+    Mutation(
+        "milvus-refresh-without-settings", "a Milvus reader follows a rebuild without reading its settings",
+        "qa/stores/milvus.py", "            self._settings = StoreSettings(**data[\"settings\"])\n        return changed",
+        "        return changed",
+        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_with_another_model_is_refused_or_followed"],
+    ),
+    Mutation(
+        "milvus-refresh-other-model-followed", "a Milvus reader follows a rebuild with another embedding model, keeping its old model name",
+        "qa/stores/milvus.py", "                if (new.embedding_model, new.dimension) != (old.embedding_model, old.dimension):",
+        "                if False:",
+        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_with_another_model_is_refused_or_followed"],
+    ),
+    Mutation(
+        "milvus-upsert-delete-one-id", "an id both upserted and deleted in one Milvus write loses its new version",
+        "qa/stores/milvus.py", "        delete = [d for d in dict.fromkeys(delete) if d not in set(ids)]",
+        "        delete = list(dict.fromkeys(delete))",
+        ["tests/test_store_contract.py::test_upsert_and_delete_of_one_id_in_one_write_keeps_the_new_version"],
+    ),
+    Mutation(
+        "milvus-publish-drops-build-being-written", "a Milvus publish drops the collections of a build another store is writing",
+        "qa/stores/milvus.py", "            keep = {self._passages, self._articles, *(live or ()), *self._builds_in_progress()}",
+        "            keep = {self._passages, self._articles, *(live or ())}",
+        ["tests/test_store_contract.py::test_publish_while_another_build_is_written_keeps_that_build"],
+    ),
+    Mutation(
+        "milvus-crash-no-repair", "a Milvus write killed half way is not repaired (its pending list ignored)",
+        "qa/stores/milvus.py", "        pending = (data or {}).get(\"pending\")\n", "        pending = None\n",
+        ["tests/test_store_contract.py::test_a_write_killed_at_any_step_is_repaired_by_the_next_update"],
+    ),
 ]
 
 
