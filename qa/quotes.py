@@ -1282,16 +1282,14 @@ def score_topics(ask: QuoteAsk, question: str, said: list[Said], embed: Callable
     for s, context in zip(said, contexts):
         have = {stem(w) for w in words(context, _TOPIC_STOP)}
         s.overlap = len(wanted & have) / len(wanted) if wanted else 0.0
-    titles = list(dict.fromkeys(s.article.title for s in said))
-    texts = [topic] + titles
-    for s, context in zip(said, contexts):
-        texts += [s.quote.text, context]
+    # Each distinct text embedded once (a split quote's parts share their evidence).
+    texts = list(dict.fromkeys([topic] + [s.article.title for s in said]
+                               + [x for s, context in zip(said, contexts) for x in (s.quote.text, context)]))
     vectors = embed(texts)
-    t, n = vectors[0], 1 + len(titles)
-    title = {name: float(vectors[1 + i] @ t) for i, name in enumerate(titles)}
-    for i, s in enumerate(said):
-        s.topic = float(max(vectors[n + 2 * i] @ t, vectors[n + 1 + 2 * i] @ t))
-        s.title = title[s.article.title]
+    cosine = {text: float(v @ vectors[0]) for text, v in zip(texts, vectors)}
+    for s, context in zip(said, contexts):
+        s.topic = max(cosine[s.quote.text], cosine[context])
+        s.title = cosine[s.article.title]
 
 
 def candidates(ask: QuoteAsk, question: str, articles: Sequence, embed: Callable[[list[str]], object],
