@@ -211,7 +211,7 @@ def parse_markdown(text: str, reference: datetime | None = None) -> Fields:
         fields = parse_plain(body, reference, title=title)
     else:
         fields = parse_plain(markdown_to_text(body), reference, title=title)
-    if not fields.text and not title:
+    if not fields.text and not title and not body.lstrip().startswith("#"):  # a heading alone is a title, not an article
         # One paragraph and no front matter: the paragraph is the article (its first line, or sentence, the title).
         plain = markdown_to_text(body).strip() if len(body) <= MAX_MARKDOWN_CHARS else body.strip()
         if plain:
