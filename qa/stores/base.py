@@ -14,8 +14,14 @@ Ids:
       embedding the same text again (a renamed or moved article costs no embedding).
 
 Consistency: a store applies one :meth:`IndexStore.write` atomically; a reader sees all of
-it or none of it, also when the writer is killed half way. A reader in another process
-picks changes up with :meth:`IndexStore.refresh`.
+it or none of it, also when the writer is killed half way. (A store without multi-row
+transactions, Milvus, makes a write recoverable instead: a reader may see an article half
+updated for an instant, never missing, and the next update after a killed write repairs it;
+an optional ``tidy()`` does the repair, and the indexer calls it before each update.) An id
+both upserted and deleted in one write keeps its new version. A reader in another process
+picks changes up with :meth:`IndexStore.refresh`, which refuses (:class:`IndexMismatch`) a
+rebuild made with another embedding model. ``tests/test_store_contract.py`` checks all of
+this for every store.
 """
 
 from __future__ import annotations
