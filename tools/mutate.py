@@ -712,13 +712,13 @@ MUTATIONS = [
         "milvus-refresh-without-settings", "a Milvus reader follows a rebuild without reading its settings",
         "qa/stores/milvus.py", "            self._settings = StoreSettings(**data[\"settings\"])\n        return changed",
         "        return changed",
-        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_with_another_model_is_refused_or_followed"],
+        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_follows_its_settings_and_refuses_another_model"],
     ),
     Mutation(
         "milvus-refresh-other-model-followed", "a Milvus reader follows a rebuild with another embedding model, keeping its old model name",
         "qa/stores/milvus.py", "                if (new.embedding_model, new.dimension) != (old.embedding_model, old.dimension):",
         "                if False:",
-        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_with_another_model_is_refused_or_followed"],
+        ["tests/test_store_contract.py::test_refresh_after_a_rebuild_follows_its_settings_and_refuses_another_model"],
     ),
     Mutation(
         "milvus-upsert-delete-one-id", "an id both upserted and deleted in one Milvus write loses its new version",
