@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, free_port
+
 from qa.articles import Article
 from qa.chunking import ChunkingSettings, chunk_article, search_text
 from qa.stores import (

@@ -20,7 +20,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT, SEEDS
 
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]')")
@@ -89,7 +88,7 @@ def test_kill_9_during_qa_index_on_milvus_lite_is_repaired_by_the_next_run(tmp_p
     loc = f"milvus://{tmp_path}/crash.db"
     t0 = time.monotonic()
     first = _qa_index(loc, folder)
-    out, err = first.communicate(timeout=600)
+    _, err = first.communicate(timeout=600)
     assert first.returncode == 0, err[-2000:]
     t0 = time.monotonic()
     again = _qa_index(loc, folder)
@@ -120,7 +119,7 @@ def test_kill_9_during_qa_index_on_milvus_lite_is_repaired_by_the_next_run(tmp_p
         stats["killed"] += proc.returncode == -9
         stats["mid_write"] += _pending(loc)
         again = _qa_index(loc, folder)
-        out, err = again.communicate(timeout=600)
+        _, err = again.communicate(timeout=600)
         assert again.returncode == 0, err[-2000:]
         fresh = f"milvus://{tmp_path}/fresh{n}.db"
         Indexer(fresh, embedder).index_folder(folder)
