@@ -133,7 +133,13 @@ def _client(uri: str):
             if _open_elsewhere(uri):
                 raise IndexStoreError(f"The Milvus Lite file {uri} is open in another process (a qa serve or qa index?); "
                                       "Milvus Lite allows one process per file: stop that one, or use a Milvus server")
-            client = MilvusClient(uri)
+            try:
+                client = MilvusClient(uri)
+            except Exception:  # Lite's embedded server can be slow to start on a busy machine: once more
+                if _open_elsewhere(uri):
+                    raise
+                time.sleep(1)
+                client = MilvusClient(uri)
     except IndexStoreError:
         raise
     except Exception as e:  # pymilvus raises its own MilvusException, or OSError / ConnectionError
