@@ -103,7 +103,7 @@ MUTATIONS = [
     ),
     Mutation(
         "one-citation-only", "only one citation per answer",
-        "qa/answers.py", "    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key]:",
+        "qa/answers.py", "    for c in [chosen] + [c for c in cands if c is not chosen and c.key == chosen.key and c.accepted]:",
         "    for c in [chosen]:",
         ["tests/test_answers.py", "tests/test_e2e.py"],
     ),
@@ -159,7 +159,7 @@ MUTATIONS = [
     ),
     Mutation(
         "milvus-lite-lock-unchecked", "a Milvus Lite file held by another process is opened anyway",
-        "qa/stores/milvus.py", "            if _open_elsewhere(uri):", "            if False:",
+        "qa/stores/milvus.py", "            if _open_elsewhere(uri):\n                raise IndexStoreError(", "            if False:\n                raise IndexStoreError(",
         ["tests/test_store_milvus.py"],
     ),
     Mutation(
@@ -219,7 +219,7 @@ MUTATIONS = [
     ),
     Mutation(
         "decide-story-rule-ignored", "the story rule not applied to passages of an evolving story",
-        "qa/answers.py", "    cands = candidates(spans, sources, rule.for_sources(sources))", "    cands = candidates(spans, sources, rule)",
+        "qa/answers.py", "rule.for_sources(sources), kind, resolved_question)", "rule, kind, resolved_question)",
         ["tests/test_news.py"],
     ),
     Mutation(

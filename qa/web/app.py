@@ -498,7 +498,6 @@ def launch(chat_backend: LocalChat | ChatProcess | Engine, host: str = "127.0.0.
     Raises:
         qa.web.access.AccessError: A network address without sign-in and without ``no_auth``.
     """
-    import gradio as gr
     from starlette.middleware import Middleware
 
     access = access or Access(chat_backend.config, no_auth=False)
