@@ -133,13 +133,7 @@ def _client(uri: str):
             if _open_elsewhere(uri):
                 raise IndexStoreError(f"The Milvus Lite file {uri} is open in another process (a qa serve or qa index?); "
                                       "Milvus Lite allows one process per file: stop that one, or use a Milvus server")
-            try:
-                client = MilvusClient(uri)
-            except Exception:  # Lite's embedded server can be slow to start on a busy machine: once more
-                if _open_elsewhere(uri):
-                    raise
-                time.sleep(1)
-                client = MilvusClient(uri)
+            client = _open_lite(MilvusClient, uri)
     except IndexStoreError:
         raise
     except Exception as e:  # pymilvus raises its own MilvusException, or OSError / ConnectionError
@@ -148,6 +142,34 @@ def _client(uri: str):
     with _LITE_LOCK:
         _LITE_USERS[uri] = _LITE_USERS.get(uri, 0) + 1
     return client
+
+
+LITE_CONNECT_S = 30  # pymilvus waits 10 s for Lite's gRPC socket: too short on a busy 2-core machine
+LITE_TRIES = 3
+
+
+def _open_lite(client_class, uri: str):
+    """A client on a Milvus Lite file, its embedded server started afresh when it does not answer.
+
+    Lite's server can take over 10 s to answer after another process (or this one) has just stopped
+    its server on the same file; pymilvus then gives up, and the half-started server would be reused
+    by the next attempt. So each failed attempt stops that server before the next one.
+    """
+    for attempt in range(LITE_TRIES):
+        try:
+            return client_class(uri, timeout=LITE_CONNECT_S)
+        except Exception:
+            with _LITE_LOCK:
+                shared = _LITE_USERS.get(uri, 0) > 0  # other stores here use that server: leave it be
+            if attempt == LITE_TRIES - 1 or shared or _open_elsewhere(uri):
+                raise
+            try:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(uri)
+            except ImportError:
+                pass
+            time.sleep(1 + attempt)
 
 
 def _open_elsewhere(uri: str) -> bool:
