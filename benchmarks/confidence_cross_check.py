@@ -10,7 +10,7 @@ Usage (repository root): PYTHONPATH=$PWD .venv/bin/python benchmarks/confidence_
 """
 
 import numpy as np
-from qa.evaluation import read_cache, calibration_split, load_articles, new_choice, choose_threshold, score
+from qa.offline.evaluation import read_cache, calibration_split, load_articles, new_choice, choose_threshold, score
 from qa.answers import fit_logistic
 s, rows = read_cache("runs/open-val-untrained-u50.jsonl")
 titles=[t for t,_ in load_articles("../shared/data/squad/validation-v1.1.json")]

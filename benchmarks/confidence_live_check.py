@@ -5,7 +5,7 @@ Usage (repository root, ~2 minutes on CPU): PYTHONPATH=$PWD .venv/bin/python ben
 """
 import json, tempfile
 from pathlib import Path
-from qa.evaluation import read_cache, load_squad, load_articles, select_articles, held_out_articles, new_choice, _cosine
+from qa.offline.evaluation import read_cache, load_squad, load_articles, select_articles, held_out_articles, new_choice, _cosine
 from qa.articles import Article
 from qa.config import Config
 from qa.engine import Engine

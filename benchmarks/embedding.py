@@ -162,7 +162,7 @@ def worker(variant: str) -> None:
 def _train_passages(n: int, offset: int = 0) -> list[str]:
     from qa.articles import Article
     from qa.chunking import chunk_article, search_text
-    from qa.squad import load_articles
+    from qa.offline.squad import load_articles
 
     out: list[str] = []
     for title, paragraphs in load_articles(SQUAD / "train-v1.1.json"):
@@ -177,7 +177,7 @@ def _train_passages(n: int, offset: int = 0) -> list[str]:
 def _validation(n_articles: int) -> tuple[list[str], list[int], list[int], list[str], list[int]]:
     """The paragraphs of the first validation-v1.1 articles as passages (title + paragraph), with their
     article numbers, and their questions (every 3rd) with the gold paragraph's number."""
-    from qa.squad import load_squad
+    from qa.offline.squad import load_squad
 
     examples = load_squad(SQUAD / "validation-v1.1.json")
     texts, owner, index, articles = [], [], {}, {}

@@ -68,7 +68,7 @@ def corpus():
     """(title, passage, search text) per unique SQuAD train paragraph's passages, and questions."""
     from qa.articles import Article
     from qa.chunking import chunk_article, search_text
-    from qa.squad import load_squad
+    from qa.offline.squad import load_squad
 
     by_context: dict[str, str] = {}
     for ex in load_squad(DATA):

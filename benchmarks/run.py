@@ -40,7 +40,7 @@ from qa.articles import Article  # noqa: E402
 from qa.chunking import chunk_article, search_text  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.engine import Engine  # noqa: E402
-from qa.squad import load_squad  # noqa: E402
+from qa.offline.squad import load_squad  # noqa: E402
 from qa.store import Manifest, write_generation  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "squad" / "train-v1.1.json"

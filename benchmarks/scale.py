@@ -43,7 +43,7 @@ from qa.articles import Article  # noqa: E402
 from qa.chunking import chunk_article, search_text  # noqa: E402
 from qa.embedding import Embedder  # noqa: E402
 from qa.retrieval import Retriever  # noqa: E402
-from qa.squad import load_squad  # noqa: E402
+from qa.offline.squad import load_squad  # noqa: E402
 from qa.stores import ArticleRecord, PassageRecord, StoreSettings, content_hash, create_store, open_store  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "squad" / "train-v1.1.json"

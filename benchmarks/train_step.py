@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForQuestionAnswering
 
-from qa.training_device import cpu_has_bf16
+from qa.precision import cpu_has_bf16
 
 READER = Path(__file__).resolve().parent.parent / "qa" / "models" / "reader"
 

@@ -34,7 +34,7 @@ from qa import answer_types, news
 from qa.chunking import split_sentences
 from qa.reader import Span
 from qa.retrieval import Citation
-from qa.squad import normalize_answer
+from qa.text import normalize_answer
 
 
 @dataclass

@@ -475,7 +475,7 @@ def eval_reader(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results JSON here")] = None,
 ) -> None:
     """Reader alone on gold paragraphs: EM / F1 (HasAns / NoAns for v2.0)."""
-    from qa.evaluation import evaluate_reader, print_table
+    from qa.offline.evaluation import evaluate_reader, print_table
 
     try:
         result = evaluate_reader(file, reader or "bundled", threshold=None if no_null else threshold, always_answer=no_null,
@@ -503,7 +503,7 @@ def eval_open(
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
     """Retrieval + reader over the file's articles: EM / F1, false answers to unindexed articles' questions, ECE, recall@k, latency."""
-    from qa.evaluation import evaluate_open, print_table
+    from qa.offline.evaluation import evaluate_open, print_table
 
     try:
         result = evaluate_open(file, reader or "bundled", top_k=top_k, limit=limit, index_dir=index, always_answer=always_answer,
@@ -524,7 +524,7 @@ def eval_calibrate(
     The engine's threshold and its confidence are fitted in the engine's own setting by
     `qa eval open --unindexed 0.5 --articles untrained --cache C` then `qa eval fit-confidence C --write DIR`.
     """
-    from qa.evaluation import calibrate
+    from qa.offline.evaluation import calibrate
 
     typer.echo(json.dumps(calibrate(model_dir, data), indent=2))
     typer.echo("next, for the engine's threshold and confidence: qa eval open ... --cache C; qa eval fit-confidence C --write " + str(model_dir))
@@ -539,7 +539,7 @@ def eval_fit_confidence(
     output: Annotated[Optional[Path], typer.Option("--output", "-o")] = None,
 ) -> None:
     """Fit the confidence (P(right) from the margin and the passage's cosine) and the engine's decline (a minimum P(right)) on half the articles; report on the other half."""
-    from qa.evaluation import fit_confidence
+    from qa.offline.evaluation import fit_confidence
 
     try:
         result = fit_confidence(cache, data, write, max_false_rate)
@@ -576,10 +576,10 @@ def train_reader(
     join: Annotated[Optional[Path], typer.Option("--join", help="Only reassemble and verify DIR/model.safetensors from its parts (see --split-mib), then stop")] = None,
 ) -> None:
     """Fine-tune a reader (the bundled MiniLM, or --init weights); resumes from the last checkpoint."""
-    from qa.training_data import data_file, parse_negatives
+    from qa.offline.training_data import data_file, parse_negatives
 
     if join is not None:
-        from qa.file_parts import PartsError, join_parts, manifest_path
+        from qa.offline.file_parts import PartsError, join_parts, manifest_path
 
         manifest = manifest_path(join / "model.safetensors")
         if not manifest.exists():
@@ -600,8 +600,8 @@ def train_reader(
         train_file = data_file(data, "squad/train-v1.1.json")
     except FileNotFoundError as e:
         _fail(f"training data: {e}")
-    from qa.training import TrainConfig, export, train
-    from qa.training_device import detect_facts, plan_device
+    from qa.offline.training import TrainConfig, export, train
+    from qa.offline.training_device import detect_facts, plan_device
 
     try:
         plan_device(detect_facts(), device)

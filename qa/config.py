@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field, fields
 
 from qa.chunking import ChunkingSettings
-from qa.embedding import DEFAULT_EMBEDDING_MODEL, DEFAULT_PRECISION, PRECISIONS
+from qa.embedding import DEFAULT_EMBEDDING_MODEL
+from qa.precision import DEFAULT_PRECISION, PRECISIONS
 from qa.questions import DEFAULT_MAX_QUESTION_CHARS
 from qa.reader import DEFAULT_READER
 

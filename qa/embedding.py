@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.precision import DEFAULT_PRECISION, resolve_precision
+
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
-# bf16 autocast where the CPU has it in hardware: ~1.9x the passages per CPU-second of fp32 with the
-# same retrieval recall on SQuAD validation (benchmarks/results/embedding.md); fp32 elsewhere.
-DEFAULT_PRECISION = "auto"
 
 
 def resolve_embedding_model(name: str) -> str:
@@ -50,32 +49,6 @@ def mean_pooling_layout(path: str) -> int | None:
         return int(settings.get("max_seq_length") or 256)
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
-
-
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def cpu_has_bf16() -> bool:
-    """True when this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX-BF16).
-
-    Read from /proc/cpuinfo at run time: without these instructions bf16 is emulated and
-    runs about 16x slower than fp32, so it must never be chosen blindly.
-    """
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: str = "cpu") -> str:
-    """'fp32' or 'bf16' for a setting: 'auto' is bf16 only on a CPU that has it in hardware."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
-    if precision == "auto":
-        return "bf16" if device == "cpu" and cpu_has_bf16() else "fp32"
-    return precision
 
 
 class _MeanPooler:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import resolve_precision
+from qa.precision import resolve_precision
 
 DEFAULT_READER = "bundled"
 BUNDLED_READER = Path(__file__).parent / "models" / "reader"

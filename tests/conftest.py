@@ -30,7 +30,7 @@ def tiny_reader(tmp_path_factory) -> str:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
 
-    from qa.training import default_base_model
+    from qa.offline.training import default_base_model
 
     path = tmp_path_factory.mktemp("tiny-reader")
     tok = AutoTokenizer.from_pretrained(default_base_model())

@@ -114,7 +114,7 @@ def test_ece_against_a_hand_computed_example():
 
 
 def test_choose_threshold_keeps_false_answers_under_the_limit():
-    from qa.evaluation import choose_threshold
+    from qa.offline.evaluation import choose_threshold
 
     rows = [{"indexed": True, "answers": ["a"], "choice": "a"}] * 4 + [{"indexed": False, "answers": ["z"], "choice": "b"}] * 4
     margins = [5.0, 4.0, 3.0, 1.0, 4.5, 2.0, 0.5, 0.0]
@@ -124,7 +124,7 @@ def test_choose_threshold_keeps_false_answers_under_the_limit():
 
 
 def test_held_out_articles_take_the_same_share_of_each_group():
-    from qa.evaluation import held_out_articles
+    from qa.offline.evaluation import held_out_articles
 
     titles = [f"t{i}" for i in range(20)]
     fit, report = titles[:8], titles[8:12]
@@ -136,7 +136,7 @@ def test_held_out_articles_take_the_same_share_of_each_group():
 
 
 def test_calibration_split_halves_indexed_and_unindexed_articles_alike():
-    from qa.evaluation import calibration_split
+    from qa.offline.evaluation import calibration_split
 
     titles = [f"t{i}" for i in range(10)]
     rows = [{"title": t, "indexed": i in (0, 1, 2, 5)} for i, t in enumerate(titles) if i != 9]  # t9: no question asked
@@ -169,7 +169,7 @@ def squad_file(tmp_path_factory):
 @needs_reader
 @pytest.mark.e2e
 def test_eval_open_unindexed_counts_false_answers(squad_file, tmp_path):
-    from qa.evaluation import evaluate_open, held_out_articles, read_cache
+    from qa.offline.evaluation import evaluate_open, held_out_articles, read_cache
 
     held = held_out_articles(list(PARAGRAPHS), 0.5, 13, [list(PARAGRAPHS)])
     assert len(held) == 1

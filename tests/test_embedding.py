@@ -50,7 +50,7 @@ def test_other_layouts_fall_back_to_sentence_transformers(tmp_path):
 
 
 def test_precision_auto_follows_the_cpu(monkeypatch):
-    import qa.embedding as emb
+    import qa.precision as emb
 
     monkeypatch.setattr(emb, "cpu_has_bf16", lambda: False)
     assert emb.resolve_precision("auto") == "fp32"  # never emulated bf16 (~16x slower)

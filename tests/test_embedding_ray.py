@@ -23,7 +23,7 @@ def local_ray():
 # actor than with two local threads (5e-4 seen on an AMX machine), so it gets a bf16-sized bound.
 @pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("bf16", 1e-2)])
 def test_ray_vectors_equal_local_vectors(local_ray, precision, tolerance):
-    from qa.embedding import cpu_has_bf16
+    from qa.precision import cpu_has_bf16
     from qa.embedding_ray import RayEmbedder
 
     if precision == "bf16" and not cpu_has_bf16():

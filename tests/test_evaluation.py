@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from qa.evaluation import best_threshold, evaluate_reader, margin_auc
-from qa.squad import SquadExample, evaluate, score
+from qa.offline.evaluation import best_threshold, evaluate_reader, margin_auc
+from qa.offline.squad import SquadExample, evaluate, score
 
 PARAGRAPH = (
     "NATO Secretary-General Anders Fogh Rasmussen defended the alliance's Libya mission Monday during a visit "
@@ -99,7 +99,7 @@ def _articles_file(path, titles):
 def test_trained_titles_follow_the_weights_a_reader_was_trained_from(tmp_path):
     """A reader trained further (--init) has seen what its starting weights saw: those articles
     must not be used to select or calibrate it, even though its own run never read them."""
-    from qa.evaluation import select_articles, trained_titles
+    from qa.offline.evaluation import select_articles, trained_titles
 
     first = _articles_file(tmp_path / "first.json", ["Alpha", "Beta"])
     dev = _articles_file(tmp_path / "dev.json", ["Gamma", "Delta", "Epsilon"])  # articles 0 and 2 are "even"

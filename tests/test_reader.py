@@ -122,9 +122,9 @@ def test_bf16_reader_reads_like_fp32(monkeypatch):
     assert [s[0].text for s in a] == [s[0].text for s in b]
     diffs = [abs(x[0].margin - y[0].margin) for x, y in zip(a, b)]
     assert max(diffs) < 0.5 and any(d > 0 for d in diffs)  # bf16 really ran: not bit-identical
-    import qa.embedding as emb
+    import qa.precision as precision
 
-    monkeypatch.setattr(emb, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert Reader(precision="auto").precision == "fp32"
 
 

@@ -14,7 +14,7 @@ from conftest import SEEDS, needs_reader
 from qa.articles import Article, load_articles
 from qa.config import Config
 from qa.engine import Engine
-from qa.squad import normalize_answer
+from qa.text import normalize_answer
 from qa.stores import HybridSearch, IndexStore, StoreSettings, open_store
 
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]'): Milvus store not tested")

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import ROOT
 
-from qa.file_parts import (
+from qa.offline.file_parts import (
     MIB,
     PartsError,
     join_parts,
@@ -16,8 +16,8 @@ from qa.file_parts import (
     split_file,
     verify_file,
 )
-from qa.squad import SquadExample, load_squad
-from qa.training_data import (
+from qa.offline.squad import SquadExample, load_squad
+from qa.offline.training_data import (
     DEFAULT_NEGATIVES,
     HELD_OUT_FILES,
     data_file,
@@ -28,7 +28,8 @@ from qa.training_data import (
     synthetic_negatives,
     training_examples,
 )
-from qa.training_device import DeviceFacts, cpu_has_bf16, plan_device
+from qa.precision import cpu_has_bf16
+from qa.offline.training_device import DeviceFacts, plan_device
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -258,7 +259,7 @@ def test_default_training_data_never_holds_validation_or_test_questions_or_parag
 def test_tiny_model_trains_checkpoints_resumes_with_the_documented_lr_and_exports_in_parts(tiny_reader, tmp_path):
     from safetensors.torch import load_file
 
-    from qa.training import TrainConfig, export, learning_rate_at, train
+    from qa.offline.training import TrainConfig, export, learning_rate_at, train
 
     train_file = tmp_path / "train.json"
     train_file.write_text(json.dumps(squad_json(copies=6)))
@@ -349,7 +350,7 @@ def test_gpu_script_end_to_end_on_cpu_with_a_tiny_model(tiny_reader, tmp_path):
         names = tar.getnames()
         record = json.load(tar.extractfile("training.json"))
     assert {"config.json", "tokenizer.json", "training.json"} <= set(names)
-    # Named as where the model is used (what qa.evaluation.trained_titles opens), not the run's copy.
+    # Named as where the model is used (what qa.offline.evaluation.trained_titles opens), not the run's copy.
     assert record["train_files"] == ["../shared/data/squad/train-v1.1.json"] and record["negative_files"] == []
     assert joined.stat().st_size == json.loads((out / "model.safetensors.parts.json").read_text())["size"]
 
@@ -384,7 +385,7 @@ def test_gpu_script_scores_like_the_shipped_reader_code(tiny_reader, tmp_path):
 
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.evaluation import reader_margins
+    from qa.offline.evaluation import reader_margins
     from qa.reader import Reader
 
     spec = importlib.util.spec_from_file_location("train_gpu", ROOT / "tools" / "train_gpu.py")

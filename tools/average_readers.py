@@ -40,7 +40,7 @@ def main() -> None:
         if f.is_file() and f.name not in ("model.safetensors", "qa_reader.json", "reliability.png", "README.md"):
             shutil.copy2(f, out / f.name)
     save_file(mean, str(out / "model.safetensors"), metadata={"format": "pt"})
-    # Each reader's own record: what the average has seen is what any of them saw (qa.evaluation.trained_titles).
+    # Each reader's own record: what the average has seen is what any of them saw (qa.offline.evaluation.trained_titles).
     records = [json.loads((Path(r) / "training.json").read_text()) if (Path(r) / "training.json").exists() else {} for r in args.readers]
     record = {"base_model": records[0].get("base_model"), "averaged": {
         "weights": [w / total for w in weights], "readers": [{"path": r, "training": t} for r, t in zip(args.readers, records)]}}

@@ -63,7 +63,7 @@ MUTATIONS = [
     ),
     Mutation(
         "squad-first-gold-only", "scoring against only the first gold answer",
-        "qa/squad.py", "        max(f1_score(prediction, g) for g in golds),",
+        "qa/offline/squad.py", "        max(f1_score(prediction, g) for g in golds),",
         "        max(f1_score(prediction, g) for g in golds[:1]),",
         ["tests/test_evaluation.py"],
     ),
@@ -164,14 +164,14 @@ MUTATIONS = [
     ),
     Mutation(
         "trained-titles-ignore-average", "an averaged reader's training records not followed",
-        "qa/evaluation.py",
+        "qa/offline/evaluation.py",
         """        todo += [r["training"] for r in info.get("averaged", {}).get("readers", []) if isinstance(r, dict) and r.get("training")]\n""",
         "",
         ["tests/test_evaluation.py"],
     ),
     Mutation(
         "auc-ties-lost", "ties not counted half in the margin's AUC",
-        "qa/evaluation.py", "    return float((below.sum() + 0.5 * ties.sum())", "    return float((below.sum() + 0.0 * ties.sum())",
+        "qa/offline/evaluation.py", "    return float((below.sum() + 0.5 * ties.sum())", "    return float((below.sum() + 0.0 * ties.sum())",
         ["tests/test_evaluation.py"],
     ),
     Mutation(
@@ -666,10 +666,57 @@ MUTATIONS = [
         ["tests/test_watch.py::test_the_chats_index_jobs_run_one_at_a_time"],
     ),
     Mutation(
-        "keyword-rows-left-on-delete", "a deleted article's keyword (FTS5) rows left behind, crowding out live passages",
-        "qa/stores/local.py", '            db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(v,) for v, _ in gone])',
-        "            pass",
+        "keyword-rows-left-on-delete", "a deleted article's keyword documents left in the keyword index, crowding out live passages",
+        "qa/stores/local.py", '                db.executemany("INSERT INTO keyword_log VALUES (?, ?, 0)", [(version, v) for v, _ in gone])',
+        "                pass",
         ["tests/test_store.py::test_deleted_articles_leave_no_keyword_rows"],
+    ),
+    Mutation(
+        "keyword-reader-never-reloads", "a reader keeps searching the keyword index as it first loaded it",
+        "qa/stores/local.py", "                if applied != self._kw_version:", "                if False:",
+        ["tests/test_keyword_index.py::test_a_reader_in_another_process_sees_a_writers_keywords"],
+    ),
+    Mutation(
+        "keyword-reader-reloads-on-sqlite-version", "a reader reloads the keyword index only when SQLite's version moves (misses Tantivy's later commit)",
+        "qa/stores/local.py", "                applied = KeywordIndex.read_applied(folder)",
+        "                applied = self._version",
+        ["tests/test_keyword_index.py::test_a_reader_in_another_process_sees_a_writers_keywords"],
+    ),
+    Mutation(
+        "keyword-log-not-applied", "a write's keyword changes logged but never applied to the keyword index",
+        "qa/stores/local.py", "                        kw.apply(self._bodies(added), deleted, version)", "                        pass",
+        ["tests/test_keyword_index.py::test_search_finds_only_live_passages_and_reads_titles"],
+    ),
+    Mutation(
+        "keyword-deleted-hits-kept", "keyword hits for passages the SQLite state no longer lists are returned",
+        "qa/stores/local.py", "        return [(ids[v], s) for v, s in scored if v in ids]",
+        "        return [(ids.get(v, f'gone:{v}'), s) for v, s in scored]",
+        ["tests/test_keyword_index.py::test_kill_9_during_the_keyword_update"],
+    ),
+    Mutation(
+        "keyword-not-caught-up-by-tidy", "qa index (tidy) does not catch up a keyword index a killed writer left behind",
+        "qa/stores/local.py", "        self._sync_keywords(check=True)", "        pass",
+        ["tests/test_keyword_index.py::test_kill_9_during_the_keyword_update"],
+    ),
+    Mutation(
+        "keyword-count-unchecked", "tidy keeps a keyword index that does not hold every stored passage",
+        "qa/stores/local.py", '                        if len(kw) != self._state("passages", 0):', "                        if False:",
+        ["tests/test_keyword_index.py::test_a_missing_damaged_or_short_keyword_index_is_rebuilt_by_the_next_writer"],
+    ),
+    Mutation(
+        "keyword-replay-duplicates", "a change applied again after a kill adds a second copy of its passages",
+        "qa/stores/keyword.py", "                if not fresh:", "                if False:",
+        ["tests/test_keyword_index.py::test_a_write_after_a_killed_keyword_update_catches_up_without_a_rebuild"],
+    ),
+    Mutation(
+        "keyword-applied-not-recorded", "a write with nothing for the keyword index leaves APPLIED behind (the next one rebuilds it all)",
+        "qa/stores/local.py", "                        kw.set_applied(version)  # nothing to apply", "                        pass  # nothing to apply",
+        ["tests/test_keyword_index.py::test_a_write_after_a_killed_keyword_update_catches_up_without_a_rebuild"],
+    ),
+    Mutation(
+        "keyword-analyzer-no-folding", "the keyword analyzer keeps accents (café and cafe differ)",
+        "qa/stores/keyword.py", "            .filter(tantivy.Filter.ascii_fold())\n", "",
+        ["tests/test_keyword_index.py::test_analysis_is_the_milvus_analyzers"],
     ),
     Mutation(
         "empty-article-hash", "an empty content hash stored for every article (every run rewrites everything)",

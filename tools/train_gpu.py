@@ -64,8 +64,8 @@ def device_reader(model, tokenizer, batch_size: int = 256):
 
 def validation_scores(reader, v11, v20) -> dict:
     """Validation F1s of one model: v1.1 always answering, v2.0 at its best threshold."""
-    from qa.evaluation import best_threshold, reader_margins
-    from qa.squad import evaluate
+    from qa.offline.evaluation import best_threshold, reader_margins
+    from qa.offline.squad import evaluate
 
     m11 = reader_margins(reader, v11, show_progress=False, chunk=1024)
     s11 = evaluate(v11, {ex.qid: text for ex, (text, _) in zip(v11, m11)})
@@ -107,9 +107,9 @@ def main() -> None:
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.squad import load_squad
-    from qa.training import TrainConfig, export, load_trained, train
-    from qa.training_data import DEFAULT_NEGATIVES, data_file, parse_negatives
+    from qa.offline.squad import load_squad
+    from qa.offline.training import TrainConfig, export, load_trained, train
+    from qa.offline.training_data import DEFAULT_NEGATIVES, data_file, parse_negatives
 
     t0 = time.time()
     out = args.out

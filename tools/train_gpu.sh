@@ -41,7 +41,7 @@ case "$cmd" in
     tmp=$(mktemp -d)
     cp "$files"/model.safetensors.part-* "$files"/model.safetensors.parts.json "$tmp"/
     PY=${PY:-.venv/bin/python}; [ -x "$PY" ] || PY=python3
-    "$PY" -c "import sys; from qa.file_parts import join_parts; print('verified', join_parts(sys.argv[1] + '/model.safetensors.parts.json', remove_parts=True))" "$tmp"
+    "$PY" -c "import sys; from qa.offline.file_parts import join_parts; print('verified', join_parts(sys.argv[1] + '/model.safetensors.parts.json', remove_parts=True))" "$tmp"
     tar -xf "$files/reader-files.tar" -C "$tmp"
     mkdir -p "$dest"
     cp "$tmp"/* "$dest"/

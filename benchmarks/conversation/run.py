@@ -90,7 +90,7 @@ def rejudge(path: Path) -> None:
 
 def judge(case: dict, answer) -> dict:
     """Whether the last question was read right and answered right."""
-    from qa.squad import f1_score
+    from qa.offline.squad import f1_score
 
     asked = " ".join(case["turns"][-1].split())
     used = answer.resolved_question

@@ -45,7 +45,7 @@ def load_questions(folder: Path = HERE / "questions") -> list[dict]:
 
 
 def _tokens(text: str) -> list[str]:
-    from qa.squad import normalize_answer
+    from qa.text import normalize_answer
 
     return normalize_answer(text).split()
 

@@ -10,10 +10,10 @@ import collections
 import gzip
 import json
 import lzma
-import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from qa.text import normalize_answer
 
 
 @dataclass
@@ -85,14 +85,6 @@ def load_articles(path: str | Path) -> list[tuple[str, list[str]]]:
     with open(path, encoding="utf-8") as f:
         data = json.load(f)["data"]
     return [(a.get("title", ""), [p["context"] for p in a["paragraphs"]]) for a in data]
-
-
-def normalize_answer(text: str) -> str:
-    """Lower-case, drop punctuation, articles and extra white space (official SQuAD)."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def exact_match(prediction: str, gold: str) -> float:

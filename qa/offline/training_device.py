@@ -11,6 +11,8 @@ import math
 import os
 from dataclasses import dataclass
 
+from qa.precision import cpu_has_bf16
+
 # The batch and learning rate the CPU runs used; GPU settings are scaled from them.
 CPU_BATCH = 16
 BASE_LEARNING_RATE = 1e-4
@@ -117,17 +119,6 @@ def plan_device(
         loader_workers=0,
         checkpoint_every=200,
     )
-
-
-def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """True when the CPU flags include native bf16 (``avx512_bf16`` or ``amx_bf16``)."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpuinfo = f.read()
-        except OSError:
-            return False
-    return "avx512_bf16" in cpuinfo or "amx_bf16" in cpuinfo
 
 
 def detect_facts() -> DeviceFacts:

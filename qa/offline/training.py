@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.squad import SquadExample
-from qa.training_data import (  # noqa: F401  (split_articles, synthetic_negatives: used by qa.evaluation)
+from qa.offline.squad import SquadExample
+from qa.offline.training_data import (  # noqa: F401  (split_articles, synthetic_negatives: used by qa.offline.evaluation)
     DEFAULT_NEGATIVES,
     DEFAULT_RATES,
     split_articles,
     synthetic_negatives,
     training_examples,
 )
-from qa.training_device import DeviceFacts, detect_facts, plan_device
+from qa.offline.training_device import DeviceFacts, detect_facts, plan_device
 
 logger = logging.getLogger(__name__)
 
@@ -468,7 +468,7 @@ def export(
         out_dir: Where the shippable model goes.
         weights: An epoch's ``epoch-N.safetensors`` instead of the last checkpoint.
         split_mib: Also cut ``model.safetensors`` into parts of at most this many MiB
-            with a sha256 manifest (and drop the whole file); :func:`qa.file_parts.join_parts`
+            with a sha256 manifest (and drop the whole file); :func:`qa.offline.file_parts.join_parts`
             or ``qa train-reader --join`` puts it back.
         record_data_dir: Name the training files in ``training.json`` as inside this
             folder (e.g. ``../shared/data`` for a run that read a copy elsewhere).
@@ -476,7 +476,7 @@ def export(
     Returns:
         ``out_dir``.
     """
-    from qa.file_parts import MIB, split_file
+    from qa.offline.file_parts import MIB, split_file
 
     model, tokenizer, cfg, steps = load_trained(work_dir, weights)
     previous = {}
@@ -492,7 +492,7 @@ def export(
         **asdict(cfg),
         "train_files": train_files,
         "data_dir": data_dir,
-        # What `qa.evaluation.trained_titles` reads to leave trained articles out.
+        # What `qa.offline.evaluation.trained_titles` reads to leave trained articles out.
         "negative_files": [str(Path(data_dir) / "squad/validation-v2.0.json")] if "v2-validation" in cfg.negatives else [],
         "negatives_split": "even",
         "steps": steps,

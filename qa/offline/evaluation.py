@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.squad import evaluate, load_articles, load_squad, normalize_answer, score
+from qa.offline.squad import evaluate, load_articles, load_squad, normalize_answer, score
 
 
 def _reader(model: str, quantize: bool = False, precision: str = "fp32"):
@@ -124,7 +124,7 @@ def calibrate(model_dir: str | Path, calibration_file: str | Path, part: str = "
     Returns:
         The threshold and the validation F1 at it.
     """
-    from qa.training import split_articles
+    from qa.offline.training import split_articles
 
     examples = split_articles(load_squad(calibration_file), part)
     reader = _reader(str(model_dir))
@@ -164,7 +164,7 @@ def trained_titles(model: str = "bundled") -> set[str]:
                 raise FileNotFoundError(f"{f}: named in {info_path} as training data; run from the repository root")
             examples = load_squad(f)
             if split in ("even", "odd"):
-                from qa.training import split_articles
+                from qa.offline.training import split_articles
 
                 examples = split_articles(examples, split)
             titles.update(ex.title for ex in examples)
@@ -597,7 +597,7 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
         (Path(model_dir) / "qa_reader.json").write_text(json.dumps(current, indent=2) + "\n")
         _update_settings(model_dir, {
             "open_min_confidence": round(min_confidence, 4),
-            "open_calibration": {"file": Path(data_file).name, "articles": "fitting half of the untrained articles (qa.evaluation.calibration_split)",
+            "open_calibration": {"file": Path(data_file).name, "articles": "fitting half of the untrained articles (qa.offline.evaluation.calibration_split)",
                                  "questions": len(fit_rows), "unindexed": settings["unindexed"], "top_k": settings["top_k"],
                                  "max_false_rate": max_false_rate, "command": "qa eval fit-confidence"},
             "confidence": {**calibration.to_settings(), "features": "margin, cosine of the answer's passage", "right": "F1 >= 0.5",

@@ -26,7 +26,7 @@ import random
 import re
 from pathlib import Path
 
-from qa.squad import SquadExample, load_squad
+from qa.offline.squad import SquadExample, load_squad
 
 NEGATIVE_SOURCES = ("other-paragraph", "swap", "negation", "subjqa", "molweni", "v2-validation")
 DEFAULT_NEGATIVES = ("other-paragraph", "swap", "negation", "subjqa", "molweni")
