@@ -1,6 +1,7 @@
 """Article formats: each turns one file's text into the fields of an article.
 
-``plain`` (.txt), ``markdown`` (.md), ``html`` (.html), ``records`` (.json / .jsonl);
+``plain`` (.txt), ``markdown`` (.md), ``html`` (.html), ``records`` (.json / .jsonl), ``pdf`` (.pdf),
+``word`` (.docx; both read in a child process with a time budget, :mod:`qa.formats.isolated`);
 ``dates`` reads the dates they hold. The folder walk, limits and ids are in :mod:`qa.articles`.
 """
 
@@ -27,6 +28,8 @@ class Fields:
         where: Where in the file it was ('line 3' of a .jsonl, 'record 2' of a .json list), else ''.
         notes: What was read only in part (a field ignored, front matter that is not YAML).
         date_relative: The date was written relatively ('Posted 3 hours ago') and counted from the file's time.
+        pages: Pages of a paged document (PDF): ``text`` then holds a form feed between pages, and
+            keeps one at its start when the first page has no text; 0 for other formats.
     """
 
     title: str
@@ -38,6 +41,7 @@ class Fields:
     where: str = ""
     notes: list[str] = field(default_factory=list)
     date_relative: bool = False
+    pages: int = 0
 
 
 # The longest title, author, url or id kept. Metadata is a line of text; a longer value
