@@ -1,4 +1,4 @@
-"""Articles: reading a folder of news articles (.txt, .md, .html, .json, .jsonl) safely.
+"""Articles: reading a folder of news articles (.txt, .md, .html, .json, .jsonl, .pdf, .docx) safely.
 
 The formats themselves are in :mod:`qa.formats`; this module walks the folder (links,
 limits, unreadable files), gives each article a stable id and drops duplicates.
@@ -19,14 +19,21 @@ from pathlib import Path
 
 from qa.formats import ArticleError, Fields
 from qa.formats.dates import parse_date
+from qa.formats.pdf import PAGE_MARK
 from qa.formats.html import parse_html
+from qa.formats.isolated import DocumentReader, shared_reader
 from qa.formats.markdown import parse_markdown
 from qa.formats.plain import parse_plain
 from qa.formats.records import json_records, jsonl_records, record_fields
 
 __all__ = ["Article", "ArticleError", "ArticleReader", "load_articles", "parse_date", "parse_plain", "read_file"]
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx")
+# PDF and Word files: read in a child process with a time budget (qa.formats.isolated).
+DOCUMENT_SUFFIXES = (".pdf", ".docx")
+# PDF and Word files carry fonts and pictures: a 40-page report with photos is 20 MB, its text 100 KB.
+DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
+DEFAULT_MAX_DOCUMENT_SECONDS = 60
 # The defaults of Config.max_article_bytes / max_json_depth (qa.config imports this module's
 # users, so it cannot be imported here).
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
@@ -134,6 +141,10 @@ class ArticleReader:
         max_json_depth: JSON nested deeper is refused (Python's parser would crash).
         follow_links: Read files and folders that symbolic links point to outside the
             folder. Links within it are always read; loops and broken links are named.
+        max_document_bytes: Larger PDF and Word files are skipped with a message (their text
+            is still held to ``max_article_bytes``).
+        max_document_seconds: A PDF or Word file not read in this time is skipped with a message.
+        documents: Reads PDF and Word files (default: the process's shared child process).
     """
 
     def __init__(
@@ -141,10 +152,16 @@ class ArticleReader:
         max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
         follow_links: bool = False,
+        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+        max_document_seconds: float = DEFAULT_MAX_DOCUMENT_SECONDS,
+        documents: DocumentReader | None = None,
     ):
         self.max_article_bytes = max_article_bytes
         self.max_json_depth = max_json_depth
         self.follow_links = follow_links
+        self.max_document_bytes = max_document_bytes
+        self.max_document_seconds = max_document_seconds
+        self.documents = documents
 
     def read_folder(self, folder: str | Path) -> tuple[list[Article], list[str]]:
         """Read every article under a folder (recursively; hidden files and folders skipped).
@@ -283,6 +300,8 @@ class ArticleReader:
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
             return self._read_jsonl(path, source, reference)
+        if suffix in DOCUMENT_SUFFIXES:
+            return self._read_document(path, source, info.st_size)
         if info.st_size > self.max_article_bytes:
             hint = "; as .jsonl (one article a line) it would be read line by line" if suffix == ".json" else ""
             raise ArticleError(f"{self._too_big(info.st_size)}{hint}")
@@ -301,6 +320,25 @@ class ArticleReader:
             raise ArticleError("no article text after the title" if fields.title else "no article text found")
         own_id = (fields.id or fields.url) if suffix in (".md", ".markdown") else ""  # see Article.id
         return [self._article(fields, source, own_id)], [f"{source}: {n}" for n in fields.notes]
+
+    def _read_document(self, path: Path, source: str, size: int) -> tuple[list[_Read], list[str]]:
+        """A PDF or Word file, read in the child process within the time budget."""
+        if size > self.max_document_bytes:
+            raise ArticleError(f"{_size(size)}, larger than the limit of {_size(self.max_document_bytes)} "
+                               "for a PDF or Word file (Config.max_document_bytes)")
+        if size == 0:
+            raise ArticleError("empty file")
+        fields = (self.documents or shared_reader()).read(path, self.max_document_seconds)
+        notes = [f"{source}: {n}" for n in fields.notes]
+        if not fields.text.replace(PAGE_MARK, "").strip():
+            if any("without a text layer" in n for n in fields.notes):
+                raise ArticleError("no page has a text layer (a scan?): not read (qa has no OCR)")
+            raise ArticleError("no article text found")
+        text_bytes = len(fields.text.encode("utf-8"))
+        if text_bytes > self.max_article_bytes:
+            raise ArticleError(f"its text is {_size(text_bytes)}, larger than the limit of "
+                               f"{_size(self.max_article_bytes)} (Config.max_article_bytes)")
+        return [self._article(fields, source, "")], notes
 
     def _read_jsonl(self, path: Path, source: str, reference: datetime) -> tuple[list[_Read], list[str]]:
         with path.open("rb") as f:
@@ -383,7 +421,8 @@ class ArticleReader:
         article = Article(
             id=own_id or source,
             title=fields.title or Path(source).stem,
-            text=fields.text.strip(),
+            # a paged text keeps a page mark at its start (the first page has no text): page numbers count them
+            text=fields.text if fields.pages else fields.text.strip(),
             date=fields.date,
             source=source,
             url=fields.url,
@@ -439,6 +478,8 @@ def reader_options(config: object) -> dict:
         "max_article_bytes": getattr(config, "max_article_bytes", DEFAULT_MAX_ARTICLE_BYTES),
         "max_json_depth": getattr(config, "max_json_depth", DEFAULT_MAX_JSON_DEPTH),
         "follow_links": getattr(config, "follow_links", False),
+        "max_document_bytes": getattr(config, "max_document_bytes", DEFAULT_MAX_DOCUMENT_BYTES),
+        "max_document_seconds": getattr(config, "max_document_seconds", DEFAULT_MAX_DOCUMENT_SECONDS),
     }
 
 
@@ -447,6 +488,8 @@ def load_articles(
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
     follow_links: bool = False,
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+    max_document_seconds: float = DEFAULT_MAX_DOCUMENT_SECONDS,
 ) -> tuple[list[Article], list[str]]:
     """Read every article under a folder (see :meth:`ArticleReader.read_folder`).
 
@@ -455,8 +498,11 @@ def load_articles(
         max_article_bytes: Larger files (or .jsonl lines) are skipped with a message.
         max_json_depth: Deeper JSON is refused with a message.
         follow_links: Read what links pointing outside the folder point to.
+        max_document_bytes: Larger PDF and Word files are skipped with a message.
+        max_document_seconds: The time budget of one PDF or Word file.
 
     Returns:
         (articles sorted by id, warnings naming each file skipped and why).
     """
-    return ArticleReader(max_article_bytes, max_json_depth, follow_links).read_folder(folder)
+    return ArticleReader(max_article_bytes, max_json_depth, follow_links, max_document_bytes,
+                         max_document_seconds).read_folder(folder)
