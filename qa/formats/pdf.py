@@ -19,6 +19,7 @@ named in a note; qa has no OCR.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter
@@ -30,6 +31,7 @@ from qa.formats.dates import parse_date
 PAGE_MARK = "\f"
 HEADER_BAND = 0.1  # share of the page height at the top and the bottom where running headers and footers are looked for
 GUTTER_EM = 0.9  # narrowest gutter, in type sizes (word spaces are ~0.25 em; column gutters 1-2 em)
+CELL_EM = 2.0  # a gap this wide inside a row (after the columns are split) separates a table's cells
 TABLE_WORDS = 3.0  # columns hold running text: on average at least this many words to a row on each side
 _HYPHENS = "-\u00ad\u2010\ufffe\x02"  # hyphen, soft hyphen, Unicode hyphen, PDFium's marks of a hyphen at a line's end
 _PAGE_NUMBER = re.compile(r"^(page|p\.|seite|pag\.?)?\s*[-–—]?\s*#+\s*[-–—]?(\s*(of|/|von|de)\s*#+)?$", re.IGNORECASE)
@@ -77,7 +79,16 @@ class Row:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        """The row's words; cells of a table (words a gutter apart) joined by ' | ', as tables of other formats are."""
+        out = self.words[0].text if self.words else ""
+        for a, b in zip(self.words, self.words[1:]):
+            out += (" | " if b.x0 - a.x1 >= CELL_EM * a.size else " ") + b.text
+        return out
+
+    @property
+    def cells(self) -> bool:
+        """Whether the row is a table's (words a gutter apart)."""
+        return any(b.x0 - a.x1 >= CELL_EM * a.size for a, b in zip(self.words, self.words[1:]))
 
 
 @dataclass
@@ -280,8 +291,12 @@ def paragraphs(runs: list[list[Row]]) -> list[tuple[str, float]]:
     """
     out: list[tuple[list[str], float]] = []
     for run in runs:
-        pitches = [b.top - a.top for a, b in zip(run, run[1:]) if b.top > a.top]
+        # the usual line spacing: between rows of one type size; from fewer than 3 such pairs it
+        # cannot be told from a paragraph gap, and a spacing of 1.2 sizes is assumed at most
+        pitches = [b.top - a.top for a, b in zip(run, run[1:]) if b.top > a.top and abs(a.size - b.size) <= 0.15 * a.size]
         pitch = statistics.median(pitches) if pitches else 0.0
+        if len(pitches) < 3:
+            pitch = min(pitch or math.inf, 1.2 * statistics.median(r.size for r in run))
         left = min(r.words[0].x0 for r in run)
         for n, row in enumerate(run):
             if n == 0:
@@ -289,7 +304,7 @@ def paragraphs(runs: list[list[Row]]) -> list[tuple[str, float]]:
             else:
                 prev = run[n - 1]
                 new = ((pitch and row.top - prev.top > pitch * 1.25) or abs(row.size - prev.size) > 0.15 * prev.size
-                       or row.words[0].x0 - left > row.size)
+                       or row.words[0].x0 - left > row.size or row.cells or prev.cells)  # a table: a row a line
             if new:
                 out.append(([], row.size))
             out[-1][0].append(row.text)
