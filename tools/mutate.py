@@ -672,8 +672,25 @@ MUTATIONS = [
         ["tests/test_store.py::test_deleted_articles_leave_no_keyword_rows"],
     ),
     Mutation(
+        "sq8-not-reranked", "an SQ8 HNSW segment's hits ranked and scored by their 8-bit approximations",
+        "qa/stores/local.py", "        if self.rerank and len(rows):", "        if False and len(rows):",
+        ["tests/test_dense_search.py"],
+    ),
+    Mutation(
+        "sq8-vector-from-codes", "a passage's vector read back from the SQ8 codes instead of the stored vector",
+        "qa/stores/local.py", "                return np.array(loaded.vectors[row], dtype=np.float32)",
+        "                return np.asarray(loaded.index.reconstruct(row), dtype=np.float32)",
+        ["tests/test_dense_search.py"],
+    ),
+    Mutation(
+        "sq8-too-few-candidates", "an SQ8 HNSW segment re-ranks only as many candidates as results",
+        "qa/stores/local.py", "        wanted = min(k * RERANK, live) if self.rerank else k", "        wanted = k",
+        ["tests/test_dense_search.py"],
+    ),
+    Mutation(
         "keyword-reader-never-reloads", "a reader keeps searching the keyword index as it first loaded it",
-        "qa/stores/local.py", "                if applied != self._kw_version:", "                if False:",
+        "qa/stores/local.py", "                if applied is not None and applied != self._kw_version and (",
+        "                if False and (",
         ["tests/test_keyword_index.py::test_a_reader_in_another_process_sees_a_writers_keywords"],
     ),
     Mutation(

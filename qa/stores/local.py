@@ -8,21 +8,25 @@ Layout of an index folder::
       gen-<time>-<id>/       one generation: one embedding model and chunking
         manifest.json        format, embedding model, dimension, chunking (never changes)
         READERS              readers hold a shared flock on it; an old generation is removed only when none does
-        meta.sqlite          articles, passages (stable ids), FTS5 keyword index, the list of live
-                             segments, deleted vector ids, and a version number bumped by every write
+        meta.sqlite          articles, passages (stable ids), the list of live segments, deleted vector
+                             ids, the keyword changes not yet applied, and a version bumped by every write
+        keyword/             the keyword index (Tantivy, BM25), derived from meta.sqlite: see qa.stores.keyword
         segments/seg-*/      immutable: ids.npy (vector ids) + vectors.npy (+ index.faiss when HNSW)
 
 Updates cost what changed, not the collection:
 
 * a write puts the new passages' vectors into a new small segment (written and fsynced
-  first), then, in one SQLite transaction, replaces the articles' rows, their FTS5 rows
-  and the segment list. The transaction is the commit point: a writer killed before it
+  first), then, in one SQLite transaction, replaces the articles' rows, logs the keyword
+  changes and updates the segment list. The transaction is the commit point: a writer killed before it
   leaves an orphan segment folder (removed by the next write) and the index as it was.
 * a deleted passage's vector stays in its segment, listed in ``dead`` and skipped by
   search (a FAISS ID selector); segments of similar size are merged, and a segment with
   many dead vectors rewritten, so the count of segments stays logarithmic.
-* SQLite's FTS5 keeps BM25 in place (insert/delete rows), in the same transaction as the
-  passages: no re-tokenizing the collection, no separate keyword segments to merge.
+* the keyword index (Tantivy: segments, deletes and merges of its own) is brought up to the
+  committed state after each commit, from the logged changes; it may lag SQLite (a killed
+  writer), never lead it, and the next writer catches it up or rebuilds it. Readers drop
+  keyword hits that their SQLite snapshot does not list. (SQLite FTS5, used before, scored
+  every matching passage: 200 ms a search at 1M passages, against a few ms for Tantivy.)
 
 A full rebuild (another embedding model or chunking, ``--rebuild``) writes a new
 generation and switches ``CURRENT`` to it. Readers (the chat) call :meth:`LocalStore.refresh`
@@ -67,6 +71,8 @@ from qa.stores.base import (
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 3: segments + SQLite FTS5, stable passage ids
+RERANK = 4  # an SQ8 HNSW segment's search takes this many candidates per result, ranked exactly
+HNSW_M = 32  # graph neighbours per vector (twice that on the bottom layer)
 HNSW_ABOVE = 200_000  # "auto": segments above this many vectors use HNSW, smaller ones exact search
 MERGE_FANOUT = 4  # this many segments of one size class are merged into one
 DEAD_REWRITE = 0.3  # a segment with this share of deleted vectors is rewritten without them
@@ -77,15 +83,23 @@ _SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, url TEXT, hash TEXT, text TEXT,
                        author TEXT NOT NULL DEFAULT '');
 CREATE TABLE passages (vid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL, number INTEGER,
-                       start INTEGER, "end" INTEGER, text TEXT, content_hash TEXT, segment TEXT NOT NULL);
+                       start INTEGER, "end" INTEGER, text TEXT, content_hash TEXT, segment TEXT NOT NULL, body TEXT);
 CREATE INDEX passages_article ON passages(article_id);
 CREATE INDEX passages_content ON passages(content_hash);
-CREATE VIRTUAL TABLE passages_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE keyword_log (version INTEGER NOT NULL, vid INTEGER NOT NULL, op INTEGER NOT NULL);
+CREATE INDEX keyword_log_version ON keyword_log(version);
 CREATE TABLE segments (name TEXT PRIMARY KEY, kind TEXT NOT NULL, rows INTEGER NOT NULL, files TEXT NOT NULL);
 CREATE TABLE dead (vid INTEGER PRIMARY KEY, segment TEXT NOT NULL);
 CREATE INDEX dead_segment ON dead(segment);
 CREATE TABLE state (key TEXT PRIMARY KEY, value);
 """
+# passages.body: the keyword-indexed search text when it is not the article's title + "\n" + the passage
+# text (what qa.chunking.search_text makes; NULL then, so the text is not stored twice). keyword_log:
+# the vector ids each write added (op 1) and deleted (op 0), until the keyword index has applied them.
+# Generations made before the keyword index moved to Tantivy have an FTS5 table (passages_fts) instead
+# and keep it: they are read and written as before.
+_BODY = "COALESCE(p.body, CASE WHEN a.title <> '' THEN a.title || char(10) || p.text ELSE p.text END)"
+
 # Indexes built before bylines were stored lack the articles' author column. Readers read '' for it
 # (they never change an index: `qa ask` and the chat may not be allowed to); the first write adds it,
 # inside that write's transaction (SQLite adds a column with a default without rewriting a row).
@@ -109,7 +123,15 @@ class Manifest:
 
 
 class _Segment:
-    """An immutable block of vectors, loaded for search."""
+    """An immutable block of vectors, loaded for search.
+
+    A flat segment (small) is searched exactly in memory. An HNSW segment's graph holds the
+    vectors scalar-quantized to 8 bits (SQ8: a byte per dimension, a quarter of float32); its
+    search takes ``RERANK`` times the candidates asked for and ranks them by their exact inner
+    product, read from ``vectors.npy`` memory-mapped (only the candidates' pages are read), so
+    scores are exact and the float32 vectors never sit in memory. (HNSW segments written before
+    held float32 vectors in the graph; they are read as they are, without re-ranking.)
+    """
 
     def __init__(self, folder: Path, kind: str, lock_fd: int | None):
         import faiss
@@ -118,16 +140,18 @@ class _Segment:
         self.kind = kind
         self.ids = np.load(folder / "ids.npy")
         self._lock_fd = lock_fd
+        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")  # exact vectors, read on demand
+        self.rerank = False
         if kind == "hnsw":
             self.index = faiss.read_index(str(folder / "index.faiss"))
             self.index.hnsw.efSearch = 128
+            self.rerank = isinstance(self.index, faiss.IndexHNSWSQ)
         else:
-            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-            if not np.isfinite(vectors).all():
+            if not np.isfinite(self.vectors).all():
                 raise ValueError(f"segment {self.name} holds vectors that are not finite (NaN or infinite)")
-            self.index = faiss.IndexFlatIP(vectors.shape[1])
-            if len(vectors):
-                self.index.add(np.ascontiguousarray(vectors))
+            self.index = faiss.IndexFlatIP(self.vectors.shape[1])
+            if len(self.vectors):
+                self.index.add(np.ascontiguousarray(self.vectors))
         self.selector = None  # set by set_dead
 
     def set_dead(self, dead_vids: np.ndarray) -> None:
@@ -149,12 +173,22 @@ class _Segment:
         k = min(k, live)
         if k <= 0:
             return []
+        wanted = min(k * RERANK, live) if self.rerank else k
         params = None
         if self.selector is not None:
-            params = (faiss.SearchParametersHNSW(sel=self.selector, efSearch=max(128, k)) if self.kind == "hnsw"
+            params = (faiss.SearchParametersHNSW(sel=self.selector, efSearch=max(128, wanted)) if self.kind == "hnsw"
                       else faiss.SearchParameters(sel=self.selector))
-        scores, rows = self.index.search(vector[None, :], k, params=params)
-        return [(int(self.ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        elif self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(128, wanted))
+        scores, rows = self.index.search(vector[None, :], wanted, params=params)
+        rows, scores = rows[0][rows[0] >= 0], scores[0][rows[0] >= 0]
+        if self.rerank and len(rows):
+            order = np.argsort(rows)  # rows in file order: fewer, sequential page reads
+            exact = np.empty(len(rows), dtype=np.float32)
+            exact[order] = np.asarray(self.vectors[rows[order]], dtype=np.float32) @ vector
+            best = np.argsort(-exact, kind="stable")[:k]
+            rows, scores = rows[best], exact[best]
+        return [(int(self.ids[r]), float(s)) for r, s in zip(rows, scores)]
 
     def close(self) -> None:
         if self._lock_fd is not None:
@@ -181,6 +215,9 @@ class LocalStore:
         self._loaded_version: int | None = None
         self._version = self._state("version", 0)
         self._has_author = self._author_stored()
+        self._fts = self._fts_stored()  # an older generation: keywords in SQLite FTS5, not Tantivy
+        self._kw = None  # the keyword index (qa.stores.keyword.KeywordIndex), opened when first needed
+        self._kw_version: int | None = None  # what its APPLIED file said when it was last (re)loaded
 
     # ---- opening and creating -------------------------------------------------------------
 
@@ -252,8 +289,12 @@ class LocalStore:
             db = _connect(gen / "meta.sqlite")
             db.executescript(_SCHEMA)
             db.executemany("INSERT INTO state VALUES (?, ?)",
-                           [("version", 0), ("next_vid", 0), ("index_type", settings.index_type), ("articles", 0), ("passages", 0)])
+                           [("version", 0), ("next_vid", 0), ("index_type", settings.index_type), ("articles", 0), ("passages", 0),
+                            ("keyword_pruned", 0)])
             db.commit()
+            from qa.stores.keyword import KeywordIndex
+
+            KeywordIndex.create(gen / "keyword").set_applied(0)
             _fsync_path(gen)
         return cls(root, gen, manifest, db, _lock_shared(gen / "READERS"), published=False)
 
@@ -280,6 +321,7 @@ class LocalStore:
 
     def close(self) -> None:
         with self._lock:
+            self._kw = self._kw_version = None
             for seg in self._segments.values():
                 seg.close()
             self._segments = {}
@@ -295,7 +337,7 @@ class LocalStore:
         fix = rebuild_hint(self.root)
         bad = f"The index in {self.root}/ is damaged"
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"articles", "passages", "segments", "dead", "state", "passages_fts"} <= tables:
+        if not {"articles", "passages", "segments", "dead", "state"} <= tables or not {"passages_fts", "keyword_log"} & tables:
             raise IndexCorrupt(f"{bad} (meta.sqlite lacks tables). {fix}")
         articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
         passages = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
@@ -345,6 +387,7 @@ class LocalStore:
                 self._segments, self._loaded_version = {}, None
                 self._version = fresh._version
                 self._has_author = fresh._has_author
+                self._fts, self._kw, self._kw_version = fresh._fts, None, None
                 _, _, db, fd, segs = old
                 for seg in segs.values():
                     seg.close()
@@ -358,6 +401,11 @@ class LocalStore:
             self._version = version
             self._has_author = self._author_stored()  # a writer may have added the column meanwhile
             return True
+
+    def _fts_stored(self) -> bool:
+        """Whether this generation keeps its keywords in SQLite FTS5 (made before the Tantivy keyword index)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_fts'").fetchone() is not None
 
     def _author_stored(self) -> bool:
         """Whether the articles table has its author column (an index built before bylines were stored has not)."""
@@ -427,6 +475,8 @@ class LocalStore:
                     self._version = self._state("version", 0)  # the first read: the snapshot starts here
                     self._author_check()
                     self.warm_up()
+                    if not self._fts:
+                        self._keywords()  # loaded at the snapshot's start, so a later commit does not reach it
                     break
                 except IndexCorrupt:
                     self._db.execute("COMMIT")
@@ -463,7 +513,16 @@ class LocalStore:
         return self._ids_for(found[:k])
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Passages by BM25 over their words (SQLite FTS5); English stopwords in the query are ignored."""
+        """Passages by BM25 over their words (Tantivy; FTS5 in an older generation); English stopwords are ignored.
+
+        Only passages the current SQLite state (the snapshot, inside one) lists are returned:
+        the keyword index may lag it after a killed writer, and ids are never reused.
+        """
+        if not self._fts:
+            with self._lock:
+                kw = self._keywords()
+                found = kw.search(query, k) if kw is not None else []
+            return self._ids_for(found)
         from bm25s.stopwords import STOPWORDS_EN
 
         terms = [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS_EN]
@@ -476,6 +535,32 @@ class LocalStore:
                 (match, int(k)),
             ).fetchall()
         return self._ids_for([(vid, -score) for vid, score in found])
+
+    def _keywords(self):
+        """The keyword index, reloaded when a writer has applied more to it (None when missing: a writer rebuilds it).
+
+        A writer commits Tantivy after SQLite, then records what it applied (``APPLIED``): reading that
+        small file before each search (not only when SQLite's version moves) is what lets a reader see
+        the keywords of a write whose SQLite commit it saw first. Inside a snapshot it is not reloaded
+        past the snapshot's version: a question's keyword hits come from the state its other reads see
+        (or, after a killed writer, an earlier one), as far as the index loaded before the snapshot allows.
+        """
+        from qa.stores.keyword import KeywordIndex
+
+        with self._lock:
+            folder = self.gen / "keyword"
+            if self._kw is None:
+                self._kw = KeywordIndex.open(folder)
+                if self._kw is None:
+                    logger.warning("the keyword index in %s is missing or damaged; the next qa index rebuilds it", self.gen)
+                    return None
+                self._kw_version = self._kw.applied()
+            else:
+                applied = KeywordIndex.read_applied(folder)
+                if applied is not None and applied != self._kw_version and (not self._db.in_transaction or applied <= self._version):
+                    self._kw.reload()
+                    self._kw_version = applied
+            return self._kw
 
     def _ids_for(self, scored: list[tuple[int, float]]) -> list[tuple[str, float]]:
         """Vector ids -> passage ids (those still stored), keeping order and scores."""
@@ -509,7 +594,7 @@ class LocalStore:
         if loaded is not None:  # held in memory (and its files locked): never compacted away under a reader
             row = int(np.searchsorted(loaded.ids, vid))
             if row < len(loaded.ids) and loaded.ids[row] == vid:
-                return np.asarray(loaded.index.reconstruct(row), dtype=np.float32)
+                return np.array(loaded.vectors[row], dtype=np.float32)  # exact (an SQ8 graph holds approximations)
         folder = self.gen / "segments" / segment
         try:
             ids = np.load(folder / "ids.npy", mmap_mode="r")
@@ -629,12 +714,20 @@ class LocalStore:
                     "INSERT INTO articles (id, title, date, source, url, hash, text, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(a.id, a.title, a.date, a.source, a.url, a.hash, a.text, a.author) for a in (r.article for r in upsert)],
                 )
-                db.executemany(
-                    "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(int(v), p.passage.id, p.passage.article_id, p.passage.number, p.passage.start, p.passage.end,
-                      p.passage.text, p.content_hash, segment[0]) for v, p in zip(vids, records)],
-                )
-                db.executemany("INSERT INTO passages_fts(rowid, body) VALUES (?, ?)", [(int(v), p.search_text) for v, p in zip(vids, records)])
+                rows = [(int(v), p.passage.id, p.passage.article_id, p.passage.number, p.passage.start, p.passage.end,
+                         p.passage.text, p.content_hash, segment[0]) for v, p in zip(vids, records)]
+                if self._fts:
+                    db.executemany('INSERT INTO passages (vid, id, article_id, number, start, "end", text, content_hash, segment) '
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    db.executemany("INSERT INTO passages_fts(rowid, body) VALUES (?, ?)", [(int(v), p.search_text) for v, p in zip(vids, records)])
+                else:
+                    titles = {r.article.id: r.article.title for r in upsert}
+                    bodies = [None if p.search_text == _joined(titles[p.passage.article_id], p.passage.text) else p.search_text
+                              for p in records]
+                    db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   [(*row, body) for row, body in zip(rows, bodies)])
+                    version = self._state("version", 0) + 1  # this write's
+                    db.executemany("INSERT INTO keyword_log VALUES (?, ?, 1)", [(version, int(v)) for v in vids])
                 if segment:
                     db.execute("INSERT INTO segments VALUES (?, ?, ?, ?)", segment)
                 self._bump(next_vid=first + len(records))
@@ -644,6 +737,7 @@ class LocalStore:
                 self._abort(segment)
                 raise
             self._has_author = self._author_stored()
+        self._sync_keywords()
         self._compact()
 
     def _abort(self, segment: tuple | None) -> None:
@@ -660,7 +754,11 @@ class LocalStore:
             marks = ",".join("?" * len(chunk))
             gone = db.execute(f"SELECT vid, segment FROM passages WHERE article_id IN ({marks})", chunk).fetchall()
             db.executemany("INSERT INTO dead VALUES (?, ?)", gone)
-            db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(v,) for v, _ in gone])
+            if self._fts:
+                db.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(v,) for v, _ in gone])
+            else:
+                version = self._state("version", 0) + 1  # this write's
+                db.executemany("INSERT INTO keyword_log VALUES (?, ?, 0)", [(version, v) for v, _ in gone])
             db.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
             db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
 
@@ -686,8 +784,10 @@ class LocalStore:
             np.save(folder / "ids.npy", vids)
             np.save(folder / "vectors.npy", vectors)
             if kind == "hnsw":
-                index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+                # SQ8 codes in the graph: a byte per dimension (the exact vectors stay in vectors.npy, for re-ranking)
+                index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
                 index.hnsw.efConstruction = 40
+                index.train(np.ascontiguousarray(vectors))  # per-dimension ranges
                 index.add(np.ascontiguousarray(vectors))
                 faiss.write_index(index, str(folder / "index.faiss"))
             files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
@@ -776,13 +876,88 @@ class LocalStore:
         return self.stats().index_type
 
     def tidy(self) -> None:
-        """Remove what killed or failed writes left behind (orphan segments, unused generations)."""
+        """Repair what killed or failed writes left behind: orphan segments, unused generations, and a keyword
+        index behind the committed state (caught up), or missing, damaged or not holding every passage (rebuilt)."""
         with self._lock, _write_errors(self.root):
             self._db.execute("BEGIN IMMEDIATE")  # no writer is between writing a segment and committing it
             try:
                 self._remove_orphans()
             finally:
                 self._db.execute("COMMIT")
+        self._sync_keywords(check=True)
+
+    def _sync_keywords(self, check: bool = False) -> None:
+        """Bring the keyword index up to the committed SQLite state (writers only).
+
+        Runs inside a write transaction, so one process at a time changes Tantivy (SQLite's write
+        lock serializes them, as it does the writes). The logged changes newer than what the index
+        applied are applied; when the log no longer holds them (or the index is missing or damaged)
+        it is rebuilt from the passages. The log is then emptied.
+
+        Args:
+            check: Also rebuild when the index does not hold exactly the stored passages (``tidy``).
+        """
+        if self._fts:
+            return
+        from qa.stores.keyword import KeywordIndex
+
+        with self._lock, _write_errors(self.root):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._state("version", 0)
+                kw = KeywordIndex.open(self.gen / "keyword")
+                applied = kw.applied() if kw is not None else -1
+                if kw is None or applied < self._state("keyword_pruned", 0) or applied > version:
+                    kw = self._rebuild_keywords(version)
+                else:
+                    ops = self._db.execute("SELECT vid, op FROM keyword_log WHERE version > ?", (applied,)).fetchall()
+                    if ops:
+                        deleted = {v for v, op in ops if op == 0}
+                        added = [v for v, op in ops if op == 1 and v not in deleted]
+                        kw.apply(self._bodies(added), deleted, version)
+                    elif applied < version:
+                        kw.set_applied(version)  # nothing to apply (merges): still, the log up to here may go
+                    if check:
+                        kw.reload()
+                        if len(kw) != self._state("passages", 0):
+                            logger.warning("the keyword index in %s holds %d passages for %d stored; rebuilding it",
+                                           self.gen, len(kw), self._state("passages", 0))
+                            kw = self._rebuild_keywords(version)
+                _crash_point("keyword-before-prune")
+                self._db.execute("DELETE FROM keyword_log WHERE version <= ?", (version,))
+                self._db.execute("INSERT OR REPLACE INTO state VALUES ('keyword_pruned', ?)", (version,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+        self._kw, self._kw_version = None, None  # reopened by the next search (the folder may have been replaced)
+
+    def _bodies(self, vids: Sequence[int]) -> list[tuple[int, str]]:
+        """(vector id, search text) of stored passages (those still stored)."""
+        out: list[tuple[int, str]] = []
+        for start in range(0, len(vids), 500):  # SQLite's limit on bound parameters
+            chunk = [int(v) for v in vids[start : start + 500]]
+            out += self._db.execute(
+                f"SELECT p.vid, {_BODY} FROM passages p JOIN articles a ON a.id = p.article_id "
+                f"WHERE p.vid IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        return out
+
+    def _rebuild_keywords(self, version: int):
+        """A new keyword index from every stored passage, written aside and then put in place (inside a write transaction)."""
+        from qa.stores.keyword import KeywordIndex
+
+        folder, new, old = self.gen / "keyword", self.gen / "keyword.new", self.gen / "keyword.old"
+        kw = KeywordIndex.create(new)
+        rows = self._db.execute(f"SELECT p.vid, {_BODY} FROM passages p JOIN articles a ON a.id = p.article_id")
+        kw.apply(rows, (), version, fresh=True)  # APPLIED is written last: a killed rebuild leaves a folder without it, rebuilt again
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(new, folder)
+        _fsync_dir(self.gen)
+        shutil.rmtree(old, ignore_errors=True)
+        return KeywordIndex.open(folder)
 
     def _remove_orphans(self) -> None:
         """Inside a write transaction: segment folders no commit lists (a killed writer's) and unused generations."""
@@ -804,6 +979,11 @@ def _crash_point(name: str) -> None:
         import signal
 
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _joined(title: str, text: str) -> str:
+    """What :func:`qa.chunking.search_text` makes of a title and a passage's text (then not stored twice)."""
+    return f"{title}\n{text}" if title else text
 
 
 def _concrete(index_type: str, rows: int) -> str:
