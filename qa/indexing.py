@@ -17,8 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.articles import Article, load_articles
-from qa.chunking import ChunkingSettings, chunk_article, search_text
+from qa.chunking import chunk_article, search_text
+from qa.config import ChunkingSettings
 from qa.embedding import Embedder
+from qa.locations import is_lite_location, is_milvus_location
 from qa.stores import (
     ArticleRecord,
     IndexMismatch,
@@ -27,9 +29,9 @@ from qa.stores import (
     IndexStoreError,
     PassageRecord,
     StoreSettings,
+    StoreStats,
     content_hash,
     create_store,
-    is_milvus_location,
     open_store,
     writer_lock,
 )
@@ -390,3 +392,31 @@ def _unique(articles: list[Article]) -> None:
     ids = [a.id for a in articles]
     if len(set(ids)) != len(ids):
         raise ValueError("article ids must be unique")
+
+
+def _read_index(location: str | Path, what):
+    """``what(store)`` for the live index at ``location``, read without models or search
+    structures; None when it cannot be read here (the engine's own check reports why)."""
+    if is_lite_location(location):
+        return None  # Milvus Lite opens a file in one process at a time: the engine holds it
+    try:
+        store = open_store(location)
+    except IndexStoreError:
+        return None
+    try:
+        return what(store)
+    finally:
+        store.close()
+
+
+def index_stats(location: str | Path) -> StoreStats | None:
+    """What the index at ``location`` holds now (articles, passages, version), or None when it
+    cannot be read from this process. The chat's web process asks this so that its page can show
+    the count without waiting behind questions in the engine process.
+    """
+    return _read_index(location, lambda store: store.stats())
+
+
+def indexed_article_ids(location: str | Path) -> list[str] | None:
+    """Ids of the articles in the index at ``location``, or None when it cannot be read here."""
+    return _read_index(location, lambda store: [a.id for a in store.list_articles()])

@@ -33,7 +33,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
-from qa.chunking import ChunkingSettings, chunk_text, split_sentences
+from qa.chunking import chunk_text, split_sentences
+from qa.config import ChunkingSettings
 
 # ---------------------------------------------------------------------------------------------
 # Words

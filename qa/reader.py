@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import DEFAULT_READER
 from qa.precision import resolve_precision
 
-DEFAULT_READER = "bundled"
 BUNDLED_READER = Path(__file__).parent / "models" / "reader"
 
 

@@ -3,7 +3,8 @@ import re
 from hypothesis import given, settings, strategies as st
 
 from qa.articles import Article, load_articles
-from qa.chunking import _BOUNDARY, ChunkingSettings, chunk_article, chunk_text, split_sentences
+from qa.chunking import _BOUNDARY, chunk_article, chunk_text, split_sentences
+from qa.config import ChunkingSettings
 
 from conftest import SEEDS
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, SEEDS, free_port, needs_reader
 from qa.articles import Article
-from qa.chunking import ChunkingSettings
+from qa.config import ChunkingSettings
 from qa.indexing import Indexer
 from qa.stores import open_store
 from qa.stores.local import current_generation

@@ -31,7 +31,8 @@ import pytest
 from conftest import ROOT, free_port
 
 from qa.articles import Article
-from qa.chunking import ChunkingSettings, chunk_article, search_text
+from qa.chunking import chunk_article, search_text
+from qa.config import ChunkingSettings
 from qa.stores import (
     ArticleRecord,
     IndexMismatch,

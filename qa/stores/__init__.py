@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qa.locations import is_lite_location, is_milvus_location
 from qa.stores.base import (
     ArticleRecord,
     HybridSearch,
@@ -25,7 +26,7 @@ from qa.stores.base import (
 
 __all__ = [
     "ArticleRecord", "HybridSearch", "IndexCorrupt", "IndexMismatch", "IndexMissing", "IndexStore", "IndexStoreError",
-    "PassageRecord", "StoreSettings", "StoreStats", "StoredPassage", "content_hash", "create_store", "is_milvus_location", "open_store", "writer_lock",
+    "PassageRecord", "StoreSettings", "StoreStats", "StoredPassage", "content_hash", "create_store", "open_store", "writer_lock",
 ]
 
 
@@ -57,16 +58,6 @@ def create_store(location: str | Path, settings: StoreSettings) -> IndexStore:
     from qa.stores.local import LocalStore
 
     return LocalStore.create(location, settings)
-
-
-def is_milvus_location(location: str | Path) -> bool:
-    """True for a Milvus location (``milvus://...``, ``http(s)://...``); a folder otherwise."""
-    return isinstance(location, str) and location.startswith(("milvus://", "http://", "https://"))
-
-
-def is_lite_location(location: str | Path) -> bool:
-    """True for a Milvus Lite file (``milvus://...``): one process at a time may open it."""
-    return str(location).startswith("milvus://")
 
 
 def writer_lock(location: str | Path):

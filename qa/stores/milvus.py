@@ -61,6 +61,7 @@ import numpy as np
 
 from qa.articles import Article
 from qa.chunking import Passage
+from qa.locations import parse_location
 from qa.stores.base import (
     ArticleRecord,
     IndexCorrupt,
@@ -92,27 +93,6 @@ def analyzer() -> dict:
 
     return {"tokenizer": "standard",
             "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}]}
-
-
-def parse_location(location: str) -> tuple[str, str]:
-    """(pymilvus uri, collection prefix) for a location string."""
-    location = str(location)
-    prefix = "qa"
-    if "#" in location:
-        location, prefix = location.split("#", 1)
-        if not prefix.replace("_", "").isalnum() or not prefix[0].isalpha():
-            raise ValueError(f"collection prefix {prefix!r} must be letters, digits and underscores, starting with a letter")
-    if location.startswith("milvus://"):
-        path = location[len("milvus://"):]
-        if not path.endswith(".db"):
-            raise ValueError(f"{location!r}: give a Milvus Lite file ending in .db, e.g. milvus:///abs/path/index.db")
-        name = os.path.basename(path)
-        if len(name) > 36 or not re.fullmatch(r"[A-Za-z0-9._-]+", name):  # Milvus Lite's rule for its file names
-            raise ValueError(f"{location!r}: Milvus Lite needs a file name of at most 36 letters, digits, '.', '-' or '_'")
-        return os.path.abspath(path), prefix
-    if location.startswith(("http://", "https://")):
-        return location, prefix
-    raise ValueError(f"{location!r} is not a Milvus location (milvus:///path/file.db or http://host:19530)")
 
 
 _LITE_USERS: dict[str, int] = {}  # Milvus Lite file -> stores open on it in this process

@@ -19,10 +19,9 @@ import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from qa import answer_types
+from qa.answers import NO_ANSWER
 from qa.engine import Answer, Citation
 from qa.news import describe
-
-NO_ANSWER = "I could not find an answer in the articles."
 
 
 def _text(s: str) -> str:
@@ -35,13 +34,6 @@ def safe_url(url: str) -> str | None:
     url = (url or "").strip()
     parts = urlsplit(url)
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc and not re.search(r"\s", url) else None
-
-
-def answer_line(answer: Answer) -> str:
-    """The answer as one line of text, with the calendar date a relative answer means ("Monday — 4 July 2011")."""
-    if not answer.found:
-        return NO_ANSWER
-    return f"{answer.answer} — {describe(answer.answer_date)}" if answer.answer_date else answer.answer
 
 
 def byline(author: str) -> str:
@@ -136,7 +128,7 @@ def _source_line(c: Citation, with_url: bool = True) -> str:
 def plain_text(answer: Answer) -> str:
     """The reply as plain text (what the copy button gives): the answer, the sentence that states it in
     quotes and its source (title, date, author, URL), then 'Sources:' one line per article."""
-    lines = [answer_line(answer)]
+    lines = [answer.line()]
     ev, src = answer.evidence, evidence_source(answer)
     if ev is not None and src is not None:
         lines.append(f"“{_one_line(ev.text).strip()}”")

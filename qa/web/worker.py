@@ -19,11 +19,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
 
+from qa import IndexStoreError
 from qa.config import Config
 from qa.conversation import Turn, as_turn
 from qa.engine import Engine
 from qa.web import library
-from qa.stores import IndexStoreError, is_lite_location
+from qa.locations import is_lite_location
+from qa.indexing import index_stats, indexed_article_ids
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -219,26 +221,6 @@ def _worker_call(method: str, *args):
     return getattr(_WORKER["chat"], method)(*args)
 
 
-def _read_index(index_dir: str, what):
-    """``what(store)`` for the live index, read here without models or search structures (None if it cannot be read)."""
-    from qa.stores import open_store
-
-    if is_lite_location(index_dir):
-        return None  # Milvus Lite opens a file in one process at a time: the child's engine holds it
-    try:
-        store = open_store(index_dir)
-    except IndexStoreError:
-        return None  # the child's own check reports what is wrong
-    try:
-        return what(store)
-    finally:
-        store.close()
-
-
-def _stored_article_ids(index_dir: str) -> list[str] | None:
-    return _read_index(index_dir, lambda store: [a.id for a in store.list_articles()])
-
-
 class _InLine(Pending):
     """A question sent to the child process; sent again once to a new child if this one dies."""
 
@@ -295,7 +277,7 @@ class ChatProcess:
         self._pool = self._new_pool()
         self._ready = self._pool.submit(_worker_call, "article_ids")
         self._index_dir = config.location
-        self._ids = _stored_article_ids(config.location)
+        self._ids = indexed_article_ids(config.location)
 
     def _new_pool(self):
         import multiprocessing
@@ -358,7 +340,7 @@ class ChatProcess:
         """
         if is_lite_location(self._index_dir) and self._ready.done() and not self._ready.exception():
             return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
-        found = _read_index(self._index_dir, lambda store: store.stats())
+        found = index_stats(self._index_dir)
         if found is None:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 from qa.articles import Article
-from qa.chunking import ChunkingSettings
+from qa.config import ChunkingSettings
 from qa.indexing import Indexer, NoArticles
 from qa.stores import ArticleRecord, IndexCorrupt, IndexMismatch, IndexStoreError, PassageRecord, StoreSettings, create_store, open_store
 from qa.stores.local import current_generation
