@@ -206,7 +206,7 @@ def ask(
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""
-            typer.echo(f"\n[{n}] {_cited(c)} ({c.source}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
+            typer.echo(f"\n[{n}] {_cited(c)} ({_where(c)}, passage {c.passage_number}, characters {c.answer_start}-{c.answer_end}{in_file})")
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
@@ -215,9 +215,14 @@ def ask(
             typer.echo(note)
         typer.echo("Closest passages:")
         for n, c in enumerate(result.sources[:3], 1):
-            typer.echo(f"\n[{n}] {_cited(c)} ({c.source}, passage {c.passage_number})\n    {c.passage}")
+            typer.echo(f"\n[{n}] {_cited(c)} ({_where(c)}, passage {c.passage_number})\n    {c.passage}")
     if result.resolved_question != result.question:
         typer.echo(f"\n(read as: {result.resolved_question})")
+
+
+def _where(c) -> str:
+    """A source's file and, for a PDF, the page: 'report.pdf, p. 4'."""
+    return f"{c.source}, p. {c.page}" if getattr(c, "page", None) else c.source
 
 
 def _cited(c) -> str:
@@ -241,7 +246,8 @@ def search(
         typer.echo(json.dumps([{"score": h.score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        typer.echo(f"{h.score:.3f}  {_cited(h.citation)} (passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+        page = f"p. {h.citation.page}, " if h.citation.page else ""
+        typer.echo(f"{h.score:.3f}  {_cited(h.citation)} ({page}passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from qa import answers, file_offsets, news, quotes
+from qa import answers, file_offsets, news, pages, quotes
 from qa.answers import Answer, Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
@@ -162,7 +162,12 @@ class Engine:
             Hits, best first; ``citation.retrieval_score`` is the cosine similarity.
         """
         hits, _ = self._search(query, k or self.config.top_k)
+        pages.add_pages([h.citation for h in hits], self._texts)
         return hits
+
+    def _texts(self, article_ids) -> dict[str, str]:
+        """Article id -> text, for the given ids still in the index."""
+        return {a.id: a.text for a in self.store.articles(list(article_ids))}
 
     def _search(self, query: str, k: int, depth_for: int | None = None) -> tuple[list[Hit], dict[str, float]]:
         timings: dict[str, float] = {}
@@ -253,6 +258,7 @@ class Engine:
             wide = hits if len(hits) >= 4 * k else self._search(reading.query, 4 * k)[0]
             ids = list(dict.fromkeys(h.citation.article_id for h in wide))[: quotes.MAX_ARTICLES]
             answer = quotes.answer(said, answer, self.store.articles(ids), self.embedder, wide, self.store.settings.chunking)
+        pages.add_pages([*answer.citations, *answer.sources], self._texts)  # "p. 4" for PDF articles
         if answer.found:
             file_offsets.locate(answer.citations, self.config.articles_dir, lambda i: getattr(self.article(i), "text", None))
         return answer

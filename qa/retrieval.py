@@ -36,6 +36,8 @@ class Citation:
             articles whose file is in the configured articles folder, unchanged; else None.
         file_answer_end: End offset of the answer in the file.
         author: The article's byline, if known.
+        page: The page of a PDF article the answer (else the passage) starts on, counted from 1;
+            None for other articles (set by the engine: :func:`qa.pages.add_pages`).
     """
 
     article_id: str
@@ -53,6 +55,7 @@ class Citation:
     file_answer_start: int | None = None
     file_answer_end: int | None = None
     author: str = ""
+    page: int | None = None
 
     def marked(self, before: str = "**", after: str = "**") -> str:
         """The passage with the answer wrapped in markers (no markers for plain sources)."""

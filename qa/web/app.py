@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from qa import audit
 from qa.engine import Engine
+from qa.web import library
 from qa.web.access import Access, Limits, LimitsMiddleware
 from qa.web.render import _text, parse_show, render_article
 from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlier_turns
@@ -18,7 +19,7 @@ from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlie
 # check is a call that counts against the user's max_requests_per_minute: 6 a minute per open page.
 PANEL_POLL_S = 10.0
 
-UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx"]
 
 CSS = """
 .qa-answer mark, .qa-article mark { background: #ffe27a; color: #1a1a1a; padding: 0 2px; border-radius: 2px; }
@@ -38,6 +39,9 @@ CSS = """
 .qa-article-text { max-height: 420px; overflow-y: auto; }
 .qa-article h2 { font-size: 1.25em; margin: 0 0 4px; }
 .qa-article .qa-cited { background: #fff4c2; color: #1a1a1a; }
+/* A PDF's pages in the viewer: "p. 2" where page 2 begins. */
+.qa-article .qa-page { display: block; margin: 8px 0 2px; border-top: 1px solid #ccc; color: #555; font-size: 0.85em; }
+.dark .qa-article .qa-page { color: #c8c8c8; border-color: #666; }
 /* The chat's label ("qa") takes a line of its own above the messages: floating over them, it
    covered the first line of a scrolled answer. */
 #qa-chat label[data-testid="block-label"] { position: static; margin: var(--block-label-margin); flex: none; }
@@ -115,7 +119,7 @@ JS = """
     for (const zone of document.querySelectorAll('#qa-upload button[aria-label]')) {
       const shown = zone.innerText.replace(/\\s+/g, ' ').trim();
       if (shown && !zone.getAttribute('aria-label').includes(shown)) {
-        zone.setAttribute('aria-label', `${shown} (article files: .txt .md .html .json .jsonl)`);
+        zone.setAttribute('aria-label', `${shown} (article files: .txt .md .html .json .jsonl .pdf .docx)`);
       }
     }
   };
@@ -357,18 +361,26 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         shown = filter_rows(rows, query)
         return shown, table(shown), none_note(rows, shown, query)
 
-    def show_row(shown: list[dict], evt: gr.SelectData):
+    def original(article: dict | None, request) -> dict:
+        """The download of the article's own file (a PDF, a Word file) for users who may read the articles."""
+        path = library.original_file(backend.config, article) if access.can(getattr(request, "username", None), "reader") else None
+        return gr.update(value=path, visible=path is not None)
+
+    def show_row(shown: list[dict], evt: gr.SelectData, request: gr.Request = None):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         if not isinstance(row, int) or not 0 <= row < len(shown):
-            return gr.skip()
-        return render_article(backend.article(shown[row]["id"]))
+            return gr.skip(), gr.skip()
+        found = backend.article(shown[row]["id"])
+        return render_article(found), original(found, request)
 
-    def show_fragment(fragment: str) -> str:
-        """The article a "show article" link names, with the range it names marked."""
+    def show_fragment(fragment: str, request: gr.Request = None):
+        """The article a "show article" link names, with the range it names marked, and its original file."""
         article_id, mark, answer = parse_show(fragment)
-        return render_article(backend.article(article_id), mark, answer)
+        found = backend.article(article_id)
+        return render_article(found, mark, answer), original(found, request)
 
     show_row.__annotations__["evt"] = gr.SelectData  # Gradio reads the annotation; gradio is imported lazily here
+    show_row.__annotations__["request"] = show_fragment.__annotations__["request"] = gr.Request
     def upload_panel(request: gr.Request = None):
         """The "Add articles" panel, for editors only (the server refuses anyone else's upload whatever the client)."""
         return gr.update(visible=access.can(getattr(request, "username", None), "editor"))
@@ -441,11 +453,12 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
                 none = gr.HTML(elem_id="qa-articles-none")
                 poll = gr.Timer(PANEL_POLL_S)
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add-panel") as add_panel:
-                    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt .md .html .json .jsonl",
+                    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label=".txt .md .html .json .jsonl .pdf .docx",
                                      elem_id="qa-upload")
                     add = gr.Button("Add to the index", elem_id="qa-add")
                     status = gr.Markdown(elem_id="qa-add-status")
                 viewer = gr.HTML(elem_id="qa-article-view", padding=True)
+                download = gr.DownloadButton("Download the original file", visible=False, size="sm", elem_id="qa-original")
                 show_id = gr.Textbox(label="Article to show", elem_classes=["qa-hidden"], show_label=False)
                 show_go = gr.Button(elem_id="qa-show-go", elem_classes=["qa-hidden"])
         for trigger in (box.submit, send.click):
@@ -461,9 +474,9 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         poll.tick(follow, [signature_state, search], panel, queue=False, show_progress="hidden", api_visibility="private")
         demo.load(upload_panel, None, add_panel, api_visibility="private")
         search.change(search_articles, [rows_state, search], [shown_state, listing, none], queue=False, api_visibility="private")
-        listing.select(show_row, shown_state, viewer, api_visibility="private")
+        listing.select(show_row, shown_state, [viewer, download], api_visibility="private")
         add.click(add_files, [upload, search], [*panel, status, upload], api_visibility="private")
-        show_go.click(show_fragment, show_id, viewer, js="() => window.__qaArticle || ''",
+        show_go.click(show_fragment, show_id, [viewer, download], js="() => window.__qaArticle || ''",
                       api_visibility="private")
         # No Gradio limit: the engine keeps one line for everyone, and each user may have only
         # max_pending_questions in it (a client that fires 60 at once gets a message for the rest).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
-from qa.articles import SUFFIXES, Article, ArticleError, ArticleReader, reader_options
+from qa.articles import DOCUMENT_SUFFIXES, SUFFIXES, Article, ArticleError, ArticleReader, reader_options
 from qa.engine import Engine
 
 
@@ -22,6 +24,38 @@ def listing(articles: list[Article]) -> list[dict]:
     rows.sort(key=lambda r: r["title"].lower())
     rows.sort(key=lambda r: r["date"] or "", reverse=True)  # stable: titles stay sorted within a date
     return rows
+
+
+# Copies of original files handed to the page (Gradio serves only files under the working
+# folder or the temporary folder, and the articles folder may be elsewhere).
+_ORIGINALS = Path(tempfile.gettempdir()) / "qa-originals"
+
+
+def original_file(config, article: dict | None) -> str | None:
+    """A copy of an article's own file (a PDF, a Word file) to download from the article view, or None.
+
+    Only PDF and Word files are offered (other articles are shown whole as text), and only a file
+    that is still in the articles folder, inside it, by the name it was indexed under.
+
+    Args:
+        config: Settings (``articles_dir``).
+        article: The article as the viewer shows it (``source``), or None.
+
+    Returns:
+        The path of a copy under the temporary folder, named as the original.
+    """
+    source = (article or {}).get("source") or ""
+    if Path(source).suffix.lower() not in DOCUMENT_SUFFIXES:
+        return None
+    folder = Path(config.articles_dir).resolve()
+    path = (folder / source).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        return None
+    # one folder per file (a hash of its name): two articles' files of the same name never meet
+    target = _ORIGINALS / hashlib.sha256(str(path).encode()).hexdigest()[:16] / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return str(target)
 
 
 def stage(config, paths: list[str]) -> tuple[list[Article], list[str], list[str]]:

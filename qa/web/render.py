@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from qa import answer_types
 from qa.answers import NO_ANSWER
 from qa.engine import Answer, Citation
+from qa.formats.pdf import PAGE_MARK
 from qa.news import describe
+from qa.pages import is_paged
 
 
 def _text(s: str) -> str:
@@ -74,12 +76,27 @@ def parse_show(fragment: str) -> tuple[str, tuple[int, int] | None, tuple[int, i
     return fields.get("article", ""), span("start", "end"), span("answer_start", "answer_end")
 
 
+def page_label(page: int | None) -> str:
+    """'p. 4' for a citation of a PDF article's page; '' for articles without pages."""
+    return f"p. {page}" if page else ""
+
+
+def _paged(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` escaped, each page mark in it shown as the page that begins there."""
+    pieces = text[start:end].split(PAGE_MARK)
+    page = text.count(PAGE_MARK, 0, start) + 1
+    out = [_text(pieces[0])]
+    for n, piece in enumerate(pieces[1:], page + 1):
+        out.append(f'<span class="qa-page" role="separator">p. {n}</span>{_text(piece)}')
+    return "".join(out)
+
+
 def _cite_head(c: Citation, spans: list[tuple[int, int]] | None = None) -> str:
     url = safe_url(c.url)
     title = _text(c.title)
     if url:
         title = f'<a class="qa-link" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-    meta = " · ".join(_text(x) for x in (c.date, byline(c.author), c.source, f"passage {c.passage_number}") if x)
+    meta = " · ".join(_text(x) for x in (c.date, byline(c.author), c.source, page_label(c.page), f"passage {c.passage_number}") if x)
     first = min(spans) if spans else (None, None)
     show = show_link(c.article_id, c.passage_start, c.passage_end, *first)
     return f'<b class="qa-title">{title}</b> <span class="qa-meta">{meta} · {show}</span>'
@@ -122,7 +139,7 @@ def evidence_source(answer: Answer) -> Citation | None:
 def _source_line(c: Citation, with_url: bool = True) -> str:
     """Title, date, byline and the URL (else the file), as plain text."""
     where = (safe_url(c.url) or c.source) if with_url else ""
-    return ", ".join(x for x in (c.title, c.date, byline(c.author), where) if x)
+    return ", ".join(x for x in (c.title, c.date, byline(c.author), where, page_label(c.page)) if x)
 
 
 def plain_text(answer: Answer) -> str:
@@ -151,7 +168,7 @@ def _evidence(answer: Answer) -> str:
     t, s, e = ev.text, ev.answer_start, ev.answer_end
     said = (_text(_one_line(t[:s]).lstrip()) + f"<mark>{_text(_one_line(t[s:e]))}</mark>"
             + _text(_one_line(t[e:]).rstrip()))
-    meta = " · ".join(_text(x) for x in (src.title, src.date, byline(src.author)) if x)
+    meta = " · ".join(_text(x) for x in (src.title, src.date, byline(src.author), page_label(src.page)) if x)
     show = show_link(src.article_id, ev.start, ev.end, ev.start + s, ev.start + e)
     return (f'<blockquote class="qa-evidence"><p class="qa-said">“{said}”</p>'
             f'<p class="qa-meta qa-evidence-source">— {meta} · {show}</p></blockquote>')
@@ -219,12 +236,19 @@ def render_article(article: dict | None, mark: tuple[int, int] | None = None, an
             if url else "")
     meta = " · ".join(_text(x) for x in (article.get("date", ""), byline(article.get("author", "")), article.get("source", "")) if x)
     text = article["text"]
-    body = _text(text)
+    paged = is_paged(article.get("source", ""))
+
+    def shown(a: int, b: int) -> str:  # a PDF's page marks shown as its pages
+        return _paged(text, a, b) if paged else _text(text[a:b])
+
+    body = shown(0, len(text))
     if mark is not None and 0 <= mark[0] < mark[1] <= len(text):
         s, e = mark
         a0, a1 = answer if answer is not None and s <= answer[0] < answer[1] <= e else (e, e)
-        body = (_text(text[:s]) + '<span class="qa-cited" id="qa-cited">' + _text(text[s:a0])
-                + (f"<mark>{_text(text[a0:a1])}</mark>" if a1 > a0 else "") + _text(text[a1:e]) + "</span>" + _text(text[e:]))
+        body = (shown(0, s) + '<span class="qa-cited" id="qa-cited">' + shown(s, a0)
+                + (f"<mark>{shown(a0, a1)}</mark>" if a1 > a0 else "") + shown(a1, e) + "</span>" + shown(e, len(text)))
+    if paged:
+        body = '<span class="qa-page" role="separator">p. 1</span>' + body
     # tabindex: the text scrolls, so a keyboard must be able to reach it
     return (f'<div class="qa-article"><h2>{_text(article["title"])}</h2><p class="qa-meta">{meta}{link}</p>'
             f'<div class="qa-article-text" tabindex="0" role="region" aria-label="Article text">{body}</div></div>')
