@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from qa.config import DEFAULT_MAX_ARTICLE_BYTES, DEFAULT_MAX_JSON_DEPTH
+from qa.config import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    DEFAULT_MAX_DOCUMENT_BYTES,
+    DEFAULT_MAX_DOCUMENT_SECONDS,
+    DEFAULT_MAX_JSON_DEPTH,
+)
 from qa.formats import ArticleError, Fields
 from qa.formats.dates import parse_date
 from qa.formats.pdf import PAGE_MARK
@@ -32,9 +37,6 @@ __all__ = ["Article", "ArticleError", "ArticleReader", "load_articles", "parse_d
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx")
 # PDF and Word files: read in a child process with a time budget (qa.formats.isolated).
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
-# PDF and Word files carry fonts and pictures: a 40-page report with photos is 20 MB, its text 100 KB.
-DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
-DEFAULT_MAX_DOCUMENT_SECONDS = 60
 # The defaults of Config.max_article_bytes / max_json_depth (qa.config imports this module's
 # users, so it cannot be imported here).
 

