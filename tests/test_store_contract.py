@@ -448,3 +448,24 @@ def test_two_writers_on_a_server_are_excluded_with_a_message(server):
     r = subprocess.run([sys.executable, "-c", LEASE_CHECK, server], env={**os.environ, "PYTHONPATH": str(ROOT)},
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stdout[-2000:] + r.stderr[-3000:]
+
+
+def test_a_pdf_text_keeps_its_page_marks_in_every_store(location):
+    """A PDF's text holds a form feed between pages (an empty first page: one at its start); a citation's
+    page is counted from them (qa.pages), so every store must give the text back as written, also
+    across Milvus's 16,000-character text parts."""
+    from qa.formats.pdf import PAGE_MARK, page_at
+
+    pages = ["", long_text(1, 150), long_text(2, 150), "The last page says the bridge opens in 2027."]
+    text = f"{PAGE_MARK}\n" + f"\n{PAGE_MARK}\n".join(pages[1:])
+    pdf = Article("report.pdf", "Report", text, "2024-03-04", "report.pdf")
+    build(location, [pdf])
+    store = open_store(local_path(location), MODEL)
+    try:
+        (back,) = store.articles(["report.pdf"])
+        assert back.text == text and len(text) > 16_000
+        last = record(pdf).passages[-1].passage
+        (found,) = store.passages([last.id])
+        assert page_at(back.text, found.passage.start) == 4 and "2027" in found.passage.text
+    finally:
+        store.close()
