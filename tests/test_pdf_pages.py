@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,25 @@ def test_cli_index_and_ask_show_the_page(folder, tmp_path):
     assert "Clara Moss" in r.stdout and "(bridge-report.pdf, p. 2, passage" in r.stdout
     r = qa("ask", "Who is the finance director?", "--index", str(index), "--json")
     assert json.loads(r.stdout)["citations"][0]["page"] == 2
+
+
+def test_a_pdf_uploaded_through_the_page_is_indexed_and_its_original_offered(engine, tmp_path):
+    from qa.web import library
+
+    upload = write_pdf(tmp_path / "ferry-notice.pdf", [["Ferry notice"], ["The night ferry to Eastport is cancelled until 3 June."]],
+                       title="Ferry notice")
+    result = library.add_files(engine, [str(upload)])
+    assert result["added"] == ["ferry-notice.pdf"] and result["warnings"] == []
+    answer = engine.ask("Until when is the night ferry to Eastport cancelled?")
+    assert "3 June" in answer.answer and answer.citations[0].page == 2
+    copy = library.original_file(engine.config, {"source": "ferry-notice.pdf"})
+    assert copy and copy != str(upload) and open(copy, "rb").read() == upload.read_bytes()
+    assert library.original_file(engine.config, {"source": "museum.docx"}).endswith("museum.docx")
+    outside = upload.read_bytes()
+    (tmp_path.parent / "outside.pdf").write_bytes(outside)
+    escape = f"../{tmp_path.name}/../outside.pdf"  # a real PDF, reached from the folder through '..'
+    assert (Path(engine.config.articles_dir) / escape).resolve().is_file()
+    assert library.original_file(engine.config, {"source": escape}) is None  # never outside the folder
+    (tmp_path / "note.txt").write_text("x")
+    assert library.original_file(engine.config, {"source": "note.txt"}) is None  # text articles are shown whole
+    assert library.original_file(engine.config, None) is None
