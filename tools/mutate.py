@@ -801,6 +801,86 @@ MUTATIONS = [
         "qa/stores/milvus.py", "        pending = (data or {}).get(\"pending\")\n", "        pending = None\n",
         ["tests/test_store_contract.py::test_a_write_killed_at_any_step_is_repaired_by_the_next_update"],
     ),
+    # --- issue 25: PDF and Word articles, cited by page ---
+    Mutation(
+        "pdf-columns-ignored", "a page of columns read row by row across them",
+        "qa/formats/pdf.py", "    cuts = gutters(rows, em)\n", "    cuts = []\n",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-running-rows-kept", "running headers, footers and page numbers kept in the text",
+        "qa/formats/pdf.py", "        page.rows = [r for r in page.rows if id(r) not in drop]",
+        "        page.rows = list(page.rows)",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-hyphens-kept", "a word hyphenated at a line's end left in two halves",
+        "qa/formats/pdf.py", "        if text and text[-1] in _HYPHENS and len(text) > 1",
+        "        if False and text and text[-1] in _HYPHENS and len(text) > 1",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-page-marks-dropped", "pages joined without a page mark (every citation on page 1)",
+        "qa/formats/pdf.py", '            text = f"{text}\\n{PAGE_MARK}\\n{page}" if text or n else page',
+        '            text = f"{text}\\n{page}" if text or n else page',
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-table-cells-run-together", "a table's rows run together into one paragraph",
+        "qa/formats/pdf.py", "CELL_EM = 2.0", "CELL_EM = 1e9",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-scan-unnamed", "a page that is only an image not named in a warning",
+        "qa/formats/pdf.py", "            scanned = not words and any(", "            scanned = False and any(",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "pdf-password-unsaid", "a PDF locked with a password reported as damaged",
+        "qa/formats/pdf.py", '    if "password" in message.lower():', "    if False:",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "documents-no-time-budget", "a slow PDF read to the end, however long it takes",
+        "qa/formats/isolated.py", "                line = self._answers.get(timeout=seconds)", "                line = self._answers.get()",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "documents-size-unchecked", "a PDF over Config.max_document_bytes read anyway",
+        "qa/articles.py", "        if size > self.max_document_bytes:", "        if False:",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "documents-leading-page-mark-stripped", "a PDF's text trimmed of its page marks at the ends (pages counted wrong)",
+        "qa/articles.py", "            text=fields.text if fields.pages else fields.text.strip(),", "            text=fields.text.strip(),",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "docx-tables-skipped", "a Word document's tables left out",
+        "qa/formats/word.py", "            for row in item.rows:", "            for row in []:",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "docx-bomb-unpacked", "a .docx that unpacks to gigabytes opened anyway",
+        "qa/formats/word.py", "    if unpacked > MAX_UNPACKED_BYTES:", "    if False:",
+        ["tests/test_documents.py"],
+    ),
+    Mutation(
+        "page-of-the-passage", "a citation's page taken where its passage starts, not its answer",
+        "qa/pages.py", "        at = c.answer_start if c.answer_start is not None else c.passage_start", "        at = c.passage_start",
+        ["tests/test_pdf_pages.py"],
+    ),
+    Mutation(
+        "page-not-in-copy", "the Copy text without the cited page",
+        "qa/web/render.py", "    return \", \".join(x for x in (c.title, c.date, byline(c.author), where, page_label(c.page)) if x)",
+        "    return \", \".join(x for x in (c.title, c.date, byline(c.author), where) if x)",
+        ["tests/test_pdf_pages.py"],
+    ),
+    Mutation(
+        "original-outside-folder", "a file outside the articles folder offered as an article's original",
+        "qa/web/library.py", "    if not path.is_relative_to(folder) or not path.is_file():", "    if not path.is_file():",
+        ["tests/test_pdf_pages.py"],
+    ),
 ]
 
 
