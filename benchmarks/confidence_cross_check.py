@@ -8,11 +8,18 @@ threshold transfers, and compares the two rules' best F1 at equal false-answer c
 Usage (repository root): PYTHONPATH=$PWD .venv/bin/python benchmarks/confidence_cross_check.py \
     > benchmarks/results/eval/confidence-2feature-robustness.txt
 """
+import argparse
+
+_ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+_ap.add_argument("--cache", default="runs/open-val-untrained-u50.jsonl",
+                 help="the open-mode cache `qa eval open --cache` wrote (not committed: rerun it to make one)")
+ARGS = _ap.parse_args()
+
 
 import numpy as np
 from qa.offline.evaluation import read_cache, calibration_split, load_articles, new_choice, choose_threshold, score
 from qa.answers import fit_logistic
-s, rows = read_cache("runs/open-val-untrained-u50.jsonl")
+s, rows = read_cache(ARGS.cache)
 titles=[t for t,_ in load_articles("../shared/data/squad/validation-v1.1.json")]
 a, b = calibration_split(titles, rows)
 def dec(rs):

@@ -3,6 +3,13 @@ run did (`qa eval open --unindexed 0.5 --articles untrained`), compared with the
 
 Usage (repository root, ~2 minutes on CPU): PYTHONPATH=$PWD .venv/bin/python benchmarks/confidence_live_check.py
 """
+import argparse
+
+_ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+_ap.add_argument("--cache", default="runs/open-val-untrained-u50.jsonl",
+                 help="the open-mode cache `qa eval open --cache` wrote (not committed: rerun it to make one)")
+ARGS = _ap.parse_args()
+
 import json, tempfile
 from pathlib import Path
 from qa.offline.evaluation import read_cache, load_squad, load_articles, select_articles, held_out_articles, new_choice, _cosine
@@ -10,7 +17,7 @@ from qa.articles import Article
 from qa.config import Config
 from qa.engine import Engine
 path = "../shared/data/squad/validation-v1.1.json"
-settings, rows = read_cache("runs/open-val-untrained-u50.jsonl")
+settings, rows = read_cache(ARGS.cache)
 all_articles = load_articles(path); titles = [t for t, _ in all_articles]
 held_out = held_out_articles(titles, 0.5, 13, [select_articles(titles, "untrained", "bundled")])
 assert all((r["title"] not in held_out) == r["indexed"] for r in rows)

@@ -22,6 +22,7 @@ Methods:
 
 from __future__ import annotations
 
+import argparse
 import re
 import statistics
 import sys
@@ -103,6 +104,7 @@ def score(got: str, gold: str, title: str) -> tuple[float, float]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     pages = sorted(PAGES.glob("*.html"))
     rows, totals = [], {m: [] for m in METHODS}
     for page in pages:

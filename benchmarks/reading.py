@@ -9,6 +9,7 @@ a .jsonl feed of 50,000 records with ISO dates; a .json nested 100,000 levels de
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import shutil
@@ -50,6 +51,7 @@ def make() -> dict[str, Path]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     from qa.articles import load_articles
 
     rows = []

@@ -38,10 +38,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from qa.articles import Article  # noqa: E402
 from qa.chunking import chunk_article, search_text  # noqa: E402
-from qa.config import Config  # noqa: E402
+from qa.config import ChunkingSettings, Config  # noqa: E402
 from qa.engine import Engine  # noqa: E402
 from qa.offline.squad import load_squad  # noqa: E402
-from qa.store import Manifest, write_generation  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "squad" / "train-v1.1.json"
 OUT = ROOT / "benchmarks" / "results"
@@ -137,30 +136,34 @@ def bench_build(work: Path, results: dict) -> None:
 
 def make_100k(work: Path) -> None:
     """100k passages: the 10k index's passages and vectors repeated (vectors with small noise)."""
-    from qa.store import IndexStore
+    from qa.stores import ArticleRecord, PassageRecord, StoreSettings, content_hash, create_store, open_store
 
-    src = IndexStore.open(work / "index-10k")
-    rows = list(range(len(src)))
-    stored = src.passages(rows)
-    vectors = np.asarray(src.vectors)
+    src = open_store(work / "index-10k")
+    settings = src.settings
+    chunking = ChunkingSettings(**settings.chunking)
+    sources = src.articles([a.id for a in src.list_articles()])
+    by_article = {a.id: chunk_article(a, chunking) for a in sources}
+    stored = {sp.passage.id: sp for sp in src.passages([p.id for ps in by_article.values() for p in ps], with_vectors=True)}
+    src.close()
+    total = sum(len(ps) for ps in by_article.values())
+    shutil.rmtree(work / "index-100k", ignore_errors=True)
+    out = create_store(work / "index-100k", StoreSettings(settings.embedding_model, settings.dimension, settings.chunking, "auto"))
     rng = np.random.default_rng(0)
-    reps = -(-100_000 // len(rows))
-    articles, passages, vecs = [], [], []
-    for r in range(reps):
-        seen = set()
-        for sp in stored:
-            if sp.article.id not in seen:
-                seen.add(sp.article.id)
-                full = src.article(sp.article.id)
-                articles.append(Article(f"{full.id}-{r}", full.title, full.text))
-            p = sp.passage
-            passages.append(type(p)(f"{p.article_id}-{r}", p.number, p.start, p.end, p.text))
-        noise = rng.normal(0, 0.02, vectors.shape).astype(np.float32) if r else 0
-        v = vectors + noise
-        vecs.append(v / np.linalg.norm(v, axis=1, keepdims=True))
-    m = src.manifest
-    manifest = Manifest(m.embedding_model, m.dimension, m.chunking, "auto")
-    write_generation(work / "index-100k", manifest, articles, passages, np.concatenate(vecs).astype(np.float32))
+    for r in range(-(-100_000 // total)):
+        batch = []
+        for a in sources:
+            aid = f"{a.id}-{r}"
+            records = []
+            for p in by_article[a.id]:
+                v = stored[p.id].vector + (rng.normal(0, 0.02, settings.dimension).astype(np.float32) if r else 0)
+                text = search_text(a.title, p)
+                records.append(PassageRecord(type(p)(aid, p.number, p.start, p.end, p.text), text,
+                                             content_hash(f"{r}\0{text}", settings.embedding_model),
+                                             (v / np.linalg.norm(v)).astype(np.float32)))
+            batch.append(ArticleRecord(Article(aid, a.title, a.text), records))
+        out.write(batch)
+    out.publish()
+    out.close()
 
 
 def bench_latency(work: Path, results: dict, n_questions: int) -> None:

@@ -6,6 +6,7 @@ two alternating rounds of 3 steps after a warm-up step, so one busy moment does 
 CPU seconds are the fairer number on a shared machine.
 """
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ READER = Path(__file__).resolve().parent.parent / "qa" / "models" / "reader"
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args()  # --help says what it does
     torch.manual_seed(0)
     model = AutoModelForQuestionAnswering.from_pretrained(READER, dtype=torch.float32)
     model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)

@@ -8,6 +8,7 @@ article (the machine is shared), reported per article and per 1,000 characters.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
@@ -43,6 +44,7 @@ def _time(text: str) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     quotes = sorted((ROOT / "quotes" / "articles").iterdir())
     stories = sorted((ROOT / "stories" / "articles").iterdir())
     out = {"quote benchmark": measure(quotes), "stories benchmark": measure(stories)}

@@ -16,6 +16,7 @@ decline threshold is read off the development questions.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -160,6 +161,9 @@ def fit_answer(picked: list[tuple[float, dict]]):
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("out", nargs="?", help="also write the comparison and rows to this JSON file")
+    out = ap.parse_args().out
     rows = rows_for("dev")
     print(f"{len(rows)} candidates of {len({r['id'] for r in rows})} development questions "
           f"({sum(r['right'] for r in rows)} right)", file=sys.stderr)
@@ -204,8 +208,8 @@ def main() -> None:
         if sel:
             print(f"  confidence [{lo:.1f}, {hi:.1f}): {len(sel)} answers, mean confidence {np.mean([x[0] for x in sel]):.2f}, "
                   f"right {np.mean([x[1] for x in sel]):.2f}")
-    if len(sys.argv) > 1:
-        Path(sys.argv[1]).write_text(json.dumps({"compare": comparison, "rows": rows}, indent=1) + "\n")
+    if out:
+        Path(out).write_text(json.dumps({"compare": comparison, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
