@@ -172,3 +172,23 @@ def test_rendered_reply_escapes_article_html(tmp_path):
     html = render(answer)  # the renderer works from the answer alone (it does not open the store)
     assert "<script>" not in html and "<img" not in html and "<b>title" not in html
     assert "&lt;script&gt;" in html and "&lt;b&gt;title&lt;/b&gt;" in html
+
+
+# The default precision is 'auto' (bf16 where the CPU has it in hardware, else fp32), so the
+# tests above run in one precision per machine; both are forced here, so that a machine of
+# either kind checks both paths a user may get.
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_answers_hold_in_each_precision(precision, tmp_path):
+    from qa import Config, Engine
+    from qa.precision import cpu_has_bf16
+
+    if precision == "bf16" and not cpu_has_bf16():
+        pytest.skip("bf16 is emulated on this CPU (~16x slower): 'auto' never chooses it here")
+    config = Config(index_dir=str(tmp_path / "index"), embedding_precision=precision, reader_precision=precision)
+    engine = Engine(config)
+    engine.index(SEEDS)
+    assert engine.embedder.precision == precision and engine.reader.precision == precision
+    for question, expected in [("Who is the NATO Secretary-General?", "Rasmussen"), ("Who is Russia's foreign minister?", "Lavrov"),
+                               ("In which Russian city did Rasmussen meet Medvedev?", "Sochi")]:
+        assert expected in (engine.ask(question).answer or ""), (precision, question)
+    assert not engine.ask("What is the boiling point of mercury in Kelvin?").found
