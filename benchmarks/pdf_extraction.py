@@ -23,6 +23,7 @@ The headline is taken out of every method's text once before scoring (qa keeps i
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 import statistics
@@ -103,6 +104,7 @@ def pages(data: bytes) -> int:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     docs = sorted(DOCS.glob("*.pdf"))
     rows, totals = [], {m: [] for m in METHODS}
     notes = []

@@ -18,6 +18,7 @@ is a scan (an image of text, no text layer). Output is byte-for-byte reproducibl
 
 from __future__ import annotations
 
+import argparse
 import io
 import sys
 from dataclasses import dataclass, field
@@ -323,6 +324,7 @@ DOCUMENTS = {
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for name, make in DOCUMENTS.items():
         doc = make(name)
