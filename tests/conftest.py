@@ -7,6 +7,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# One answering process per `qa serve` the tests start (the default is one per core): the tests that
+# kill or count the engine process mean that one; tests/faults/test_worker.py tries several.
+os.environ.setdefault("QA_WORKERS", "1")
 
 import pytest
 

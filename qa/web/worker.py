@@ -176,6 +176,10 @@ class LocalChat:
         a = self.engine.article(article_id)
         return asdict(a) if a else None
 
+    def process_id(self) -> int:
+        """The id of the process answering (tells a server's answering processes apart)."""
+        return os.getpid()
+
     def add_files(self, paths: list[str]) -> dict:
         """Add uploaded files to the articles folder and index them (see :func:`qa.web.library.add_files`)."""
         return library.add_files(self.engine, paths)
@@ -188,7 +192,20 @@ class LocalChat:
 _WORKER: dict = {}
 
 
-def _worker_start(config: Config) -> None:
+def default_workers(location: str | Path, cpus: int | None = None) -> int:
+    """How many answering processes ``qa serve`` starts: one per core, at most 4 (each holds the models,
+    ~0.5 GB); one for a Milvus Lite file, which only one process may open.
+
+    Args:
+        location: The index location.
+        cpus: Cores to size for (default: this machine's).
+    """
+    if is_lite_location(location):
+        return 1
+    return max(1, min(cpus or os.cpu_count() or 1, 4))
+
+
+def _worker_start(config: Config, threads: int | None = None) -> None:
     # Ctrl-C is the parent's to handle; a parent killed outright must not leave this process behind.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # close() ends this process with SIGTERM; exiting through Python runs multiprocessing's exit hooks,
@@ -204,6 +221,10 @@ def _worker_start(config: Config) -> None:
             threading.Event().wait(1.0)
 
     threading.Thread(target=watch, daemon=True).start()
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)  # the cores shared among the answering processes, not each taking all
     try:
         engine = Engine(config)
         engine.open()
@@ -257,25 +278,30 @@ class ChatProcess:
 
     ``qa serve`` uses it so that the models load on one core while the web server
     (Gradio) imports on the other: on a 2-core laptop the first answer comes seconds
-    sooner. Questions are answered one at a time, in order. If the child process dies
-    (killed, out of memory), the next call starts a new one and the questions that were
-    in line are sent to it once more.
+    sooner. With ``workers`` > 1, that many child processes answer at once, each with the
+    index open (its files memory-mapped: the keyword index and the vectors read for
+    re-ranking are shared through the page cache) and its own models; questions are taken
+    in order by the first process free. If a child process dies (killed, out of memory),
+    the next call starts the processes again and the questions that were in line are sent
+    to them once more.
 
     Args:
         config: Settings for the engine; the index must exist.
+        workers: Answering processes (1 for a Milvus Lite file, whatever is asked: one process may open it).
 
     Attributes:
         restarts: How many times the child process was started again.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, workers: int = 1):
         self.config = config
+        self.workers = 1 if is_lite_location(config.location) else max(1, int(workers))
         self.restarts = 0
         self._lock = threading.Lock()
         self._tickets = itertools.count(1)
         self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
-        self._ready = self._pool.submit(_worker_call, "article_ids")
+        self._ready = self._warm(self._pool)
         self._index_dir = config.location
         self._ids = indexed_article_ids(config.location)
 
@@ -284,8 +310,18 @@ class ChatProcess:
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: the parent may already run torch threads (after indexing) or Gradio's.
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start, initargs=(self.config,))
+        threads = max(1, (os.cpu_count() or 1) // self.workers) if self.workers > 1 else None
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start, initargs=(self.config, threads))
+
+    def _warm(self, pool) -> Future:
+        """Start every process of a pool now (each loads the models), not when questions first pile up.
+
+        A pool starts a process for each call made while none is idle: one call per worker, made
+        at once, starts them all. Returns the first call's future (done when one process is ready).
+        """
+        calls = [pool.submit(_worker_call, "article_ids") for _ in range(self.workers)]
+        return calls[0]
 
     def _submit(self, ticket: int, method: str, args: tuple) -> tuple[object, Future]:
         """Send a question to the current child process; it counts as in line until its future is done."""
@@ -319,11 +355,13 @@ class ChatProcess:
             logger.warning("The answering process stopped; starting a new one (the questions in line are sent again).")
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
+            self._warm(self._pool)
             self.restarts += 1
 
     def _ahead(self, ticket: int) -> int:
+        """Questions before this one still waiting for a process (those being answered by the others do not count)."""
         with self._lock:
-            return sum(1 for t in self._line if t < ticket)
+            return max(0, sum(1 for t in self._line if t < ticket) - (self.workers - 1))
 
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""

@@ -124,3 +124,29 @@ def test_questions_in_line_say_how_many_are_ahead(indexed):
         assert chat.waiting() == 0 and line[2].ahead() == 0
     finally:
         chat.close()
+
+
+def test_several_answering_processes_share_the_line(indexed):
+    """``workers=2``: two processes load the index and answer at once; a question waits only for those
+    not being answered (2 in line at the start: none ahead of either), and every answer is right."""
+    from qa.config import Config
+    from qa.web.worker import ChatProcess
+
+    chat = ChatProcess(Config(index_dir=str(indexed.index)), workers=2)
+    try:
+        line = [chat.start("exchange", f.question, []) for f in (FACTS[0], FACTS[1], FACTS[0], FACTS[1])]
+        assert [p.ahead() for p in line] == [0, 0, 1, 2]
+        for p, f in zip(line, (FACTS[0], FACTS[1], FACTS[0], FACTS[1])):
+            assert f.answer in p.result()[0].replace("<mark>", "").replace("</mark>", "")
+        processes = list(chat._pool._processes.values())
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+        assert chat.waiting() == 0
+    finally:
+        chat.close()
+
+
+def test_default_workers_follow_the_cores_and_milvus_lite_gets_one():
+    from qa.web.worker import default_workers
+
+    assert default_workers("index", 2) == 2 and default_workers("index", 1) == 1 and default_workers("index", 16) == 4
+    assert default_workers("milvus:///tmp/x.db", 8) == 1
