@@ -17,10 +17,10 @@ ARGS = _ap.parse_args()
 
 
 import numpy as np
-from qa.offline.evaluation import read_cache, calibration_split, load_articles, new_choice, choose_threshold, score
+from qa.offline.evaluation import read_cache, calibration_split, load_squad_articles, new_choice, choose_threshold, score
 from qa.answers import fit_logistic
 s, rows = read_cache(ARGS.cache)
-titles=[t for t,_ in load_articles("../shared/data/squad/validation-v1.1.json")]
+titles=[t for t,_ in load_squad_articles("../shared/data/squad/validation-v1.1.json")]
 a, b = calibration_split(titles, rows)
 def dec(rs):
     out=[]

@@ -12,13 +12,13 @@ ARGS = _ap.parse_args()
 
 import json, tempfile
 from pathlib import Path
-from qa.offline.evaluation import read_cache, load_squad, load_articles, select_articles, held_out_articles, new_choice, _cosine
+from qa.offline.evaluation import read_cache, load_squad, load_squad_articles, select_articles, held_out_articles, new_choice, _cosine
 from qa.articles import Article
 from qa.config import Config
 from qa.engine import Engine
 path = "../shared/data/squad/validation-v1.1.json"
 settings, rows = read_cache(ARGS.cache)
-all_articles = load_articles(path); titles = [t for t, _ in all_articles]
+all_articles = load_squad_articles(path); titles = [t for t, _ in all_articles]
 held_out = held_out_articles(titles, 0.5, 13, [select_articles(titles, "untrained", "bundled")])
 assert all((r["title"] not in held_out) == r["indexed"] for r in rows)
 tmp = tempfile.mkdtemp(prefix="h9c-live-")

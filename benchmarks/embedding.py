@@ -162,10 +162,10 @@ def worker(variant: str) -> None:
 def _train_passages(n: int, offset: int = 0) -> list[str]:
     from qa.articles import Article
     from qa.chunking import chunk_article, search_text
-    from qa.offline.squad import load_articles
+    from qa.offline.squad import load_squad_articles
 
     out: list[str] = []
-    for title, paragraphs in load_articles(SQUAD / "train-v1.1.json"):
+    for title, paragraphs in load_squad_articles(SQUAD / "train-v1.1.json"):
         for j, para in enumerate(paragraphs):
             for p in chunk_article(Article(f"{title}-{j}", title.replace("_", " "), para)):
                 out.append(search_text(title.replace("_", " "), p))

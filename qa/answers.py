@@ -113,7 +113,7 @@ class Answer:
 
     question: str
     answer: str | None
-    score: float
+    margin: float
     confidence: float
     citations: list[Citation] = field(default_factory=list)
     sources: list[Citation] = field(default_factory=list)
@@ -141,8 +141,8 @@ class Answer:
     def to_dict(self) -> dict:
         """Plain JSON-safe data (a missing score is None, not -inf)."""
         d = asdict(self)
-        if not math.isfinite(d["score"]):
-            d["score"] = None
+        if not math.isfinite(d["margin"]):
+            d["margin"] = None
         return d
 
 
@@ -229,7 +229,7 @@ class Calibration:
 
         Args:
             margin: The answer's margin over "no answer" (-inf: no candidate, probability 0).
-            cosine: ``Citation.retrieval_score`` of the answer's passage.
+            cosine: ``Citation.cosine`` of the answer's passage.
 
         Returns:
             A probability within [0, 1].
@@ -346,7 +346,7 @@ class Rule:
     story: "Rule | None" = None
 
     def probability(self, span: Span, sources: Sequence[Citation]) -> float:
-        return self.calibration.probability(span.margin, sources[span.passage].retrieval_score)
+        return self.calibration.probability(span.margin, sources[span.passage].cosine)
 
     def accepts(self, span: Span, probability: float) -> bool:
         return accept(Choice(span, [span]), probability, self.min_confidence, self.threshold)

@@ -692,7 +692,7 @@ def readings(question: str, history: Iterable[Any] | None = None, max_rewrites: 
     return out
 
 
-def choose(answers: Sequence[Any]) -> int:
+def choose_reading(answers: Sequence[Any]) -> int:
     """Which reading's answer to keep: the one the reader is surer of.
 
     Args:
@@ -705,4 +705,4 @@ def choose(answers: Sequence[Any]) -> int:
     """
     found = [i for i, a in enumerate(answers) if a.found]
     pool = found or list(range(1, len(answers))) or [0]
-    return max(pool, key=lambda i: answers[i].score)  # max keeps the first on a tie
+    return max(pool, key=lambda i: answers[i].margin)  # max keeps the first on a tie

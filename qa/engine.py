@@ -12,7 +12,7 @@ from qa.answers import Answer, Calibration
 from qa.articles import Article, reader_options
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.conversation import Reading, Turn, choose, readings
+from qa.conversation import Reading, Turn, choose_reading, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
 from qa.reader import Reader
@@ -159,7 +159,7 @@ class Engine:
             k: How many (default: the configured top_k).
 
         Returns:
-            Hits, best first; ``citation.retrieval_score`` is the cosine similarity.
+            Hits, best first; ``citation.cosine`` is the cosine similarity.
         """
         hits, _ = self._search(query, k or self.config.top_k)
         pages.add_pages([h.citation for h in hits], self._texts)
@@ -216,7 +216,7 @@ class Engine:
         # A follow-up is read as asked and as rewritten from the conversation; the reading the reader
         # is surer of (higher margin) is kept, so a wrong rewrite cannot spoil a question that stands alone.
         tried = [self._answer(question, r) for r in readings(_plain_text(question), history)]
-        best = tried[choose(tried)]
+        best = tried[choose_reading(tried)]
         best.timings["total"] = sum(a.timings.get("total", 0.0) for a in tried)
         return best
 
@@ -293,8 +293,8 @@ class Engine:
         dated = [h.citation for h in hits if news.parse_iso(h.citation.date)]
         if not dated:
             return ask, list(pool[:k])
-        top = max(c.retrieval_score for c in dated)
-        first = min((c for c in dated if c.retrieval_score >= top - EVENT_MATCH), key=lambda c: c.date)
+        top = max(c.cosine for c in dated)
+        first = min((c for c in dated if c.cosine >= top - EVENT_MATCH), key=lambda c: c.date)
         kept = list(pool[:k])
         if first.article_id not in {c.article_id for c in kept}:
             same = [c for c in pool if c.article_id == first.article_id]

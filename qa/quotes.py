@@ -1348,7 +1348,7 @@ def _cite(s: Said, chunking: dict | None, hits: Sequence, cosine: Callable[[str]
         holding = [max(enumerate(spans), key=lambda x: min(q.end, x[1][1]) - max(q.start, x[1][0]))]
         holding = [(holding[0][0], *holding[0][1])]
     number, ps, pe = holding[0]
-    score = next((h.citation.retrieval_score for h in hits
+    score = next((h.citation.cosine for h in hits
                   if h.citation.article_id == a.id and h.citation.passage_number == number + 1), None)
     if score is None:
         from qa.chunking import Passage
@@ -1409,14 +1409,14 @@ def answer(ask: QuoteAsk, read: object, articles: Sequence, embedder, hits: Sequ
 
         citation = _cite(best, chunking, hits, cosine)
         timings.update(quotes=time.perf_counter() - t0)
-        out = replace(read, answer=best.quote.text, score=_logit(confidence), confidence=confidence,
+        out = replace(read, answer=best.quote.text, margin=_logit(confidence), confidence=confidence,
                       citations=[citation], evidence=_evidence(best, said), answer_date=None, over_time=[],
                       period=None, timings=timings)
         return _reason(out, None)
     timings.update(quotes=time.perf_counter() - t0)
     if best is not None and best.match >= SPEAKER_FOUND or ask.pronoun:
         # X is quoted, but not on Y: X's words on another topic are no answer, anyone else's even less.
-        return _reason(replace(read, **declined, score=_logit(confidence) if best else -math.inf, confidence=confidence,
+        return _reason(replace(read, **declined, margin=_logit(confidence) if best else -math.inf, confidence=confidence,
                                timings=timings),
                        "no quote of the speaker on that")
     if read.answer is not None and read.citations:

@@ -44,13 +44,13 @@ class Span:
     start: int
     end: int
     text: str
-    score: float
-    null_score: float
+    logit_sum: float
+    null_logit_sum: float
 
     @property
     def margin(self) -> float:
         """How much the reader prefers this span over 'no answer' (positive: prefers the span)."""
-        return self.score - self.null_score
+        return self.logit_sum - self.null_logit_sum
 
 
 def resolve_reader_model(name: str) -> str:

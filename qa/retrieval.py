@@ -31,7 +31,7 @@ class Citation:
         passage: The passage text.
         answer_start: Character offset of the answer in the article (None for plain sources).
         answer_end: End offset of the answer in the article.
-        retrieval_score: Cosine similarity of the passage to the question.
+        cosine: Cosine similarity of the passage to the question.
         file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
             articles whose file is in the configured articles folder, unchanged; else None.
         file_answer_end: End offset of the answer in the file.
@@ -51,7 +51,7 @@ class Citation:
     passage: str
     answer_start: int | None = None
     answer_end: int | None = None
-    retrieval_score: float = 0.0
+    cosine: float = 0.0
     file_answer_start: int | None = None
     file_answer_end: int | None = None
     author: str = ""
@@ -71,12 +71,12 @@ class Hit:
     """A retrieved passage.
 
     Attributes:
-        citation: The passage and its article (``retrieval_score``: cosine similarity to the query).
-        score: The fused reciprocal-rank score (only its order means something).
+        citation: The passage and its article (``cosine``: cosine similarity to the query).
+        rrf_score: The fused reciprocal-rank score (only its order means something).
     """
 
     citation: Citation
-    score: float
+    rrf_score: float
 
 
 def fuse(rankings: list[list[str]], k: int, rrf_k: int = RRF_K) -> list[tuple[str, float]]:
@@ -159,7 +159,7 @@ class Retriever:
             a, p = sp.article, sp.passage
             cosine = float(np.dot(sp.vector, vector)) if sp.vector is not None else 0.0
             citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text,
-                                retrieval_score=cosine, author=a.author)
+                                cosine=cosine, author=a.author)
             hits.append(Hit(citation, scores[p.id]))
         if timings is not None:
             timings.update(embed=t1 - t0, search=time.perf_counter() - t1)

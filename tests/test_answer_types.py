@@ -55,7 +55,7 @@ def test_fits(kind, text, ok):
 
 
 def _source(passage: str, date: str = "") -> Citation:
-    return Citation("a.txt", "A", date, "a.txt", "", 1, 0, len(passage), passage, retrieval_score=0.6)
+    return Citation("a.txt", "A", date, "a.txt", "", 1, 0, len(passage), passage, cosine=0.6)
 
 
 def _span(passage: str, text: str, margin: float) -> Span:

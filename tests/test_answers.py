@@ -28,7 +28,7 @@ def test_choice_ranks_by_margin_across_passages_not_raw_score():
     # Passage 0: high raw logits but an even higher "no answer" score (raw 12, margin -2).
     # Passage 1: low raw logits, clearly preferred over "no answer" (raw 6, margin 8).
     spans = _window_spans(0, 6.0, 6.0, 14.0, "xxxxx Lyons yyyyy") + _window_spans(1, 3.0, 3.0, -2.0, text)
-    assert max(spans, key=lambda s: s.score).passage == 0  # raw score would pick passage 0
+    assert max(spans, key=lambda s: s.logit_sum).passage == 0  # raw score would pick passage 0
     choice = choose(spans)
     assert choice.best.passage == 1 and choice.text == "Paris" and choice.margin == pytest.approx(8.0)
     assert merge_overlapping(spans)[0].passage == 1  # the reader's own ranking uses the margin too
@@ -205,9 +205,9 @@ def test_engine_confidence_is_the_calibrated_probability_and_the_threshold_is_ho
     result = engine.ask(question)
     assert result.found and "Rasmussen" in result.answer
     assert engine.calibration.method == "logistic" and engine.min_confidence == engine.reader.open_min_confidence
-    cosine = result.citations[0].retrieval_score  # the answer's passage, as retrieved
+    cosine = result.citations[0].cosine  # the answer's passage, as retrieved
     assert 0.0 < cosine < 1.0
-    assert result.confidence == pytest.approx(engine.calibration.probability(result.score, cosine))
+    assert result.confidence == pytest.approx(engine.calibration.probability(result.margin, cosine))
     assert 0.0 < result.confidence < 1.0
     assert result.confidence >= engine.min_confidence
     shipped = engine.reader.settings["open_min_confidence"]
@@ -220,9 +220,9 @@ def test_engine_confidence_is_the_calibrated_probability_and_the_threshold_is_ho
         assert engine.ask(question).answer == result.answer
         # A configured threshold is a margin and overrides the probability rule.
         engine.reader.settings["open_min_confidence"] = 1.0
-        engine.config.threshold = result.score + 0.01  # just above this answer's margin: declined
+        engine.config.threshold = result.margin + 0.01  # just above this answer's margin: declined
         assert not engine.ask(question).found
-        engine.config.threshold = result.score - 0.01
+        engine.config.threshold = result.margin - 0.01
         assert engine.ask(question).answer == result.answer
     finally:
         engine.reader.settings["open_min_confidence"] = shipped

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.conversation import Turn, as_turn, choose, readings, unbound_pronoun
+from qa.conversation import Turn, as_turn, choose_reading, readings, unbound_pronoun
 
 TNC = Turn("Who heads the TNC?", "Mustafa Abdel Jalil")
 RESIGN = Turn("When did Mustafa Abdel Jalil resign from Libya's government?", "February")
@@ -98,13 +98,13 @@ def test_the_reading_the_reader_is_surer_of_is_kept():
         return Answer("What did he say?", text, margin, 0.5, resolved_question=reading)
 
     asked, rewrite = answer("no common understanding", 6.0, "What did he say?"), answer("Sochi", 2.0, "What did Lavrov say?")
-    assert choose([asked, rewrite]) == 0  # a good question is not spoiled by a rewrite the reader is less sure of
-    assert choose([answer("x", 1.0, "q"), answer("y", 4.0, "r1"), answer("z", 3.0, "r2")]) == 1
-    assert choose([answer("x", 3.0, "q"), answer("y", 3.0, "r")]) == 0  # a tie: as asked
+    assert choose_reading([asked, rewrite]) == 0  # a good question is not spoiled by a rewrite the reader is less sure of
+    assert choose_reading([answer("x", 1.0, "q"), answer("y", 4.0, "r1"), answer("z", 3.0, "r2")]) == 1
+    assert choose_reading([answer("x", 3.0, "q"), answer("y", 3.0, "r")]) == 0  # a tie: as asked
     declined = [answer(None, -1.0, "How old is he?"), answer(None, -3.0, "How old is Jalil?")]
-    assert choose(declined) == 1  # nothing answered: the rewrite says how it was read
-    assert choose([answer(None, 5.0, "q"), answer("y", 1.0, "r")]) == 1  # an answer beats a declined reading
-    assert choose([answer("x", 1.0, "q")]) == 0
+    assert choose_reading(declined) == 1  # nothing answered: the rewrite says how it was read
+    assert choose_reading([answer(None, 5.0, "q"), answer("y", 1.0, "r")]) == 1  # an answer beats a declined reading
+    assert choose_reading([answer("x", 1.0, "q")]) == 0
 
 
 # Referents that fit (issue 22): "he"/"she" only a person, "it" never a person, "they" never one person;

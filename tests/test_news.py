@@ -101,7 +101,7 @@ def test_a_current_state_question_leads_with_the_newest_answer():
     assert [c.article_id for c in a.citations] == ["new"]
     assert new.passage[a.citations[0].answer_start - new.passage_start:a.citations[0].answer_end] == "340"
     # the confidence shown is the shown span's own (margin 7), not the best span's (margin 8)
-    assert a.confidence == pytest.approx(RULE.calibration.probability(7.0, 0.0)) and a.score == 7.0
+    assert a.confidence == pytest.approx(RULE.calibration.probability(7.0, 0.0)) and a.margin == 7.0
 
 
 def test_a_fixed_fact_question_is_not_switched_to_the_newest_article():

@@ -210,7 +210,7 @@ def test_the_answer_is_the_asked_speakers_quote_on_the_topic_with_its_offsets_an
     c = a.citations[0]
     assert INQUIRY.text[c.answer_start:c.answer_end] == a.answer
     assert a.evidence.text[a.evidence.answer_start:a.evidence.answer_end] == a.answer and "Reyes said" in a.evidence.text
-    assert 0.5 <= a.confidence <= 1 and a.score == pytest.approx(math.log(a.confidence / (1 - a.confidence)))
+    assert 0.5 <= a.confidence <= 1 and a.margin == pytest.approx(math.log(a.confidence / (1 - a.confidence)))
     # The chairman's words are closer to "overcrowding" than some of Reyes's, and never shown for him.
     assert "assured" not in _ask("What did Tom Reyes say about overcrowded sailings?").answer
 

@@ -120,7 +120,7 @@ MUTATIONS = [
     ),
     Mutation(
         "conversation-as-asked-dropped", "the rewrite always used, even when the reader is surer of the question as asked",
-        "qa/conversation.py", "    return max(pool, key=lambda i: answers[i].score)", "    return len(answers) - 1",
+        "qa/conversation.py", "    return max(pool, key=lambda i: answers[i].margin)", "    return len(answers) - 1",
         ["tests/test_conversation.py", "tests/test_e2e.py"],
     ),
     Mutation(
@@ -385,8 +385,8 @@ MUTATIONS = [
     ),
     Mutation(
         "citation-without-author", "citations built from stored passages without the article's author",
-        "qa/retrieval.py", 'retrieval_score=cosine, author=a.author)',
-        'retrieval_score=cosine)',
+        "qa/retrieval.py", 'cosine=cosine, author=a.author)',
+        'cosine=cosine)',
         ["tests/test_store.py::test_authors_are_stored_and_reach_citations"],
     ),
     Mutation(

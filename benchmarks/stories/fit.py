@@ -53,7 +53,7 @@ def collect() -> list[dict]:
                 relative = news.resolve_relative(chosen.span.text, published) if published else None
                 right = grade(q, {"answer": chosen.span.text, "answer_date": relative.iso if relative else None}) == "right"
                 out.append({"id": q["id"], "kind": q["kind"], "margin": chosen.span.margin,
-                            "cosine": chosen.source.retrieval_score, "right": right,
+                            "cosine": chosen.source.cosine, "right": right,
                             "story": answers.is_story(a.sources)})
     finally:
         answers.pick = original

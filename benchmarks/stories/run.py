@@ -124,8 +124,8 @@ def run(stories: list[str] | None = None) -> list[dict]:
             rows.append({
                 "id": q["id"], "story": story, "split": q.get("split", "dev"), "kind": q["kind"], "type": q.get("type"),
                 "question": q["question"], "gold": q["answer"], "answer": a["answer"],
-                "confidence": round(a["confidence"], 4), "margin": a["score"],
-                "cosine": a["citations"][0]["retrieval_score"] if a["citations"] else None, "answer_date": a.get("answer_date"),
+                "confidence": round(a["confidence"], 4), "margin": a["margin"],
+                "cosine": a["citations"][0]["cosine"] if a["citations"] else None, "answer_date": a.get("answer_date"),
                 "time_kind": a.get("time_kind"), "over_time": [o["answer"] for o in a.get("over_time") or []],
                 "cited": [c["article_id"] for c in a["citations"]][:3], "outcome": outcome,
                 "marked": _marked(a["citations"][0]) if a["citations"] else None,

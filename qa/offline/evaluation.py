@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.offline.squad import evaluate, load_articles, load_squad, normalize_answer, score
+from qa.offline.squad import evaluate, load_squad_articles, load_squad, normalize_answer, score
 
 
 def _reader(model: str, quantize: bool = False, precision: str = "fp32"):
@@ -350,7 +350,7 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     from qa.engine import Engine
 
     examples = load_squad(path)
-    all_articles = load_articles(path)
+    all_articles = load_squad_articles(path)
     titles = [t for t, _ in all_articles]
     groups = [select_articles(titles, articles, model)]
     held_out = held_out_articles(titles, unindexed, seed, groups) if unindexed else set()
@@ -404,9 +404,10 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
             recalled = bool(ex.answers) and any(normalize_answer(a) in " ".join(normalize_answer(c.passage) for c in ans.sources) for a in ex.answers)
             row = {"qid": ex.qid, "title": ex.title, "indexed": ex.title not in held_out, "answers": ex.answers,
                    "answer": ans.answer or "", "confidence": ans.confidence, "latency": latency, "recalled": recalled,
-                   "sources": [[c.article_id, c.passage_number, round(c.retrieval_score, 4)] for c in ans.sources],
-                   "spans": [{"passage": s.passage, "start": s.start, "text": s.text, "score": round(s.score, 4),
-                              "null": round(s.null_score, 4)} for s in recorder.last]}
+                   "sources": [[c.article_id, c.passage_number, round(c.cosine, 4)] for c in ans.sources],
+                   # "score"/"null" are the logit sums (keys kept from before the rename, so older caches still read)
+                   "spans": [{"passage": s.passage, "start": s.start, "text": s.text, "score": round(s.logit_sum, 4),
+                              "null": round(s.null_logit_sum, 4)} for s in recorder.last]}
             if cache_file is not None:
                 cache_file.write(json.dumps(row) + "\n")
                 cache_file.flush()
@@ -508,7 +509,7 @@ def fit_confidence(cache: str | Path, data_file: str | Path, model_dir: str | Pa
     from qa.answers import expected_calibration_error, fit_logistic, fit_platt, reliability
 
     settings, rows = read_cache(cache)
-    titles = [t for t, _ in load_articles(data_file)]
+    titles = [t for t, _ in load_squad_articles(data_file)]
     fit_list, report_list = calibration_split(titles, rows)
     fit_titles, report_titles = set(fit_list), set(report_list)
 

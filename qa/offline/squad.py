@@ -80,7 +80,7 @@ def load_squad(path: str | Path) -> list[SquadExample]:
     return examples
 
 
-def load_articles(path: str | Path) -> list[tuple[str, list[str]]]:
+def load_squad_articles(path: str | Path) -> list[tuple[str, list[str]]]:
     """Read the articles of a SQuAD file as (title, paragraphs) pairs."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)["data"]
