@@ -30,13 +30,15 @@ class Engine:
 
     Args:
         config: Settings; defaults (and ``QA_*`` environment variables) when None.
+        reader: The reader to answer with; one made from ``config`` when None (evaluation passes a
+            reader that also records the candidates it found).
     """
 
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: Config | None = None, reader: Reader | None = None):
         self.config = config or Config.from_env()
         self.embedder = Embedder(self.config.embedding_model, precision=self.config.embedding_precision)
-        self.reader = Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens,
-                             precision=self.config.reader_precision)
+        self.reader = reader or Reader(self.config.reader_model, max_answer_tokens=self.config.max_answer_tokens,
+                                       precision=self.config.reader_precision)
         self._store: IndexStore | None = None
 
     @classmethod
@@ -48,7 +50,7 @@ class Engine:
             **settings: Other :class:`Config` fields.
 
         Raises:
-            qa.store.IndexStoreError: Missing, damaged or mismatched index (the message says what to do).
+            qa.IndexStoreError: Missing, damaged or mismatched index (the message says what to do).
         """
         engine = cls(Config.from_env(index_dir=str(index_dir), **settings))
         engine.open()

@@ -237,7 +237,8 @@ def held_out_articles(titles: list[str], fraction: float, seed: int = 13, groups
 
 
 class RecordingReader:
-    """Wraps the engine's reader to keep the candidates of the last question (for the evaluation cache)."""
+    """A reader that also keeps the candidates of the last question (for the evaluation cache);
+    given to the engine as its reader (``Engine(config, reader=...)``)."""
 
     def __init__(self, reader):
         self._reader = reader
@@ -365,8 +366,12 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
     if index_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="qa-eval-")
         index_dir = tmp.name
-    engine = Engine(Config.from_env(index_dir=index_dir, reader_model=model, top_k=top_k,
-                                    threshold=-1e9 if always_answer else threshold))
+    from qa.reader import Reader
+
+    config = Config.from_env(index_dir=index_dir, reader_model=model, top_k=top_k, threshold=-1e9 if always_answer else threshold)
+    recorder = RecordingReader(Reader(config.reader_model, max_answer_tokens=config.max_answer_tokens,
+                                      precision=config.reader_precision))
+    engine = Engine(config, reader=recorder)
     if tmp is not None:
         corpus = [Article(id=title, title=title, text="\n\n".join(paras), source=Path(path).name)
                   for title, paras in all_articles if title not in held_out]
@@ -377,8 +382,6 @@ def evaluate_open(path, model: str = "bundled", top_k: int | None = None, limit:
         build_seconds = None
     engine.open()
     engine.warm_up()
-    recorder = RecordingReader(engine.reader)
-    engine.reader = recorder
     settings = {"file": Path(path).name, "model": model, "top_k": engine.config.top_k, "unindexed": unindexed,
                 "articles": articles, "sample": sample, "limit": limit, "seed": seed}
     done: dict[str, dict] = {}
