@@ -24,11 +24,11 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "squad" / "validation-v1.1.json"
 
 
-def run(articles: int, questions: int, out: Path) -> None:
+def run(articles: int, questions: int, out: Path, data: Path = DATA) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from qa import Article, Config, Engine
 
-    data = json.loads(DATA.read_text(encoding="utf-8"))["data"][:articles]
+    data = json.loads(data.read_text(encoding="utf-8"))["data"][:articles]
     asked = [(qa["id"], qa["question"]) for a in data for p in a["paragraphs"] for qa in p["qas"]][::7][:questions]
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(Config(index_dir=str(Path(tmp) / "index"), articles_dir=tmp))
@@ -63,12 +63,13 @@ def main() -> None:
     r.add_argument("--articles", type=int, default=12)
     r.add_argument("--questions", type=int, default=150)
     r.add_argument("-o", "--out", type=Path, required=True)
+    r.add_argument("--data", type=Path, default=DATA, help="SQuAD validation file (default: ../shared/data/squad/validation-v1.1.json)")
     d = sub.add_parser("diff", help="compare two runs")
     d.add_argument("before", type=Path)
     d.add_argument("after", type=Path)
     args = ap.parse_args()
     if args.command == "run":
-        run(args.articles, args.questions, args.out)
+        run(args.articles, args.questions, args.out, args.data)
     else:
         sys.exit(diff(args.before, args.after))
 
