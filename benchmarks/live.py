@@ -119,11 +119,16 @@ def build(index: Path, n: int) -> None:
         rep += 1
     if batch:
         store.write(batch)
+    t_written = time.perf_counter()
     print("merging into one segment ('auto' index type) ...", flush=True)
-    store.optimize("auto")
+    store.optimize("auto")  # the dense search structure rebuilt from the stored vectors, as `qa index --rebuild` of a model would not need
+    t_merged = time.perf_counter()
     store.publish()
     print(f"built {store.stats()} in {time.perf_counter() - t0:.0f} s", flush=True)
     store.close()
+    (index / "build.json").write_text(json.dumps({
+        "write_seconds": round(t_written - t0), "merge_to_one_segment_seconds": round(t_merged - t_written),
+        "load_average_1min": round(os.getloadavg()[0], 1), "date": time.strftime("%Y-%m-%d %H:%M")}))
 
 
 def writer_process(index: Path) -> None:
@@ -153,12 +158,21 @@ def measure(index: Path) -> dict:
     engine = Engine.load(index)
     engine.warm_up()
     open_seconds = time.perf_counter() - t0
+    t = time.perf_counter()
     engine.ask(questions[0])
+    first_answer = time.perf_counter() - t
+    sample = random.sample(questions, 50)
     times, embed_times = [], []
-    for q in random.sample(questions, 50):
+    for q in sample:
         _, timings = engine._search(q, 3)
         times.append(timings["search"])  # dense + keyword search, fusion and fetching (the embedding apart)
         embed_times.append(timings["embed"])
+    ask_times = []
+    for q in sample:  # the whole answer: question embedding, search, reader
+        t = time.perf_counter()
+        engine.ask(q)
+        ask_times.append(time.perf_counter() - t)
+    keyword, recall = keyword_and_recall(engine, sample)
     serving = rss_mb()
     stats = engine.stats()
     print(f"serving {stats.passages} passages ({stats.index_type}), RSS {serving:.0f} MB", flush=True)
@@ -186,9 +200,15 @@ def measure(index: Path) -> dict:
     # Put the index back as it was, so reruns measure the same thing.
     engine.delete(["bench-added", "writer-added"])
     ms = np.array(times) * 1000
+    ask_ms = np.array(ask_times) * 1000
+    rebuild = keyword_rebuild(index)
+    build = json.loads((index / "build.json").read_text()) if (index / "build.json").exists() else {}
     return {
         "passages": stats.passages, "index_type": stats.index_type, "vectors": "synthetic",
-        "open_and_load_seconds": round(open_seconds, 1),
+        "open_and_load_seconds": round(open_seconds, 1), "first_answer_seconds": round(first_answer, 2),
+        "ask_ms_p50": round(float(np.percentile(ask_ms, 50))), "ask_ms_p95": round(float(np.percentile(ask_ms, 95))),
+        **keyword, "dense_recall_at_10": recall,
+        "build": build, "keyword_rebuild_seconds": rebuild, "disk_mb": disk_mb(index),
         "add_one_article_seconds": round(add_seconds, 2), "add_embedded_passages": report.embedded, "add_parts_seconds": add_parts,
         "delete_one_article_seconds": round(delete_seconds, 2),
         "serving_rss_mb": round(serving), "peak_rss_during_updates_mb": round(peak), "peak_over_serving": round(peak / serving, 2),
@@ -199,6 +219,67 @@ def measure(index: Path) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip(),
     }
+
+
+def keyword_and_recall(engine, questions: list[str]) -> tuple[dict, float]:
+    """Keyword search alone (p50/p95, the retriever's pool of 20), and dense recall@10 against exact search
+    over every stored vector, for real questions embedded for real."""
+    store = engine.store
+    kw = []
+    for q in questions:
+        t = time.perf_counter()
+        store.keyword_search(q, 20)
+        kw.append(time.perf_counter() - t)
+    vectors = engine.embedder.embed(questions)
+    store.warm_up()
+    hits = 0
+    for v in vectors:
+        got = {pid for pid, _ in store.dense_search(v, 10)}
+        best: list[tuple[float, int]] = []
+        for seg in store._segments.values():  # exact: every segment's float32 vectors, in blocks
+            for start in range(0, len(seg.ids), 200_000):
+                scores = np.asarray(seg.vectors[start:start + 200_000], dtype=np.float32) @ v
+                top = np.argpartition(-scores, min(10, len(scores) - 1))[:10]
+                best += [(float(scores[r]), int(seg.ids[start + r])) for r in top]
+        best.sort(reverse=True)
+        exact = {pid for pid, _ in store._ids_for([(vid, s) for s, vid in best[:10]])}
+        hits += len(got & exact)
+    ms = np.array(kw) * 1000
+    return ({"keyword_ms_p50": round(float(np.percentile(ms, 50)), 1), "keyword_ms_p95": round(float(np.percentile(ms, 95)), 1)},
+            round(hits / (10 * len(questions)), 3))
+
+
+def keyword_rebuild(index: Path) -> float:
+    """Seconds to rebuild the keyword index from SQLite (what a writer does when it is missing or damaged)."""
+    import shutil
+
+    from qa.stores.local import LocalStore
+
+    store = LocalStore.open(index)
+    try:
+        shutil.rmtree(store.gen / "keyword")
+        t = time.perf_counter()
+        store.tidy()
+        return round(time.perf_counter() - t, 1)
+    finally:
+        store.close()
+
+
+def disk_mb(index: Path) -> dict:
+    """Megabytes on disk: SQLite (articles, passages, text), vectors, dense search structures, keyword index."""
+    from qa.stores.local import current_generation
+
+    gen = current_generation(index)
+    sizes = {"sqlite": 0, "vectors": 0, "dense_index": 0, "keyword": 0}
+    for f in gen.rglob("*"):
+        if not f.is_file():
+            continue
+        n = f.stat().st_size
+        key = ("keyword" if "keyword" in f.relative_to(gen).parts[:1] else "vectors" if f.name == "vectors.npy"
+               else "dense_index" if f.name == "index.faiss" else "sqlite" if f.name.startswith("meta.sqlite") else None)
+        if key:
+            sizes[key] += n
+    return {k: round(v / 1e6) for k, v in sizes.items()}
 
 
 def markdown(results: dict) -> str:
@@ -216,6 +297,22 @@ def markdown(results: dict) -> str:
         lines.append(f"| {r['passages']:,} | {r['index_type']} | {r['add_one_article_seconds']} s{split} | {r['delete_one_article_seconds']} s "
                      f"| {r['serving_rss_mb']} MB | {r['peak_rss_during_updates_mb']} MB ({r['peak_over_serving']}x) | {wcell} "
                      f"| {r['search_ms_p50']} / {r['search_ms_p95']} ms | {r.get('load_average_1min', '')} |")
+    full = [r for r in results.values() if "ask_ms_p50" in r]
+    if full:
+        lines += ["", "## The whole path (issue 24)", "",
+                  "Ask: question embedding, search and the reader, in the serving process (50 SQuAD train questions). Keyword: "
+                  "the keyword search alone (Tantivy), pool of 20. Recall: dense top 10 against exact search over every stored "
+                  "vector, the same questions embedded for real. Build: writing the passages in 50k batches, then merging into one "
+                  "segment (the dense search structure rebuilt from the stored vectors). Disk: SQLite / vectors / dense index / keyword index.", "",
+                  "| passages | open | first answer | ask p50 / p95 | keyword p50 / p95 | dense recall@10 | serving RSS | add 1 article, visible | build: write / merge | keyword rebuild | disk MB | load average |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in full:
+            b, d = r.get("build", {}), r["disk_mb"]
+            lines.append(f"| {r['passages']:,} | {r['open_and_load_seconds']} s | {r['first_answer_seconds']} s | {r['ask_ms_p50']} / {r['ask_ms_p95']} ms "
+                         f"| {r['keyword_ms_p50']} / {r['keyword_ms_p95']} ms | {r['dense_recall_at_10']} | {r['serving_rss_mb']} MB "
+                         f"| {r['add_one_article_seconds']} s | {b.get('write_seconds', '?')} s / {b.get('merge_to_one_segment_seconds', '?')} s "
+                         f"| {r['keyword_rebuild_seconds']} s | {d['sqlite']} / {d['vectors']} / {d['dense_index']} / {d['keyword']} "
+                         f"| {r.get('load_average_1min', '')} (build {b.get('load_average_1min', '?')}) |")
     notes = [f"- {int(k):,} passages: {r['note']}" for k, r in results.items() if r.get("note")]
     if notes:
         lines += ["", *notes]

@@ -148,28 +148,15 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--users", type=int, nargs="+", default=[20, 60])
-    ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--max-per-user", type=int, default=200)
-    args = ap.parse_args()
-    if max(args.users) > 200 or args.seconds > 600:
-        sys.exit("bounded on purpose: at most 200 users and 600 s per load")
-
-    load_at_start = [round(x, 1) for x in os.getloadavg()]  # other work on the machine skews every number
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
-    WORK.mkdir(parents=True, exist_ok=True)
-    index = WORK / "load-index"
-    shutil.rmtree(index, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", "seeds", "--index", str(index)],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+def serve_and_load(index: Path, env: dict, workers: int, user_counts: list[int], seconds: float, max_per_user: int) -> dict:
+    """Start `qa serve --workers N` on an index, time its first answer and a lone user, then each load. Returns the results."""
+    results: dict = {}
     port = free_port()
+    started = time.perf_counter()
     base = f"http://127.0.0.1:{port}/"
     log = open(WORK / "load-serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-index", "--index", str(index),
+    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--no-index", "--index", str(index), "--workers", str(workers),
                              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    results = {}
     try:
         with httpx.Client(timeout=600) as client:
             deadline = time.time() + 300
@@ -182,6 +169,8 @@ def main() -> None:
                 if proc.poll() is not None or time.time() > deadline:
                     sys.exit("qa serve did not answer; see benchmarks/work/load-serve.log")
                 time.sleep(1)
+            results["first_answer"] = {"seconds_after_start": round(time.perf_counter() - started, 1), "memory": memory(proc.pid)}
+            print("first answer after qa serve:", results["first_answer"], flush=True)
             alone = []
             for q in QUESTIONS * 2:
                 t0 = time.perf_counter()
@@ -190,12 +179,12 @@ def main() -> None:
         service = statistics.median(alone)
         results["alone"] = {"questions": len(alone), "p50_s": round(service, 3), "p95_s": round(pct(alone, 95), 3)}
         print("one user:", results["alone"], flush=True)
-        for users in args.users:
-            r = run_load(base, users, args.seconds, args.max_per_user, proc.pid)
+        for users in user_counts:
+            r = run_load(base, users, seconds, max_per_user, proc.pid)
             lat = r.pop("latencies")
             errs = r.pop("errors")
             results[str(users)] = {
-                "users": users, "answered": len(lat), "errors": len(errs), "error_examples": sorted(set(errs))[:5],
+                "users": users, "workers": workers, "answered": len(lat), "errors": len(errs), "error_examples": sorted(set(errs))[:5],
                 "p50_s": round(pct(lat, 50), 2), "p95_s": round(pct(lat, 95), 2), "max_s": round(max(lat, default=float("nan")), 2),
                 "wait_p50_s": round(max(0.0, pct(lat, 50) - service), 2), "wait_p95_s": round(max(0.0, pct(lat, 95) - service), 2),
                 "answers_per_s": round(len(lat) / r["wall_s"], 2), **r,
@@ -208,28 +197,64 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
 
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, nargs="+", default=[20, 60])
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--max-per-user", type=int, default=200)
+    ap.add_argument("--index", type=Path, help="serve this index as it is (e.g. benchmarks/work/live-1000000) instead of building seeds/")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1], help="answering processes (qa serve --workers): each value served and loaded in turn")
+    ap.add_argument("--tag", default="", help="results go to load-TAG.md / .json (default: load.md / .json)")
+    args = ap.parse_args()
+    if max(args.users) > 200 or args.seconds > 600:
+        sys.exit("bounded on purpose: at most 200 users and 600 s per load")
+
+    load_at_start = [round(x, 1) for x in os.getloadavg()]  # other work on the machine skews every number
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False",
+           # Every simulated user comes from 127.0.0.1: the per-address limit (120 calls a minute) would turn them away.
+           "QA_MAX_REQUESTS_PER_MINUTE": "100000"}
+    WORK.mkdir(parents=True, exist_ok=True)
+    index = args.index or WORK / "load-index"
+    if not args.index:
+        shutil.rmtree(index, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", "seeds", "--index", str(index)],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+    results = {}
+    for workers in args.workers:
+        for key, r in serve_and_load(index, env, workers, args.users, args.seconds, args.max_per_user).items():
+            results[f"{key}@{workers}"] = r
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
             "cpus": os.cpu_count(), "python": platform.python_version(), "seconds_per_load": args.seconds,
             "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
             "command": "python benchmarks/load.py " + " ".join(sys.argv[1:])}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "load.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    name = f"load-{args.tag}" if args.tag else "load"
+    meta["index"] = str(index)
+    (OUT / f"{name}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     lines = ["# Load: concurrent chat users through the HTTP API (`/ask`)", "",
              f"`{meta['command']}` on {meta['cpus']} CPUs, {meta['measured']}, commit {commit}, load average "
-             f"{meta['load_average_at_start'][0]} at start and {meta['load_average_at_end'][0]} at end (other jobs shared the CPUs). Index: seeds/. "
-             f"Each user asks, waits for the answer, reads it for 1-3 s, asks again, for {args.seconds:.0f} s.", "",
-             f"One user alone: median answer {results['alone']['p50_s']} s, p95 {results['alone']['p95_s']} s.", "",
-             "| users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | memory start (server + engine) | memory end | peak |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"{meta['load_average_at_start'][0]} at start and {meta['load_average_at_end'][0]} at end (other jobs shared the CPUs). Index: {args.index or 'seeds/'}. "
+             f"Each user asks, waits for the answer, reads it for 1-3 s, asks again, for {args.seconds:.0f} s. "
+             "Workers: answering processes (`qa serve --workers N`); engine memory is theirs summed.", ""]
+    for w in args.workers:
+        alone, first = results[f"alone@{w}"], results[f"first_answer@{w}"]
+        lines.append(f"- {w} worker(s): one user alone, median answer {alone['p50_s']} s, p95 {alone['p95_s']} s; first answer "
+                     f"{first['seconds_after_start']} s after `qa serve` started (server + engine then "
+                     f"{first['memory']['server_mb']} + {first['memory']['engine_mb']} MB).")
+    lines += ["", "| workers | users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | memory start (server + engine) | memory end | peak |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
-        if key == "alone":
+        if key.startswith(("alone", "first_answer")):
             continue
         m0, m1, mp = r["memory_start"], r["memory_end"], r["memory_peak"]
-        lines.append(f"| {r['users']} | {r['answered']} | {r['errors']} | {r['answers_per_s']} | {r['p50_s']} s | {r['p95_s']} s | "
+        lines.append(f"| {r['workers']} | {r['users']} | {r['answered']} | {r['errors']} | {r['answers_per_s']} | {r['p50_s']} s | {r['p95_s']} s | "
                      f"{r['wait_p50_s']} s / {r['wait_p95_s']} s | {m0['server_mb']} + {m0['engine_mb']} MB | "
                      f"{m1['server_mb']} + {m1['engine_mb']} MB | {mp['server_mb']} + {mp['engine_mb']} MB |")
-    (OUT / "load.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

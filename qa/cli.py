@@ -283,6 +283,7 @@ def serve(
     proxy_header: Annotated[Optional[str], typer.Option("--proxy-header", help="Trust this header (e.g. X-Forwarded-User) set by a signing-in reverse proxy for the user name")] = None,
     trusted_proxy: Annotated[Optional[list[str]], typer.Option("--trusted-proxy", help="Address the proxy connects from (repeatable) [default: 127.0.0.1 and ::1]")] = None,
     proxy_default_role: Annotated[str, typer.Option("--proxy-default-role", help="Role of a proxy-signed-in user not in the users file: reader, editor or admin")] = "reader",
+    workers: Annotated[Optional[int], typer.Option("--workers", envvar="QA_WORKERS", min=1, max=32, help="Processes answering questions at once, sharing the index (each loads the models, ~0.5 GB) [default: one per core, at most 4; 1 for a Milvus Lite file]")] = None,
 ) -> None:
     """Run the web chat; builds or refreshes the index first if it is missing or stale.
 
@@ -328,9 +329,10 @@ def serve(
     if not _port_free(host, port):
         _fail(_port_message(host, port))
     from qa.web import ChatProcess
+    from qa.web.worker import default_workers
 
-    # Models load in a child process while this one imports and starts the web server.
-    backend = ChatProcess(engine.config)
+    # Models load in child processes while this one imports and starts the web server.
+    backend = ChatProcess(engine.config, workers or default_workers(engine.config.location))
 
     def stop(*_):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second TERM ends it at once

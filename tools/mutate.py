@@ -688,6 +688,27 @@ MUTATIONS = [
         ["tests/test_dense_search.py"],
     ),
     Mutation(
+        "workers-answered-counted-ahead", "with several answering processes, questions being answered still count as ahead",
+        "qa/web/worker.py", "            return max(0, sum(1 for t in self._line if t < ticket) - (self.workers - 1))",
+        "            return sum(1 for t in self._line if t < ticket)",
+        ["tests/faults/test_worker.py::test_several_answering_processes_share_the_line"],
+    ),
+    Mutation(
+        "workers-one-process", "qa serve --workers N starts one answering process",
+        "qa/web/worker.py", "        return ProcessPoolExecutor(self.workers, mp_context", "        return ProcessPoolExecutor(1, mp_context",
+        ["tests/faults/test_worker.py::test_several_answering_processes_share_the_line"],
+    ),
+    Mutation(
+        "workers-lite-several", "a Milvus Lite file (one process may open it) given several answering processes",
+        "qa/web/worker.py", "    if is_lite_location(location):\n        return 1\n", "",
+        ["tests/faults/test_worker.py::test_default_workers_follow_the_cores_and_milvus_lite_gets_one"],
+    ),
+    Mutation(
+        "workers-unbounded", "the default number of answering processes not capped (each holds the models)",
+        "qa/web/worker.py", "    return max(1, min(cpus or os.cpu_count() or 1, 4))", "    return max(1, cpus or os.cpu_count() or 1)",
+        ["tests/faults/test_worker.py::test_default_workers_follow_the_cores_and_milvus_lite_gets_one"],
+    ),
+    Mutation(
         "keyword-reader-never-reloads", "a reader keeps searching the keyword index as it first loaded it",
         "qa/stores/local.py", "                if applied is not None and applied != self._kw_version and (",
         "                if False and (",
