@@ -134,7 +134,7 @@ def bench_store(location, records, embedder, questions, settings) -> dict:
         hits = retriever.run(q, 3)
         times.append(time.perf_counter() - t0)
         cpu.append(cpu_seconds() - c0)
-        found.append(any(h.citation.article_id.split("-")[0] == gold for h in hits))
+        found.append(any(h.source.article_id.split("-")[0] == gold for h in hits))
     stats = store.stats()
     store.close()
     ms = np.array(times) * 1000

@@ -18,7 +18,7 @@ _WHERE = {
     "Article": "qa.articles", "load_articles": "qa.articles",
     "Passage": "qa.chunking", "chunk_article": "qa.chunking",
     "ChunkingSettings": "qa.config", "Config": "qa.config",
-    "Answer": "qa.engine", "Citation": "qa.engine", "Engine": "qa.engine", "Hit": "qa.engine",
+    "Answer": "qa.engine", "Citation": "qa.engine", "Engine": "qa.engine", "Hit": "qa.engine", "Source": "qa.engine",
     "Turn": "qa.conversation",
     "Indexer": "qa.indexing", "IndexReport": "qa.indexing",
     "IndexCorrupt": "qa.stores", "IndexMismatch": "qa.stores", "IndexMissing": "qa.stores", "IndexStoreError": "qa.stores",
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from qa.chunking import Passage, chunk_article  # noqa: F401
     from qa.config import ChunkingSettings, Config  # noqa: F401
     from qa.conversation import Turn  # noqa: F401
-    from qa.engine import Answer, Citation, Engine, Hit  # noqa: F401
+    from qa.engine import Answer, Citation, Engine, Hit, Source  # noqa: F401
     from qa.indexing import Indexer, IndexReport  # noqa: F401
     from qa.stores import IndexCorrupt, IndexMismatch, IndexMissing, IndexStoreError  # noqa: F401
 

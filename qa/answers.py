@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -33,7 +33,7 @@ import numpy as np
 from qa import answer_types, news
 from qa.chunking import split_sentences
 from qa.reader import Span
-from qa.retrieval import Citation
+from qa.retrieval import Citation, Source
 from qa.text import normalize_answer
 
 
@@ -61,10 +61,8 @@ class Evidence:
         return t[:s] + before + t[s:e] + after + t[e:]
 
 
-def evidence(c: Citation) -> Evidence | None:
-    """The sentence of a citation's passage that holds its answer (None for a plain source)."""
-    if c.answer_start is None or c.answer_end is None:
-        return None
+def evidence(c: Citation) -> Evidence:
+    """The sentence of a citation's passage that holds its answer."""
     s, e = c.answer_start - c.passage_start, c.answer_end - c.passage_start
     sentences = split_sentences(c.passage)
     # An answer that crosses a sentence boundary is shown with every sentence it touches.
@@ -116,7 +114,7 @@ class Answer:
     margin: float
     confidence: float
     citations: list[Citation] = field(default_factory=list)
-    sources: list[Citation] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     resolved_question: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     answer_date: str | None = None
@@ -345,20 +343,20 @@ class Rule:
     threshold: float
     story: "Rule | None" = None
 
-    def probability(self, span: Span, sources: Sequence[Citation]) -> float:
+    def probability(self, span: Span, sources: Sequence[Source]) -> float:
         return self.calibration.probability(span.margin, sources[span.passage].cosine)
 
     def accepts(self, span: Span, probability: float) -> bool:
         return accept(Choice(span, [span]), probability, self.min_confidence, self.threshold)
 
-    def for_sources(self, sources: Sequence[Citation]) -> "Rule":
+    def for_sources(self, sources: Sequence[Source]) -> "Rule":
         """The rule that applies to these passages: the story rule when they are dated articles of two or more dates."""
         if self.story is not None and is_story(sources):
             return self.story
         return self
 
 
-def is_story(sources: Sequence[Citation]) -> bool:
+def is_story(sources: Sequence[Source]) -> bool:
     """Whether the passages read are from dated articles of at least two dates (an evolving story)."""
     return len({c.date for c in sources if news.parse_iso(c.date)}) >= 2
 
@@ -368,7 +366,7 @@ class Candidate:
     """One reader span with what the decision needs of it: its passage and its own probability."""
 
     span: Span
-    source: Citation
+    source: Source
     probability: float
     accepted: bool
     fits: bool = True
@@ -416,7 +414,7 @@ def shortlist(spans: Sequence[Span], kind: str = "other", question: str = "", n:
     return [s for s, _ in top]
 
 
-def candidates(spans: Sequence[Span], sources: Sequence[Citation], rule: Rule, kind: str = "other",
+def candidates(spans: Sequence[Span], sources: Sequence[Source], rule: Rule, kind: str = "other",
                question: str = "") -> list[Candidate]:
     """Each span with its passage, probability and verdict, highest margin first.
 
@@ -522,11 +520,11 @@ def history(cands: Sequence[Candidate], chosen: Candidate) -> list[dict]:
              "confidence": round(c.probability, 4)} for c in rows]
 
 
-def _cite(c: Citation, s: Span) -> Citation:
-    return replace(c, answer_start=c.passage_start + s.start, answer_end=c.passage_start + s.end)
+def _cite(c: Source, s: Span) -> Citation:
+    return Citation.of(c, c.passage_start + s.start, c.passage_start + s.end)
 
 
-def decide(question: str, resolved_question: str, spans: Sequence[Span], sources: Sequence[Citation], rule: Rule,
+def decide(question: str, resolved_question: str, spans: Sequence[Span], sources: Sequence[Source], rule: Rule,
            ask: news.TimeAsk, period_preferred: bool = False) -> Answer:
     """The answer, from the reader's candidates over the passages read.
 

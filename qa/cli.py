@@ -243,11 +243,11 @@ def search(
     _open(engine)
     hits = engine.search(query, engine.config.top_k)
     if as_json:
-        typer.echo(json.dumps([{"rrf_score": h.rrf_score, **h.citation.__dict__} for h in hits], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps([{"rrf_score": h.rrf_score, **h.source.__dict__} for h in hits], indent=2, ensure_ascii=False))
         return
     for h in hits:
-        page = f"p. {h.citation.page}, " if h.citation.page else ""
-        typer.echo(f"{h.rrf_score:.3f}  {_cited(h.citation)} ({page}passage {h.citation.passage_number})\n       {h.citation.passage[:200]}")
+        page = f"p. {h.source.page}, " if h.source.page else ""
+        typer.echo(f"{h.rrf_score:.3f}  {_cited(h.source)} ({page}passage {h.source.passage_number})\n       {h.source.passage[:200]}")
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -16,10 +16,10 @@ from qa.conversation import Reading, Turn, choose_reading, readings
 from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
 from qa.reader import Reader
-from qa.retrieval import Citation, Hit, Retriever
+from qa.retrieval import Citation, Hit, Retriever, Source
 from qa.stores import IndexStore, StoreStats, open_store
 
-__all__ = ["Answer", "Citation", "Engine", "Hit"]
+__all__ = ["Answer", "Citation", "Engine", "Hit", "Source"]
 
 # An event's first report: the earliest article whose passage is this close (cosine) to the best match of the event's words.
 EVENT_MATCH = 0.1
@@ -164,7 +164,7 @@ class Engine:
             Hits, best first; ``citation.cosine`` is the cosine similarity.
         """
         hits, _ = self._search(query, k or self.config.top_k)
-        pages.add_pages([h.citation for h in hits], self._texts)
+        pages.add_pages([h.source for h in hits], self._texts)
         return hits
 
     def _texts(self, article_ids) -> dict[str, str]:
@@ -239,7 +239,7 @@ class Engine:
         ask = news.time_ask(reading.question, date.today())
         # Searched as deep as for k: the wider look keeps the k passages a plain question reads, in order.
         hits, timings = self._search(reading.query, k if ask.kind == "fixed" else k * 4, depth_for=k)
-        pool = [h.citation for h in hits]
+        pool = [h.source for h in hits]
         asked = reading.question
         if ask.kind == "period":
             ask, asked = self._period(reading.question, pool)
@@ -258,7 +258,7 @@ class Engine:
         said = quotes.parse_question(reading.question)
         if said is not None:  # "What did X say about Y?": X's own words, or no answer (qa/quotes.py)
             wide = hits if len(hits) >= 4 * k else self._search(reading.query, 4 * k)[0]
-            ids = list(dict.fromkeys(h.citation.article_id for h in wide))[: quotes.MAX_ARTICLES]
+            ids = list(dict.fromkeys(h.source.article_id for h in wide))[: quotes.MAX_ARTICLES]
             answer = quotes.answer(said, answer, self.store.articles(ids), self.embedder, wide, self.store.settings.chunking)
         pages.add_pages([*answer.citations, *answer.sources], self._texts)  # "p. 4" for PDF articles
         if answer.found:
@@ -266,7 +266,7 @@ class Engine:
         return answer
 
     @staticmethod
-    def _period(question: str, pool: list[Citation]) -> tuple[news.TimeAsk, str]:
+    def _period(question: str, pool: list[Source]) -> tuple[news.TimeAsk, str]:
         """What a question naming a period asks, placed by the articles at hand, and the words to read.
 
         Returns:
@@ -285,14 +285,14 @@ class Engine:
             return ask, news.without_period(question)
         return ask, question
 
-    def _at_event(self, ask: news.TimeAsk, pool: list[Citation], k: int) -> tuple[news.TimeAsk, list[Citation]]:
+    def _at_event(self, ask: news.TimeAsk, pool: list[Source], k: int) -> tuple[news.TimeAsk, list[Source]]:
         """When the event a question is anchored to was first reported, and the passages to read for it.
 
         The event's words ("the recall was announced") are searched on their own; the earliest
         article among the close matches is its first report. Its best passage is read with the ``k`` best.
         """
         hits, _ = self._search(ask.event_words, k * 4)
-        dated = [h.citation for h in hits if news.parse_iso(h.citation.date)]
+        dated = [h.source for h in hits if news.parse_iso(h.source.date)]
         if not dated:
             return ask, list(pool[:k])
         top = max(c.cosine for c in dated)
@@ -304,7 +304,7 @@ class Engine:
         return replace(ask, event_date=first.date), kept
 
     @staticmethod
-    def _with_newest(pool: list[Citation], k: int) -> list[Citation]:
+    def _with_newest(pool: list[Source], k: int) -> list[Source]:
         """The ``k`` best passages, plus the best passage of each of the newest articles in the pool not among them.
 
         A state that changes is stated last in the newest article, which a question worded

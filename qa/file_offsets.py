@@ -79,7 +79,7 @@ def locate(citations: Sequence[Citation], articles_dir: str | Path, article_text
     """
     files: dict[str, tuple[Callable[[int], int | None], str] | None] = {}
     for c in citations:
-        if c.answer_start is None or c.answer_end is None or not c.source.lower().endswith(".txt"):
+        if not c.source.lower().endswith(".txt"):
             continue
         if c.source not in files:
             files[c.source] = None

@@ -136,7 +136,7 @@ class Indexer:
     """Builds and updates an index, embedding only text it has not embedded before.
 
     Args:
-        index_dir: Where the index lives: a folder, or a Milvus location (see :mod:`qa.stores.milvus`).
+        location: Where the index lives: a folder, or a Milvus location (see :mod:`qa.locations`).
         embedder: The embedding model (shared with the engine so it loads once).
         chunking: Passage sizes.
         index_type: 'auto', 'flat' or 'hnsw' ('auto' keeps what the index uses).
@@ -144,12 +144,12 @@ class Indexer:
 
     def __init__(
         self,
-        index_dir: str | Path,
+        location: str | Path,
         embedder: Embedder,
         chunking: ChunkingSettings | None = None,
         index_type: str = "auto",
     ):
-        self.root = index_dir if is_milvus_location(index_dir) else Path(index_dir)  # a folder or a Milvus URL
+        self.location = location if is_milvus_location(location) else Path(location)  # a folder or a Milvus URL
         self.embedder = embedder
         self.chunking = chunking or ChunkingSettings()
         self.index_type = index_type
@@ -158,7 +158,7 @@ class Indexer:
     def stale(self, articles: list[Article]) -> bool:
         """True when the index is missing, unusable, or does not match these articles and settings."""
         try:
-            store = open_store(self.root, self.embedder.model_name)
+            store = open_store(self.location, self.embedder.model_name)
         except IndexStoreError:
             return True
         try:
@@ -216,7 +216,7 @@ class Indexer:
             if store is None:
                 report = self._rebuild(articles, report, show_progress)
                 if _folder is not None:
-                    _remember_folder(self.root, _folder)
+                    _remember_folder(self.location, _folder)
                 return report
             try:
                 old = store.article_hashes()
@@ -228,7 +228,7 @@ class Indexer:
                 report.removed = sorted(set(old) - ids)
                 self._write(store, upsert, report.removed, report, show_progress)
                 if _folder is not None:
-                    _remember_folder(self.root, _folder)
+                    _remember_folder(self.location, _folder)
                 return report
             finally:
                 store.close()
@@ -265,16 +265,16 @@ class Indexer:
 
     def _lock(self):
         """One build at a time (the local store's lock file waits up to ``lock_wait`` seconds for another build)."""
-        if is_milvus_location(self.root):
-            return writer_lock(self.root)
-        return build_lock(Path(self.root), wait=self.lock_wait)
+        if is_milvus_location(self.location):
+            return writer_lock(self.location)
+        return build_lock(Path(self.location), wait=self.lock_wait)
 
     def _check_removals(self, articles: list[Article], max_removed_share: float | None) -> None:
         """Raise :class:`TooManyRemoved` when these articles would remove more than that share of the index's."""
         if max_removed_share is None:
             return
         try:
-            store = open_store(self.root)
+            store = open_store(self.location)
         except IndexStoreError:
             return  # no usable index: nothing to lose
         try:
@@ -292,7 +292,7 @@ class Indexer:
             report.rebuilt = "asked to rebuild"
             return None, report
         try:
-            store = open_store(self.root)
+            store = open_store(self.location)
         except IndexMissing:
             return None, report
         except IndexStoreError as e:
@@ -323,7 +323,7 @@ class Indexer:
         if not relative:
             return
         try:
-            store = open_store(self.root)
+            store = open_store(self.location)
         except IndexStoreError:
             return
         try:
@@ -338,7 +338,7 @@ class Indexer:
     def _readable_articles(self) -> list[Article]:
         """The articles of the live index, whatever it was built with (for a rebuild from it), or none."""
         try:
-            store = open_store(self.root)
+            store = open_store(self.location)
         except IndexStoreError:
             return []
         try:
@@ -348,7 +348,7 @@ class Indexer:
 
     def _rebuild(self, articles: list[Article], report: IndexReport, show_progress: bool) -> IndexReport:
         settings = StoreSettings(self.embedder.model_name, self.embedder.dimension, asdict(self.chunking), self.index_type)
-        store = create_store(self.root, settings)
+        store = create_store(self.location, settings)
         try:
             report.added = [a.id for a in articles]
             self._write(store, articles, [], report, show_progress)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePath
 
 from qa.formats.pdf import page_at
-from qa.retrieval import Citation
+from qa.retrieval import Citation, Source
 
 PAGED_SUFFIXES = (".pdf",)
 
@@ -21,7 +21,7 @@ def is_paged(source: str) -> bool:
     return PurePath(source or "").suffix.lower() in PAGED_SUFFIXES
 
 
-def add_pages(citations: Iterable[Citation], texts: Callable[[Sequence[str]], dict[str, str]]) -> None:
+def add_pages(citations: Iterable[Source], texts: Callable[[Sequence[str]], dict[str, str]]) -> None:
     """Set ``page`` on each citation of a PDF article (in place); others keep None.
 
     Args:
@@ -37,5 +37,5 @@ def add_pages(citations: Iterable[Citation], texts: Callable[[Sequence[str]], di
         text = found.get(c.article_id)
         if text is None:
             continue
-        at = c.answer_start if c.answer_start is not None else c.passage_start
+        at = c.answer_start if isinstance(c, Citation) else c.passage_start
         c.page = page_at(text, at)

@@ -1348,14 +1348,14 @@ def _cite(s: Said, chunking: dict | None, hits: Sequence, cosine: Callable[[str]
         holding = [max(enumerate(spans), key=lambda x: min(q.end, x[1][1]) - max(q.start, x[1][0]))]
         holding = [(holding[0][0], *holding[0][1])]
     number, ps, pe = holding[0]
-    score = next((h.citation.cosine for h in hits
-                  if h.citation.article_id == a.id and h.citation.passage_number == number + 1), None)
+    score = next((h.source.cosine for h in hits
+                  if h.source.article_id == a.id and h.source.passage_number == number + 1), None)
     if score is None:
         from qa.chunking import Passage
 
         score = cosine(search_text(a.title, Passage(a.id, number, ps, pe, a.text[ps:pe])))
-    return Citation(a.id, a.title, a.date, a.source, a.url, number + 1, ps, pe, a.text[ps:pe], q.start, q.end,
-                    float(score), author=getattr(a, "author", "") or "")
+    return Citation(a.id, a.title, a.date, a.source, a.url, number + 1, ps, pe, a.text[ps:pe], float(score),
+                    author=getattr(a, "author", "") or "", answer_start=q.start, answer_end=q.end)
 
 
 def _evidence(s: Said, said: Sequence[Said]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -16,8 +16,8 @@ RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al. 2009)
 
 
 @dataclass
-class Citation:
-    """Where an answer (or a retrieved passage) comes from.
+class Source:
+    """A retrieved passage and its article: what a question was read from.
 
     Attributes:
         article_id: Id of the article.
@@ -29,15 +29,10 @@ class Citation:
         passage_start: Character offset of the passage in the article.
         passage_end: End offset of the passage.
         passage: The passage text.
-        answer_start: Character offset of the answer in the article (None for plain sources).
-        answer_end: End offset of the answer in the article.
         cosine: Cosine similarity of the passage to the question.
-        file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
-            articles whose file is in the configured articles folder, unchanged; else None.
-        file_answer_end: End offset of the answer in the file.
         author: The article's byline, if known.
-        page: The page of a PDF article the answer (else the passage) starts on, counted from 1;
-            None for other articles (set by the engine: :func:`qa.pages.add_pages`).
+        page: The page of a PDF article the passage (for a :class:`Citation`, the answer) starts on,
+            counted from 1; None for other articles (set by the engine: :func:`qa.pages.add_pages`).
     """
 
     article_id: str
@@ -49,18 +44,35 @@ class Citation:
     passage_start: int
     passage_end: int
     passage: str
-    answer_start: int | None = None
-    answer_end: int | None = None
     cosine: float = 0.0
-    file_answer_start: int | None = None
-    file_answer_end: int | None = None
     author: str = ""
     page: int | None = None
 
+
+@dataclass
+class Citation(Source):
+    """Where an answer is: the :class:`Source` it was read from and the answer's place in the article.
+
+    Attributes:
+        answer_start: Character offset of the answer in the article.
+        answer_end: End offset of the answer in the article.
+        file_answer_start: Character offset of the answer in the article's file, for plain-text (.txt)
+            articles whose file is in the configured articles folder, unchanged; else None.
+        file_answer_end: End offset of the answer in the file.
+    """
+
+    answer_start: int = 0
+    answer_end: int = 0
+    file_answer_start: int | None = None
+    file_answer_end: int | None = None
+
+    @classmethod
+    def of(cls, source: Source, answer_start: int, answer_end: int) -> "Citation":
+        """The citation of an answer at ``answer_start:answer_end`` (article offsets) in a source's passage."""
+        return cls(**{f.name: getattr(source, f.name) for f in fields(Source)}, answer_start=answer_start, answer_end=answer_end)
+
     def marked(self, before: str = "**", after: str = "**") -> str:
-        """The passage with the answer wrapped in markers (no markers for plain sources)."""
-        if self.answer_start is None or self.answer_end is None:
-            return self.passage
+        """The passage with the answer wrapped in markers."""
         s = self.answer_start - self.passage_start
         e = self.answer_end - self.passage_start
         return self.passage[:s] + before + self.passage[s:e] + after + self.passage[e:]
@@ -71,11 +83,11 @@ class Hit:
     """A retrieved passage.
 
     Attributes:
-        citation: The passage and its article (``cosine``: cosine similarity to the query).
+        source: The passage and its article (``cosine``: cosine similarity to the query).
         rrf_score: The fused reciprocal-rank score (only its order means something).
     """
 
-    citation: Citation
+    source: Source
     rrf_score: float
 
 
@@ -158,9 +170,9 @@ class Retriever:
         for sp in self.store.passages([pid for pid, _ in ranked], with_vectors=True):
             a, p = sp.article, sp.passage
             cosine = float(np.dot(sp.vector, vector)) if sp.vector is not None else 0.0
-            citation = Citation(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text,
-                                cosine=cosine, author=a.author)
-            hits.append(Hit(citation, scores[p.id]))
+            found = Source(a.id, a.title, a.date, a.source, a.url, p.number + 1, p.start, p.end, p.text,
+                           cosine=cosine, author=a.author)
+            hits.append(Hit(found, scores[p.id]))
         if timings is not None:
             timings.update(embed=t1 - t0, search=time.perf_counter() - t1)
         return hits

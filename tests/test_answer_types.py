@@ -6,7 +6,7 @@ from qa import answer_types, news
 from qa.answers import Rule, decide
 from qa.answers import Calibration
 from qa.reader import Span
-from qa.retrieval import Citation
+from qa.retrieval import Citation, Source
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -55,7 +55,7 @@ def test_fits(kind, text, ok):
 
 
 def _source(passage: str, date: str = "") -> Citation:
-    return Citation("a.txt", "A", date, "a.txt", "", 1, 0, len(passage), passage, cosine=0.6)
+    return Source("a.txt", "A", date, "a.txt", "", 1, 0, len(passage), passage, cosine=0.6)
 
 
 def _span(passage: str, text: str, margin: float) -> Span:

@@ -139,7 +139,7 @@ def test_configured_threshold_decides(engine):
 
 def test_search_only(engine):
     hits = engine.search("French arms drop to rebels", k=2)
-    assert hits and "French" in hits[0].citation.passage and hits[0].rrf_score >= hits[-1].rrf_score
+    assert hits and "French" in hits[0].source.passage and hits[0].rrf_score >= hits[-1].rrf_score
 
 
 def test_cli_ask_json_and_text(tmp_path):

@@ -35,18 +35,18 @@ def test_reorder_and_insert_at_top_touch_nothing_else(indexer):
     assert not indexer.index([art(3), art(1), art(2)]).touched
     report = indexer.index([art(0, "Otters play. "), art(1), art(2), art(3)])  # a new first article
     assert report.added == ["a0.txt"] and report.changed == [] and sorted(report.unchanged) == ["a1.txt", "a2.txt", "a3.txt"]
-    assert report.embedded == len(open_store(indexer.root).passages(["a0.txt:0", "a0.txt:1", "a0.txt:2"]))
+    assert report.embedded == len(open_store(indexer.location).passages(["a0.txt:0", "a0.txt:1", "a0.txt:2"]))
 
 
 def test_rename_costs_no_embedding(indexer):
     indexer.index([art(1, "Salmon swim. "), art(2)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     before = store.passages(["a1.txt:0", "a1.txt:1"], with_vectors=True)
     moved = art(1, "Salmon swim. ", aid="archive/2020/a1.txt")
     report = indexer.index([moved, art(2)])
     assert report.added == ["archive/2020/a1.txt"] and report.removed == ["a1.txt"]
     assert report.embedded == 0 and report.reused == len(before) > 0
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     after = store.passages(["archive/2020/a1.txt:0", "archive/2020/a1.txt:1"], with_vectors=True)
     assert [p.passage.text for p in after] == [p.passage.text for p in before]
     assert all((a.vector == b.vector).all() for a, b in zip(after, before))
@@ -78,19 +78,19 @@ def test_files_jsonl_insert_at_top_and_a_moved_file(tmp_path, embedder):
 def test_passage_ids_survive_a_rebuild(indexer):
     indexer.index([art(1, "Salmon swim. "), art(2)])
     ids = ["a1.txt:0", "a1.txt:1", "a2.txt:0"]
-    before = [(p.passage.id, p.passage.text) for p in open_store(indexer.root).passages(ids)]
+    before = [(p.passage.id, p.passage.text) for p in open_store(indexer.location).passages(ids)]
     report = indexer.index([art(2), art(1, "Salmon swim. ")], rebuild=True)
     assert report.rebuilt and report.embedded == report.passages
     assert len(before) == 3
-    assert [(p.passage.id, p.passage.text) for p in open_store(indexer.root).passages(ids)] == before
+    assert [(p.passage.id, p.passage.text) for p in open_store(indexer.location).passages(ids)] == before
 
 
 def test_update_writes_only_the_change(indexer):
     indexer.index([art(i) for i in range(20)])
-    gen = current_generation(indexer.root)
+    gen = current_generation(indexer.location)
     segments_before = {p.name for p in (gen / "segments").iterdir()}
     report = indexer.apply(upsert=[art(99, "Otters play. ")])
-    new_passages = open_store(indexer.root).passages([f"a99.txt:{n}" for n in range(10)])
+    new_passages = open_store(indexer.location).passages([f"a99.txt:{n}" for n in range(10)])
     assert report.added == ["a99.txt"] and report.embedded == len(new_passages) > 0
     assert segments_before <= {p.name for p in (gen / "segments").iterdir()}  # the old segment is kept as it is
     new = {p.name for p in (gen / "segments").iterdir()} - segments_before
@@ -103,7 +103,7 @@ def test_update_writes_only_the_change(indexer):
 def test_a_deleted_article_is_never_found_while_its_vectors_remain(indexer):
     indexer.index([art(i) for i in range(12)])
     indexer.apply(delete=["a3.txt"])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     assert store.stats().details["deleted_vectors"] > 0  # few deleted: the segment is kept, its vectors skipped
     found = store.dense_search(indexer.embedder.embed(["Article 3 says the river number 3 is long."])[0], 5)
     # k live passages, none of the deleted article (whose vectors would be the nearest)

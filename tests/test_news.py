@@ -9,7 +9,7 @@ import pytest
 
 from conftest import needs_reader
 from qa.answers import Calibration, Rule, decide
-from qa.engine import Citation
+from qa.engine import Source
 from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, time_ask
 from qa.reader import Span
 
@@ -68,8 +68,8 @@ def test_questions_that_name_a_time(question, iso):
     assert (p.iso if p else None) == iso
 
 
-def _cite(article_id: str, day: str, passage: str = "The count reached 120 on Monday.") -> Citation:
-    return Citation(article_id, f"Title {article_id}", day, f"{article_id}.txt", "", 1, 0, len(passage), passage)
+def _cite(article_id: str, day: str, passage: str = "The count reached 120 on Monday.") -> Source:
+    return Source(article_id, f"Title {article_id}", day, f"{article_id}.txt", "", 1, 0, len(passage), passage)
 
 
 def test_prefer_period_keeps_that_periods_articles_first():

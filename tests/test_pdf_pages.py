@@ -87,10 +87,10 @@ def test_search_hits_have_the_page_their_passage_starts_on(engine):
     from qa.formats.pdf import page_at
 
     hits = engine.search("temporary ferry for cyclists", k=3)
-    (c,) = [h.citation for h in hits if h.citation.source == "bridge-report.pdf"]
+    (c,) = [h.source for h in hits if h.source.source == "bridge-report.pdf"]
     text = engine.article(c.article_id).text
     assert c.page == page_at(text, c.passage_start) and text.count("\f") == 2
-    assert [h.citation.page for h in hits if h.citation.source == "museum.docx"] in ([], [None])
+    assert [h.source.page for h in hits if h.source.source == "museum.docx"] in ([], [None])
 
 
 def test_cli_index_and_ask_show_the_page(folder, tmp_path):

@@ -10,7 +10,7 @@ from conftest import needs_reader
 from qa import quotes
 from qa.answers import Answer
 from qa.articles import Article
-from qa.retrieval import Citation
+from qa.retrieval import Citation, Source
 
 PIT = (
     "THORNMERE (Wire) - Rescue teams worked through the night after part of the roof collapsed at Velsby Colliery.\n\n"
@@ -193,10 +193,10 @@ INQUIRY = Article("inquiry.txt", "Inquiry hears from Harbourline's former chief"
 
 def _plain(question: str, span: tuple[int, int] | None = None) -> Answer:
     """The engine's plain answer to a question: declined, or a span of INQUIRY."""
-    c = Citation(INQUIRY.id, INQUIRY.title, INQUIRY.date, INQUIRY.source, "", 1, 0, len(INQUIRY.text), INQUIRY.text)
+    c = Source(INQUIRY.id, INQUIRY.title, INQUIRY.date, INQUIRY.source, "", 1, 0, len(INQUIRY.text), INQUIRY.text)
     if span is None:
         return Answer(question, None, -1.0, 0.1, [], [c], question)
-    return Answer(question, INQUIRY.text[span[0]:span[1]], 5.0, 0.7, [replace(c, answer_start=span[0], answer_end=span[1])],
+    return Answer(question, INQUIRY.text[span[0]:span[1]], 5.0, 0.7, [Citation.of(c, span[0], span[1])],
                   [c], question)
 
 

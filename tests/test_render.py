@@ -2,7 +2,7 @@
 
 from qa.answers import evidence
 from qa.engine import Answer
-from qa.retrieval import Citation
+from qa.retrieval import Citation, Source
 from qa.web.library import listing
 from qa.articles import Article
 from qa.web.app import filter_rows
@@ -199,7 +199,7 @@ def test_show_article_marks_the_cited_range_escaped_and_ignores_a_bad_range():
 
 def test_a_question_declined_for_its_kind_says_so():
     """Declined because nothing found is of the kind asked: the page says what was asked for; a low-confidence decline does not."""
-    c = Citation("a", "A", "", "a.txt", "", 1, 0, 20, "More were feared lost.")
+    c = Source("a", "A", "", "a.txt", "", 1, 0, 20, "More were feared lost.")
     wrong_kind = Answer("How many lifeboats were there?", None, 9.0, 0.0, [], [c], "How many lifeboats were there?",
                         answer_type="number", declined="wrong kind")
     assert "asks for a number" in render(wrong_kind)

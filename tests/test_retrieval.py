@@ -42,7 +42,7 @@ def test_a_rare_name_the_embedding_blurs_is_found_by_keyword_and_kept_by_fusion(
     dense = [pid for pid, _ in engine.store.dense_search(vector, 3)]
     assert not any(pid.startswith("dog-show") for pid in dense)  # the premise: dense search alone misses it
     hits = engine.search("Zentrox", k=3)
-    assert hits[0].citation.article_id == "dog-show.txt"
+    assert hits[0].source.article_id == "dog-show.txt"
 
 
 def test_vectors_reused_for_a_renamed_article_are_its_own(lookalike_engine, tmp_path):
@@ -77,8 +77,8 @@ def test_a_wider_look_searches_as_deep_as_the_usual_top_k(lookalike_engine):
     store.keyword_search = lambda q, n: asked.append(n) or real_keyword(q, n)
     try:
         retriever = Retriever(store, lookalike_engine.embedder)
-        plain = [h.citation.passage for h in retriever.run("Which brand is a company?", 3)]
-        wide = [h.citation.passage for h in retriever.run("Which brand is a company?", 30, depth_for=3)]
+        plain = [h.source.passage for h in retriever.run("Which brand is a company?", 3)]
+        wide = [h.source.passage for h in retriever.run("Which brand is a company?", 30, depth_for=3)]
     finally:
         store.dense_search, store.keyword_search = real_dense, real_keyword
     assert asked == [20, 20, 30, 30]  # max(4 x 3, 20), then at least the 30 asked for

@@ -27,14 +27,14 @@ def _edit_manifest(root, **changes) -> None:
 
 def test_local_store_implements_the_protocol(indexer):
     indexer.index([art(1)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     assert isinstance(store, IndexStore) and isinstance(store, LocalStore)
 
 
 def test_build_search_persist(indexer):
     report = indexer.index([art(1), art(2), art(3)])
     assert sorted(report.added) == ["a1.txt", "a2.txt", "a3.txt"] and report.embedded == report.passages > 0
-    store = open_store(indexer.root, indexer.embedder.model_name)
+    store = open_store(indexer.location, indexer.embedder.model_name)
     assert store.stats().passages == report.passages and store.settings.dimension == 384
     found = store.dense_search(indexer.embedder.embed(["river number 2"])[0], 3)
     top = store.passages([found[0][0]])[0]
@@ -45,17 +45,17 @@ def test_build_search_persist(indexer):
 
 def test_incremental_add_change_remove(indexer):
     indexer.index([art(1, "Salmon migrate upstream. "), art(2), art(3)])
-    gen1 = current_generation(indexer.root)
-    store = open_store(indexer.root)
+    gen1 = current_generation(indexer.location)
+    store = open_store(indexer.location)
     kept = store.passages(["a1.txt:0"], with_vectors=True)[0].vector
     report = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
     assert report.added == ["a4.txt"] and report.changed == ["a2.txt"] and report.removed == ["a3.txt"]
     assert report.unchanged == ["a1.txt"]
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     assert report.embedded < report.passages  # a1 was not embedded again
     assert np.array_equal(store.passages(["a1.txt:0"], with_vectors=True)[0].vector, kept)
     assert {a.id for a in store.list_articles()} == {"a1.txt", "a2.txt", "a4.txt"}
-    assert current_generation(indexer.root) == gen1  # updated in place, no new generation
+    assert current_generation(indexer.location) == gen1  # updated in place, no new generation
     for words, article in (("salmon", "a1.txt"), ("news", "a2.txt"), ("otters", "a4.txt")):
         hits = store.keyword_search(words, 5)
         assert {store.passages([pid])[0].article.id for pid, _ in hits} == {article}
@@ -64,12 +64,12 @@ def test_incremental_add_change_remove(indexer):
     # nothing changed: nothing written
     version = store.stats().version
     again = indexer.index([art(1, "Salmon migrate upstream. "), art(2, "Now with news. "), art(4, "Otters play there. ")])
-    assert not again.touched and again.embedded == 0 and open_store(indexer.root).stats().version == version
+    assert not again.touched and again.embedded == 0 and open_store(indexer.location).stats().version == version
 
 
 def test_chunking_change_rebuilds(indexer, embedder):
     indexer.index([art(1)])
-    other = Indexer(indexer.root, embedder, ChunkingSettings(target_words=5, max_words=10))
+    other = Indexer(indexer.location, embedder, ChunkingSettings(target_words=5, max_words=10))
     report = other.index([art(1)])
     assert report.rebuilt == "chunking settings changed" and report.embedded == report.passages
 
@@ -81,33 +81,33 @@ def test_missing_index_is_refused(tmp_path):
 
 def test_corrupt_index_is_refused(indexer):
     indexer.index([art(1), art(2)])
-    gen = current_generation(indexer.root)
+    gen = current_generation(indexer.location)
     seg = next((gen / "segments").glob("seg-*"))
     (seg / "vectors.npy").write_bytes(b"garbage")
     with pytest.raises(IndexCorrupt, match="--rebuild --articles"):
-        open_store(indexer.root)
+        open_store(indexer.location)
     (gen / "manifest.json").write_text("{")
     with pytest.raises(IndexCorrupt):
-        open_store(indexer.root)
+        open_store(indexer.location)
 
 
 def test_other_model_or_dimension_is_refused(indexer):
     indexer.index([art(1)])
     with pytest.raises(IndexMismatch, match="embedding model"):
-        open_store(indexer.root, "some/other-model")
-    _edit_manifest(indexer.root, dimension=768)
+        open_store(indexer.location, "some/other-model")
+    _edit_manifest(indexer.location, dimension=768)
     with pytest.raises(IndexCorrupt, match="shape"):
-        open_store(indexer.root)
+        open_store(indexer.location)
 
 
 def test_older_format_is_refused_then_rebuilt(indexer):
     indexer.index([art(1)])
-    _edit_manifest(indexer.root, format_version=2)
+    _edit_manifest(indexer.location, format_version=2)
     with pytest.raises(IndexMismatch, match="format 2"):
-        open_store(indexer.root)
+        open_store(indexer.location)
     report = indexer.index([art(1)])
     assert report.rebuilt == "the old index is in another format" and report.embedded == report.passages
-    assert open_store(indexer.root).stats().passages == report.passages
+    assert open_store(indexer.location).stats().passages == report.passages
 
 
 def test_hnsw_index_type_without_embedding(tmp_path, embedder):
@@ -116,7 +116,7 @@ def test_hnsw_index_type_without_embedding(tmp_path, embedder):
     ix.index_type = "hnsw"
     report = ix.index([art(i) for i in range(5)])
     assert report.index_type == "hnsw" and report.reindexed and report.embedded == 0 and not report.rebuilt
-    store = open_store(ix.root)
+    store = open_store(ix.location)
     found = store.dense_search(embedder.embed(["river number 3"])[0], 2)
     assert store.passages([found[0][0]])[0].article.id == "a3.txt"
 
@@ -124,10 +124,10 @@ def test_hnsw_index_type_without_embedding(tmp_path, embedder):
 def test_segments_merge_and_deleted_vectors_are_dropped(indexer):
     for i in range(10):  # ten small writes: size classes of four are merged
         indexer.apply(upsert=[art(i)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     assert len(store.stats().details["segments"]) < 10
     indexer.apply(delete=[f"a{i}.txt" for i in range(8)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     s = store.stats()
     assert s.articles == 2 and s.details["deleted_vectors"] < s.passages  # rewritten without most deleted vectors
     assert {pid.split(":")[0] for pid, _ in store.dense_search(indexer.embedder.embed(["river"])[0], 20)} == {"a8.txt", "a9.txt"}
@@ -141,10 +141,10 @@ def test_engine_upsert_and_delete(tmp_path):
     assert sorted(report.added) == ["a1.txt", "a2.txt"]
     report = engine.upsert([Article("a1.txt", "Title 1", "Completely new text about volcanoes erupting.")])
     assert report.changed == ["a1.txt"] and report.unchanged == []
-    assert engine.search("volcano eruption", k=1)[0].citation.article_id == "a1.txt"
+    assert engine.search("volcano eruption", k=1)[0].source.article_id == "a1.txt"
     report = engine.delete(["a1.txt"])
     assert report.removed == ["a1.txt"]
-    assert {h.citation.article_id for h in engine.search("volcano", k=5)} == {"a2.txt"}
+    assert {h.source.article_id for h in engine.search("volcano", k=5)} == {"a2.txt"}
     assert engine.stats().articles == 1 and engine.article("a2.txt").text == art(2).text
 
 
@@ -192,17 +192,17 @@ def test_authors_are_stored_and_reach_citations(indexer):
     from qa.retrieval import Retriever
 
     indexer.index([by(1, "Ann Lee"), art(2)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     assert [(a.id, a.author) for a in store.list_articles()] == [("a1.txt", "Ann Lee"), ("a2.txt", "")]
     assert [a.author for a in store.articles(["a2.txt", "a1.txt"])] == ["", "Ann Lee"]
     assert store.passages(["a1.txt:0"])[0].article.author == "Ann Lee"
     hits = Retriever(store, indexer.embedder).run("river number 1", 5)
-    assert {h.citation.article_id: h.citation.author for h in hits} == {"a1.txt": "Ann Lee", "a2.txt": ""}
+    assert {h.source.article_id: h.source.author for h in hits} == {"a1.txt": "Ann Lee", "a2.txt": ""}
 
 
 def test_a_byline_change_alone_reaches_the_index_without_embedding(indexer, monkeypatch):
     indexer.index([by(1, "Ann Lee"), art(2)])
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     vector = store.passages(["a1.txt:0"], with_vectors=True)[0].vector
     embedded = _counting(indexer.embedder, monkeypatch)
     report = indexer.index([by(1, "Ann B. Lee"), art(2)])
@@ -217,11 +217,11 @@ def test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embed
     from qa.retrieval import Retriever
 
     indexer.index([art(1), art(2), art(3)])
-    _as_built_before_bylines(indexer.root)
-    reader = open_store(indexer.root)  # e.g. the chat, open across the upgrade
+    _as_built_before_bylines(indexer.location)
+    reader = open_store(indexer.location)  # e.g. the chat, open across the upgrade
     assert [a.author for a in reader.list_articles()] == ["", "", ""]
     hits = Retriever(reader, indexer.embedder).run("river number 2", 3)
-    assert hits[0].citation.article_id == "a2.txt" and hits[0].citation.author == ""
+    assert hits[0].source.article_id == "a2.txt" and hits[0].source.author == ""
     assert reader.articles(["a2.txt"])[0].text == art(2).text
     # The articles' files have bylines: the next `qa index` stores them, embedding nothing.
     embedded = _counting(indexer.embedder, monkeypatch)
@@ -229,10 +229,10 @@ def test_an_index_built_before_bylines_opens_answers_and_gets_them_without_embed
     assert report.changed == ["a1.txt", "a3.txt"] and report.unchanged == ["a2.txt"]  # an article without one is as it was
     assert report.embedded == 0 and embedded == []
     assert reader.refresh() and [a.author for a in reader.list_articles()] == ["Ann Lee", "", "Bo Chan"]
-    assert [h.citation.author for h in Retriever(reader, indexer.embedder).run("river number 3", 1)] == ["Bo Chan"]
+    assert [h.source.author for h in Retriever(reader, indexer.embedder).run("river number 3", 1)] == ["Bo Chan"]
     # A reader of the old generation picks the new one's bylines up after a rebuild too.
-    _as_built_before_bylines(indexer.root)
-    old = open_store(indexer.root)
+    _as_built_before_bylines(indexer.location)
+    old = open_store(indexer.location)
     indexer.index([by(1, "Ann Lee"), art(2), by(3, "Bo Chan")], rebuild=True)
     assert old.refresh() and [a.author for a in old.list_articles()] == ["Ann Lee", "", "Bo Chan"]
 
@@ -244,7 +244,7 @@ def test_deleted_articles_leave_no_keyword_rows(indexer):
     indexer.index(articles)
     report = indexer.index(articles[10:])
     assert len(report.removed) == 10
-    store = open_store(indexer.root)
+    store = open_store(indexer.location)
     try:
         found = [pid.split(":")[0] for pid, _ in store.keyword_search("ferry strait dawn", 2)]
         assert sorted(found) == ["k10.txt", "k11.txt"]
@@ -260,4 +260,4 @@ def test_an_unchanged_article_is_not_written_again(indexer):
     indexer.index(articles)
     again = indexer.index(articles)
     assert not again.touched and sorted(again.unchanged) == ["a1.txt", "a2.txt"]
-    assert all(open_store(indexer.root).article_hashes().values())
+    assert all(open_store(indexer.location).article_hashes().values())

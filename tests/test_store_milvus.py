@@ -78,7 +78,7 @@ def test_build_and_search(engines):
     assert isinstance(m.store, MilvusStore) and isinstance(m.store, IndexStore) and isinstance(m.store, HybridSearch)
     stats, local = m.stats(), engines["local"].stats()
     assert (stats.articles, stats.passages) == (local.articles, local.passages) and stats.passages > 8
-    hit = m.search("Secretary-General of NATO visit to Sochi", 3)[0].citation
+    hit = m.search("Secretary-General of NATO visit to Sochi", 3)[0].source
     assert hit.title.startswith("Russia, NATO") and hit.date == "2011-07-04" and "Sochi" in hit.passage
     article = m.article(hit.article_id)
     assert article.text[hit.passage_start:hit.passage_end] == hit.passage  # offsets into the stored article text
@@ -88,7 +88,7 @@ def test_build_and_search(engines):
     # Bylines: the same in both stores, and on every citation.
     bylines = [(a.id, a.author) for a in m.articles()]
     assert bylines == [(a.id, a.author) for a in engines["local"].articles()] and ("squad-0", "Reporter 0") in bylines
-    cited = {name: [(h.citation.article_id, h.citation.author) for h in e.search("chloroplasts photosynthesis", 3)]
+    cited = {name: [(h.source.article_id, h.source.author) for h in e.search("chloroplasts photosynthesis", 3)]
              for name, e in engines.items()}
     assert cited["milvus"] == cited["local"] and all(author == dict(bylines)[aid] for aid, author in cited["milvus"])
     assert any(author for _, author in cited["milvus"])
@@ -109,12 +109,12 @@ def test_upsert_change_delete_and_restart(engines, milvus_dir, embedder):
     filler = " ".join(f"Otters in bay number {i} float on their backs near the kelp forests." for i in range(30))
     m.upsert([Article(oid, "Otters", f"{filler} Sea otters in Monterey Bay use rocks as anvils to open clams.", "2021-05-01", oid)])
     hits = m.search("otters rocks anvils clams", 1)
-    assert hits[0].citation.article_id == oid and m.stats().articles == before.articles + 1
+    assert hits[0].source.article_id == oid and m.stats().articles == before.articles + 1
     assert m.stats().passages >= before.passages + 3  # a long first version: several passages
     # Changed under the same id, now one passage: the old passages are gone, the new one found.
     m.upsert([Article(oid, "Otters", "River otters in Scotland eat eels and crayfish.", "2021-05-02", oid)])
     assert m.store.keyword_search("anvils", 5) == []
-    assert m.search("otters eels crayfish", 1)[0].citation.date == "2021-05-02"
+    assert m.search("otters eels crayfish", 1)[0].source.date == "2021-05-02"
     assert m.stats().passages == before.passages + 1
     assert m.article(oid).text.startswith("River otters")
     m.delete([oid])
@@ -126,7 +126,7 @@ def test_upsert_change_delete_and_restart(engines, milvus_dir, embedder):
     again.embedder = embedder
     again.open()
     assert (again.stats().articles, again.stats().passages) == (before.articles, before.passages)
-    assert again.search("Secretary-General of NATO visit to Sochi", 1)[0].citation.title.startswith("Russia, NATO")
+    assert again.search("Secretary-General of NATO visit to Sochi", 1)[0].source.title.startswith("Russia, NATO")
     engines["milvus"] = again
 
 
@@ -172,7 +172,7 @@ def test_parity_with_the_local_store(engines):
     k = engines["local"].config.top_k
     overlap, agree = [], []
     for q in questions:
-        ids = {name: [(h.citation.article_id, h.citation.passage_number) for h in e.search(q, k)] for name, e in engines.items()}
+        ids = {name: [(h.source.article_id, h.source.passage_number) for h in e.search(q, k)] for name, e in engines.items()}
         overlap.append(len(set(ids["milvus"]) & set(ids["local"])) / k)
         answers = {name: e.ask(q).answer for name, e in engines.items()}
         agree.append(normalize_answer(answers["milvus"] or "") == normalize_answer(answers["local"] or ""))
@@ -298,12 +298,12 @@ def test_bylines_round_trip_and_a_byline_fix_costs_no_embedding(milvus_dir, embe
     try:
         assert [(a.id, a.author) for a in e.articles()] == [("a.txt", "Ann Lee"), ("b.txt", "")]
         assert e.article("a.txt").author == "Ann Lee" and e.article("b.txt").author == ""
-        assert {h.citation.article_id: h.citation.author for h in e.search("helium nuclei", 2)} == {"a.txt": "Ann Lee", "b.txt": ""}
+        assert {h.source.article_id: h.source.author for h in e.search("helium nuclei", 2)} == {"a.txt": "Ann Lee", "b.txt": ""}
         embedded = _counting(embedder, monkeypatch)
         report = e.indexer().index(_bylined("Ann B. Lee"))
         assert report.changed == ["a.txt"] and report.unchanged == ["b.txt"] and report.embedded == 0 and embedded == []
         e.store.refresh()
-        assert e.article("a.txt").author == "Ann B. Lee" and e.search("helium nuclei", 1)[0].citation.author == "Ann B. Lee"
+        assert e.article("a.txt").author == "Ann B. Lee" and e.search("helium nuclei", 1)[0].source.author == "Ann B. Lee"
     finally:
         e.store.close()
 
@@ -354,13 +354,13 @@ def test_a_collection_made_before_bylines_still_answers_and_gets_them_without_em
     e.open()  # a reader (the chat) open across the upgrade
     assert [(a.id, a.author) for a in e.articles()] == [("a.txt", ""), ("b.txt", "")]
     hits = e.search("helium nuclei", 2)
-    assert hits[0].citation.article_id == "a.txt" and hits[0].citation.author == "" and e.article("a.txt").text.startswith("Alpha")
+    assert hits[0].source.article_id == "a.txt" and hits[0].source.author == "" and e.article("a.txt").text.startswith("Alpha")
     embedded = _counting(embedder, monkeypatch)
     report = e.indexer().index(_bylined())  # the files now have bylines
     assert report.changed == ["a.txt"] and report.unchanged == ["b.txt"] and report.embedded == 0 and embedded == []
     assert [a.author for a in e.articles()] == ["", ""]  # the reader, not refreshed yet, still reads the old collection
     assert e.store.refresh() and [(a.id, a.author) for a in e.articles()] == [("a.txt", "Ann Lee"), ("b.txt", "")]
-    assert e.search("helium nuclei", 1)[0].citation.author == "Ann Lee"
+    assert e.search("helium nuclei", 1)[0].source.author == "Ann Lee"
     assert old in e.store._client.list_collections()  # kept while another store had it open
     e.store.close()
     # With no other store open on the file, the old collection goes at once.

@@ -68,7 +68,7 @@ def test_an_upload_through_the_library_is_acknowledged(tmp_path, embedder, monke
         assert result["added"] and result["files"]
         w.acknowledge(result["files"])
         assert not changed.wait(2.5) and calls == []
-        assert engine.search("beta decay electrons", 1)[0].citation.title == "Beta"
+        assert engine.search("beta decay electrons", 1)[0].source.title == "Beta"
     finally:
         w.stop()
 

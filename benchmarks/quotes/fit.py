@@ -41,7 +41,7 @@ def rows_for(split: str = "dev") -> list[dict]:
             ask = quotes.parse_question(q["question"])
             assert ask is not None, q["question"]
             hits, _ = engine._search(q["question"], 4 * k)
-            ids = list(dict.fromkeys(h.citation.article_id for h in hits))[: quotes.MAX_ARTICLES]
+            ids = list(dict.fromkeys(h.source.article_id for h in hits))[: quotes.MAX_ARTICLES]
             articles = engine.store.articles(ids)
             cands = quotes.candidates(ask, q["question"], articles, engine.embedder.embed, best_speakers_only=False)
             top = max((s.match for s in cands), default=0.0)

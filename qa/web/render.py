@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from qa import answer_types
 from qa.answers import NO_ANSWER
-from qa.engine import Answer, Citation
+from qa.engine import Answer, Source
 from qa.formats.pdf import PAGE_MARK
 from qa.news import describe
 from qa.pages import is_paged
@@ -91,7 +91,7 @@ def _paged(text: str, start: int, end: int) -> str:
     return "".join(out)
 
 
-def _cite_head(c: Citation, spans: list[tuple[int, int]] | None = None) -> str:
+def _cite_head(c: Source, spans: list[tuple[int, int]] | None = None) -> str:
     url = safe_url(c.url)
     title = _text(c.title)
     if url:
@@ -102,7 +102,7 @@ def _cite_head(c: Citation, spans: list[tuple[int, int]] | None = None) -> str:
     return f'<b class="qa-title">{title}</b> <span class="qa-meta">{meta} · {show}</span>'
 
 
-def _marked(c: Citation, spans: list[tuple[int, int]]) -> str:
+def _marked(c: Source, spans: list[tuple[int, int]]) -> str:
     """The passage, escaped, with each answer span (article offsets) marked."""
     out, at = [], 0
     for start, end in sorted(spans):
@@ -114,16 +114,15 @@ def _marked(c: Citation, spans: list[tuple[int, int]]) -> str:
     return "".join(out) + _text(c.passage[at:])
 
 
-def cited(answer: Answer) -> list[tuple[Citation, list[tuple[int, int]]]]:
+def cited(answer: Answer) -> list[tuple[Source, list[tuple[int, int]]]]:
     """What a reply lists, one entry per passage: the citations of an answer with their answer spans
     (an answer found twice in one passage is one entry with two marks), or the closest passages."""
     if not answer.found:
         return [(c, []) for c in answer.sources[:3]]
-    entries: dict[tuple[str, int], tuple[Citation, list[tuple[int, int]]]] = {}
+    entries: dict[tuple[str, int], tuple[Source, list[tuple[int, int]]]] = {}
     for c in answer.citations:
         c0, spans = entries.setdefault((c.article_id, c.passage_start), (c, []))
-        if c.answer_start is not None and c.answer_end is not None:
-            spans.append((c.answer_start, c.answer_end))
+        spans.append((c.answer_start, c.answer_end))
     return list(entries.values())
 
 
@@ -131,12 +130,12 @@ def _one_line(s: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
-def evidence_source(answer: Answer) -> Citation | None:
+def evidence_source(answer: Answer) -> Source | None:
     """The citation the evidence sentence is read from (the first), or None when there is no sentence."""
     return answer.citations[0] if answer.evidence is not None and answer.citations else None
 
 
-def _source_line(c: Citation, with_url: bool = True) -> str:
+def _source_line(c: Source, with_url: bool = True) -> str:
     """Title, date, byline and the URL (else the file), as plain text."""
     where = (safe_url(c.url) or c.source) if with_url else ""
     return ", ".join(x for x in (c.title, c.date, byline(c.author), where, page_label(c.page)) if x)

@@ -302,7 +302,7 @@ class ChatProcess:
         self._line: dict[int, Future] = {}  # ticket -> its future, until that future is done
         self._pool = self._new_pool()
         self._ready = self._warm(self._pool)
-        self._index_dir = config.location
+        self._location = config.location
         self._ids = indexed_article_ids(config.location)
 
     def _new_pool(self):
@@ -376,9 +376,9 @@ class ChatProcess:
 
         The worker reopens a changed index before its next question.
         """
-        if is_lite_location(self._index_dir) and self._ready.done() and not self._ready.exception():
+        if is_lite_location(self._location) and self._ready.done() and not self._ready.exception():
             return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
-        found = index_stats(self._index_dir)
+        found = index_stats(self._location)
         if found is None:
             return {"articles": len(self.article_ids()), "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}

@@ -169,7 +169,7 @@ def assert_nothing_lost(index: Path, before: Snapshot, embedder, reader=None) ->
         if f.file not in before.article_ids:
             continue
         hits = engine.search(f.question, k=3)
-        assert f.file in [h.citation.article_id for h in hits], f"{f.file} is no longer found"
+        assert f.file in [h.source.article_id for h in hits], f"{f.file} is no longer found"
         if reader is not None:
             assert f.answer in (engine.ask(f.question).answer or ""), f"{f.question!r} is no longer answered"
 

@@ -29,12 +29,12 @@ def built(tmp_path, embedder):
     """An index of two articles, and what it holds."""
     ix = Indexer(tmp_path / "index", embedder, ChunkingSettings(target_words=8, max_words=20))
     ix.index([art(1), art(2)])
-    return ix, open_store(ix.root).article_hashes()
+    return ix, open_store(ix.location).article_hashes()
 
 
 def _holds(ix, hashes) -> None:
     """The index opens and holds exactly what it held (nothing lost, nothing half-written)."""
-    store = open_store(ix.root)
+    store = open_store(ix.location)
     assert store.article_hashes() == hashes
     found = store.dense_search(ix.embedder.embed(["river number 2"])[0], 1)
     assert store.passages([found[0][0]])[0].article.id == "a2.txt"
@@ -51,11 +51,11 @@ def test_empty_or_unreadable_folder_leaves_the_index(built, tmp_path):
         ix.index_folder(empty)
     _holds(ix, hashes)
     (empty / "bad.txt").write_bytes(b"\x00\x01binary")
-    engine = Engine(Config(index_dir=str(ix.root), chunking=ix.chunking))
+    engine = Engine(Config(index_dir=str(ix.location), chunking=ix.chunking))
     with pytest.raises(NoArticles, match="1 file skipped"):
         engine.index(empty)  # the Python API refuses too, before touching the index
     _holds(ix, hashes)
-    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(empty), "--index", str(ix.root)],
+    r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(empty), "--index", str(ix.location)],
                        capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 1 and "No articles could be read" in r.stderr and "Traceback" not in r.stderr
     _holds(ix, hashes)
@@ -66,7 +66,7 @@ def test_disk_full_leaves_the_index_and_no_partial_files(built, monkeypatch, whe
     import qa.stores.local as local
 
     ix, hashes = built
-    gen = current_generation(ix.root)
+    gen = current_generation(ix.location)
     segments = set((gen / "segments").iterdir())
 
     def full(*args, **kwargs):
@@ -92,14 +92,14 @@ def test_disk_full_leaves_the_index_and_no_partial_files(built, monkeypatch, whe
     assert "unchanged" in str(e.value) and "Free disk space" in str(e.value)
     monkeypatch.undo()
     _holds(ix, hashes)
-    assert [g.name for g in ix.root.glob("gen-*")] == [gen.name]  # no partial generation
+    assert [g.name for g in ix.location.glob("gen-*")] == [gen.name]  # no partial generation
     assert set((gen / "segments").iterdir()) == segments  # no partial segment
     assert ix.index([art(1), art(2), third]).added == ["a3.txt"]  # the next build works
 
 
 def test_killed_rebuild_leaves_nothing_once_the_next_build_runs(built):
     ix, hashes = built
-    partial = ix.root / "gen-20200101-000000-dead00"  # what a kill -9 during a rebuild leaves
+    partial = ix.location / "gen-20200101-000000-dead00"  # what a kill -9 during a rebuild leaves
     (partial / "segments").mkdir(parents=True)
     (partial / "meta.sqlite").write_bytes(b"half")
     assert not ix.index([art(1), art(2)]).touched  # nothing changed, and still:
@@ -126,24 +126,24 @@ def test_read_only_index_folder(built, tmp_path):
     arts = tmp_path / "arts"
     arts.mkdir()
     (arts / "a3.txt").write_text("Three\n\nA third article about lakes.")
-    _read_only(ix.root, True)
+    _read_only(ix.location, True)
     try:
-        assert sorted(open_store(ix.root).article_hashes()) == ["a1.txt", "a2.txt"]  # reading works
-        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(arts), "--index", str(ix.root)],
+        assert sorted(open_store(ix.location).article_hashes()) == ["a1.txt", "a2.txt"]  # reading works
+        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(arts), "--index", str(ix.location)],
                            capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
         assert "Could not write the index" in r.stderr and "unchanged" in r.stderr, r.stderr
     finally:
-        _read_only(ix.root, False)
+        _read_only(ix.location, False)
     _holds(ix, hashes)
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe\x00garbage", b"..", b"../../etc", b""])
 def test_damaged_current_is_refused_then_rebuilt(built, content):
     ix, hashes = built
-    (ix.root / "CURRENT").write_bytes(content)
+    (ix.location / "CURRENT").write_bytes(content)
     with pytest.raises(IndexCorrupt, match="CURRENT") as e:
-        open_store(ix.root)
+        open_store(ix.location)
     assert "qa index --rebuild --articles" in str(e.value)
     report = ix.index([art(1), art(2)])
     assert report.rebuilt == "the old index was unreadable"
@@ -152,18 +152,18 @@ def test_damaged_current_is_refused_then_rebuilt(built, content):
 
 def test_nan_vectors_are_refused(built):
     ix, hashes = built
-    gen = current_generation(ix.root)
+    gen = current_generation(ix.location)
     seg = next((gen / "segments").glob("seg-*"))
     vectors = np.load(seg / "vectors.npy")
     vectors[0, 3] = np.nan
     np.save(seg / "vectors.npy", vectors)  # same size: only the values are wrong
-    store = open_store(ix.root)
+    store = open_store(ix.location)
     with pytest.raises(IndexCorrupt, match="not finite"):
         store.warm_up()
     store.close()
     # ... and never written: a NaN vector from a model is refused before anything changes.
     np.save(seg / "vectors.npy", np.nan_to_num(vectors))
-    store = open_store(ix.root)
+    store = open_store(ix.location)
     p = store.passages(["a1.txt:0"])[0].passage
     bad = np.full(store.settings.dimension, np.nan, np.float32)
     with pytest.raises(ValueError, match="not finite"):
@@ -173,12 +173,12 @@ def test_nan_vectors_are_refused(built):
 
 def test_emptied_articles_table_is_detected(built):
     ix, _ = built
-    db = sqlite3.connect(current_generation(ix.root) / "meta.sqlite")
+    db = sqlite3.connect(current_generation(ix.location) / "meta.sqlite")
     db.execute("DELETE FROM articles")
     db.commit()
     db.close()
     with pytest.raises(IndexCorrupt, match="0 articles") as e:
-        open_store(ix.root)
+        open_store(ix.location)
     assert "--articles" in str(e.value)
 
 
@@ -206,14 +206,14 @@ def test_consistent_index_of_another_dimension(tmp_path, embedder):
 
 def test_two_builds_at_once(built):
     ix, hashes = built
-    with open(ix.root / ".lock", "w") as other:  # another build holds the lock (flock is per open file)
+    with open(ix.location / ".lock", "w") as other:  # another build holds the lock (flock is per open file)
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         other.write(f"{os.getppid()} qa index --articles elsewhere")  # what a build writes: who holds it
         other.flush()
         with pytest.raises(IndexStoreError, match="Another build is running") as e:
             ix.index([art(1), art(2), art(3)])
         assert f"process {os.getppid()}: qa index --articles elsewhere" in str(e.value)
-        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(ROOT / "seeds"), "--index", str(ix.root),
+        r = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--articles", str(ROOT / "seeds"), "--index", str(ix.location),
                             "--wait", "1"], capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert r.returncode == 2 and "Another build is running" in r.stderr and "Traceback" not in r.stderr
         assert f"process {os.getppid()}" in r.stderr and "waited 1 s" in r.stderr, r.stderr
@@ -251,7 +251,7 @@ def test_a_held_sqlite_lock_is_named_not_a_disk_problem(built, monkeypatch):
 
     ix, hashes = built
     monkeypatch.setattr(local, "BUSY_TIMEOUT_S", 0.5)
-    holder = _hold_sqlite(ix.root)
+    holder = _hold_sqlite(ix.location)
     try:
         with pytest.raises(IndexStoreError) as e:
             ix.index([art(1), art(2), art(3)])
@@ -286,10 +286,10 @@ def test_questions_are_read_while_another_program_holds_an_exclusive_lock(built)
     import time
 
     ix, hashes = built
-    holder = _hold_sqlite(ix.root, "EXCLUSIVE")
+    holder = _hold_sqlite(ix.location, "EXCLUSIVE")
     try:
         t0 = time.monotonic()
-        store = open_store(ix.root)
+        store = open_store(ix.location)
         with store.snapshot():
             found = store.dense_search(ix.embedder.embed(["river number 2"])[0], 1)
             assert store.keyword_search("river number 2", 3)
@@ -299,7 +299,7 @@ def test_questions_are_read_while_another_program_holds_an_exclusive_lock(built)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    with sqlite3.connect(current_generation(ix.root) / "meta.sqlite") as db:
+    with sqlite3.connect(current_generation(ix.location) / "meta.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -309,8 +309,8 @@ def test_one_question_reads_one_snapshot(built, embedder):
     from qa.stores import content_hash
 
     ix, _ = built
-    reader = open_store(ix.root)
-    writer = open_store(ix.root)
+    reader = open_store(ix.location)
+    writer = open_store(ix.location)
     vector = embedder.embed(["river number 2"])[0]
     with reader.snapshot():
         before = reader.dense_search(vector, 5)
