@@ -186,7 +186,7 @@ MUTATIONS = [
     ),
     Mutation(
         "lite-stats-stale", "the page's article count for a Milvus Lite file never follows an update",
-        "qa/web/worker.py", "is_lite_location(self._index_dir) and self._ready.done()", "is_lite_location(self._index_dir) and False",
+        "qa/web/worker.py", "is_lite_location(self._location) and self._ready.done()", "is_lite_location(self._location) and False",
         ["tests/test_store_milvus.py"],
     ),
     # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
@@ -450,7 +450,7 @@ MUTATIONS = [
     ),
     Mutation(
         "cite-head-no-byline", "a source on the page without its byline",
-        "qa/web/render.py", "(c.date, byline(c.author), c.source, f\"passage", "(c.date, c.source, f\"passage",
+        "qa/web/render.py", "(c.date, byline(c.author), c.source, page_label(c.page)", "(c.date, c.source, page_label(c.page)",
         ["tests/test_render.py"],
     ),
     Mutation(
@@ -888,7 +888,7 @@ MUTATIONS = [
     ),
     Mutation(
         "page-of-the-passage", "a citation's page taken where its passage starts, not its answer",
-        "qa/pages.py", "        at = c.answer_start if c.answer_start is not None else c.passage_start", "        at = c.passage_start",
+        "qa/pages.py", "        at = c.answer_start if isinstance(c, Citation) else c.passage_start", "        at = c.passage_start",
         ["tests/test_pdf_pages.py"],
     ),
     Mutation(
