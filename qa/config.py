@@ -18,7 +18,7 @@ DEFAULT_MAX_JSON_DEPTH = 100
 # PDF and Word files carry fonts and pictures: a 40-page report with photos is 20 MB, its text 100 KB.
 DEFAULT_MAX_DOCUMENT_BYTES = 50_000_000
 DEFAULT_MAX_DOCUMENT_SECONDS = 60  # PDFium reads ~100 pages a second here: a 500-page PDF takes ~5 s
-INDEX_TYPES = ("auto", "flat", "hnsw")
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 # Largest whole numbers allowed (others: INT_MAX); a larger top_k made FAISS and numpy overflow with a traceback.
 INT_LIMITS = {"top_k": 1000, "max_answer_tokens": 512, "max_json_depth": 10_000, "max_history_turns": 10_000}
 INT_MAX = 10**15
@@ -64,7 +64,8 @@ class Config:
         threshold: "No answer" below this reader margin, overriding the calibrated rule; None: the
             reader's calibrated rule (decline when the confidence is below its ``open_min_confidence``).
         max_answer_tokens: Longest answer in tokens.
-        index_type: 'auto', 'flat' (exact) or 'hnsw' (approximate, for very large corpora).
+        index_type: 'auto', 'flat' (exact), or 'ivf' / 'hnsw' (approximate, for very large corpora; the local store's
+            'auto' takes 'ivf' above 200k passages a segment).
         chunking: Passage sizes.
         max_article_bytes: Largest article file read; a larger one is skipped with a warning that
             says so (a 50 MB file would take hours to embed).

@@ -1,9 +1,10 @@
-"""Dense search in the local store's HNSW segments: SQ8 codes in the graph, exact re-ranking from the
-memory-mapped float32 vectors (scores exact, recall against exact search, a graph a fraction of the vectors)."""
+"""Dense search in the local store's approximate segments (IVF and HNSW over SQ8 codes), re-ranked exactly from
+the memory-mapped float32 vectors: scores exact, recall against exact search, a structure a fraction of the vectors."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa.articles import Article
 from qa.chunking import Passage
@@ -21,9 +22,10 @@ def clustered(n: int, seed: int) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_hnsw_segments_hold_sq8_codes_and_rank_by_exact_scores(tmp_path):
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_approximate_segments_hold_sq8_codes_and_rank_by_exact_scores(tmp_path, kind):
     vectors = clustered(3000, 0)
-    store = LocalStore.create(tmp_path / "index", StoreSettings("m", DIM, {}, "hnsw"))
+    store = LocalStore.create(tmp_path / "index", StoreSettings("m", DIM, {}, kind))
     records = []
     for i, v in enumerate(vectors):
         text = f"passage {i}"
@@ -32,8 +34,8 @@ def test_hnsw_segments_hold_sq8_codes_and_rank_by_exact_scores(tmp_path):
     store.write(records)
     store.publish()
     seg = store.gen / "segments" / store.stats().details["segment_names"][0]
-    assert store.stats().index_type == "hnsw"
-    # The graph with its codes is well under the float32 vectors (a byte per dimension + the links).
+    assert store.stats().index_type == kind
+    # The structure with its codes is well under the float32 vectors (a byte per dimension + lists or links).
     assert (seg / "index.faiss").stat().st_size < 0.5 * (seg / "vectors.npy").stat().st_size
     queries = clustered(60, 1)
     exact = queries @ vectors.T
@@ -47,4 +49,22 @@ def test_hnsw_segments_hold_sq8_codes_and_rank_by_exact_scores(tmp_path):
     assert np.mean(recall) >= 0.95, np.mean(recall)
     got = store.passages(["a7:0"], with_vectors=True)[0].vector
     assert np.array_equal(got, vectors[7])  # the stored vector itself
+    store.close()
+
+
+def test_auto_uses_ivf_above_the_threshold_and_deleted_vectors_are_skipped(tmp_path, monkeypatch):
+    import qa.stores.local as local
+
+    monkeypatch.setattr(local, "APPROX_ABOVE", 500)
+    vectors = clustered(800, 2)
+    store = LocalStore.create(tmp_path / "index", StoreSettings("m", DIM, {}, "auto"))
+    records = [ArticleRecord(Article(f"a{i}", "", f"p {i}"), [PassageRecord(Passage(f"a{i}", 0, 0, 3, f"p {i}"), f"p {i}",
+                                                                      content_hash(f"p {i}", "m"), v)]) for i, v in enumerate(vectors)]
+    store.write(records)
+    assert store.stats().index_type == "ivf"
+    assert store.dense_search(vectors[5], 1)[0][0] == "a5:0"
+    store.write(delete=["a5"])
+    store.refresh()  # as the engine does before each question
+    found = [pid for pid, _ in store.dense_search(vectors[5], 10)]
+    assert "a5:0" not in found and len(found) == 10  # skipped by the search itself, not dropped afterwards
     store.close()

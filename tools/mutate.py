@@ -688,6 +688,23 @@ MUTATIONS = [
         ["tests/test_dense_search.py"],
     ),
     Mutation(
+        "ivf-probe-one-list", "an IVF segment's search probes one list (recall falls)",
+        "qa/stores/local.py", "            self.nprobe = max(min(self.index.nlist, IVF_MIN_PROBE), self.index.nlist // IVF_PROBE_SHARE)",
+        "            self.nprobe = 1",
+        ["tests/test_dense_search.py"],
+    ),
+    Mutation(
+        "auto-never-approximate", "'auto' keeps large segments exact (a 1M flat search per question)",
+        "qa/stores/local.py", '        return "ivf" if rows > APPROX_ABOVE else "flat"', '        return "flat"',
+        ["tests/test_dense_search.py::test_auto_uses_ivf_above_the_threshold_and_deleted_vectors_are_skipped"],
+    ),
+    Mutation(
+        "ivf-deleted-not-skipped", "an IVF segment's search ignores deleted vectors (they take places in the top k)",
+        "qa/stores/local.py", "            params = faiss.SearchParametersIVF(sel=self.selector, nprobe=self.nprobe)",
+        "            params = faiss.SearchParametersIVF(nprobe=self.nprobe)",
+        ["tests/test_dense_search.py::test_auto_uses_ivf_above_the_threshold_and_deleted_vectors_are_skipped"],
+    ),
+    Mutation(
         "workers-answered-counted-ahead", "with several answering processes, questions being answered still count as ahead",
         "qa/web/worker.py", "            return max(0, sum(1 for t in self._line if t < ticket) - (self.workers - 1))",
         "            return sum(1 for t in self._line if t < ticket)",

@@ -62,7 +62,7 @@ class StoreSettings:
         embedding_model: Name of the embedding model (as configured).
         dimension: Vector dimension.
         chunking: The chunking settings as a dict (:class:`qa.chunking.ChunkingSettings`).
-        index_type: How dense search is done: 'auto', 'flat' (exact) or 'hnsw' (approximate);
+        index_type: How dense search is done: 'auto', 'flat' (exact), 'ivf' or 'hnsw' (approximate);
             a store may ignore it (e.g. a server with its own index choice).
     """
 
@@ -239,7 +239,7 @@ class IndexStore(Protocol):
         ...
 
     def set_index_type(self, index_type: str) -> str:
-        """Rebuild only the dense search structure ('auto', 'flat', 'hnsw'); vectors are kept.
+        """Rebuild only the dense search structure ('auto', 'flat', 'hnsw', 'ivf'); vectors are kept.
 
         Returns:
             The concrete type now in use.

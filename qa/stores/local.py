@@ -71,9 +71,15 @@ from qa.stores.base import (
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3  # 3: segments + SQLite FTS5, stable passage ids
-RERANK = 4  # an SQ8 HNSW segment's search takes this many candidates per result, ranked exactly
+RERANK = 4  # an SQ8 segment's search takes this many candidates per result, ranked exactly
 HNSW_M = 32  # graph neighbours per vector (twice that on the bottom layer)
-HNSW_ABOVE = 200_000  # "auto": segments above this many vectors use HNSW, smaller ones exact search
+# "auto": segments above this many vectors use IVF-SQ8, smaller ones exact search. IVF, not HNSW: at 1M
+# passages (benchmarks/results/live.md) IVF1024-SQ8 probing 64 lists found the exact top 10 (recall 1.0,
+# 6 ms) where HNSW-SQ8 (M=32, efConstruction=40) found 0.58 at efSearch 128 and 0.81 at 512, and it
+# builds in 25 s against 11 minutes.
+APPROX_ABOVE = 200_000
+IVF_PROBE_SHARE = 16  # an IVF segment's search probes one list in this many (62 of 1000 at 1M)
+IVF_MIN_PROBE = 16  # and at least this many (a small segment has few lists)
 MERGE_FANOUT = 4  # this many segments of one size class are merged into one
 DEAD_REWRITE = 0.3  # a segment with this share of deleted vectors is rewritten without them
 _GEN_NAME = re.compile(r"^gen-[A-Za-z0-9_-]{1,80}$")
@@ -146,6 +152,10 @@ class _Segment:
             self.index = faiss.read_index(str(folder / "index.faiss"))
             self.index.hnsw.efSearch = 128
             self.rerank = isinstance(self.index, faiss.IndexHNSWSQ)
+        elif kind == "ivf":
+            self.index = faiss.read_index(str(folder / "index.faiss"))
+            self.nprobe = max(min(self.index.nlist, IVF_MIN_PROBE), self.index.nlist // IVF_PROBE_SHARE)
+            self.rerank = True
         else:
             if not np.isfinite(self.vectors).all():
                 raise ValueError(f"segment {self.name} holds vectors that are not finite (NaN or infinite)")
@@ -174,12 +184,12 @@ class _Segment:
         if k <= 0:
             return []
         wanted = min(k * RERANK, live) if self.rerank else k
-        params = None
-        if self.selector is not None:
-            params = (faiss.SearchParametersHNSW(sel=self.selector, efSearch=max(128, wanted)) if self.kind == "hnsw"
-                      else faiss.SearchParameters(sel=self.selector))
-        elif self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(128, wanted))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=self.selector, efSearch=max(128, wanted))
+        elif self.kind == "ivf":
+            params = faiss.SearchParametersIVF(sel=self.selector, nprobe=self.nprobe)
+        else:
+            params = faiss.SearchParameters(sel=self.selector) if self.selector is not None else None
         scores, rows = self.index.search(vector[None, :], wanted, params=params)
         rows, scores = rows[0][rows[0] >= 0], scores[0][rows[0] >= 0]
         if self.rerank and len(rows):
@@ -790,6 +800,16 @@ class LocalStore:
                 index.train(np.ascontiguousarray(vectors))  # per-dimension ranges
                 index.add(np.ascontiguousarray(vectors))
                 faiss.write_index(index, str(folder / "index.faiss"))
+            elif kind == "ivf":
+                # ~sqrt(n) lists of SQ8 codes; centroids trained on a sample (64 a list, well above FAISS's 39)
+                nlist = max(1, int(math.sqrt(len(vectors))))
+                index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], nlist,
+                                                      faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+                rows = np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)
+                index.train(np.ascontiguousarray(vectors[np.sort(rows)]))
+                for start in range(0, len(vectors), 100_000):  # in blocks: no second full copy of the vectors
+                    index.add(np.ascontiguousarray(vectors[start : start + 100_000]))
+                faiss.write_index(index, str(folder / "index.faiss"))
             files = {f.name: f.stat().st_size for f in sorted(folder.iterdir())}
             _fsync_path(folder)
             _fsync_dir(folder.parent)  # the commit that lists it depends on its entry in segments/
@@ -988,9 +1008,9 @@ def _joined(title: str, text: str) -> str:
 
 def _concrete(index_type: str, rows: int) -> str:
     if index_type == "auto":
-        return "hnsw" if rows > HNSW_ABOVE else "flat"
-    if index_type not in ("flat", "hnsw"):
-        raise ValueError(f"unknown index type {index_type!r} (use auto, flat or hnsw)")
+        return "ivf" if rows > APPROX_ABOVE else "flat"
+    if index_type not in ("flat", "hnsw", "ivf"):
+        raise ValueError(f"unknown index type {index_type!r} (use auto, flat, hnsw or ivf)")
     return index_type
 
 

@@ -14,7 +14,7 @@ from qa.config import Config, ConfigError
     (["ask", "Who heads the TNC?"], {"QA_TOP_K": "abc"}, "error: QA_TOP_K='abc': must be a whole number"),
     (["ask", "Who heads the TNC?"], {"QA_THRESHOLD": "inf"}, "error: QA_THRESHOLD='inf': must be a finite number"),
     (["search", "Libya", "-k", "-3"], {}, "error: --top-k -3: must be 1 or more"),
-    (["index"], {"QA_INDEX_TYPE": "fastest"}, "error: QA_INDEX_TYPE='fastest': must be one of auto, flat, hnsw"),
+    (["index"], {"QA_INDEX_TYPE": "fastest"}, "error: QA_INDEX_TYPE='fastest': must be one of auto, flat, hnsw, ivf"),
     # Issue 23: each of these was a raw traceback (and the unknown model 77 s of retries against the hub).
     (["ask", "Who heads the TNC?"], {"QA_TOP_K": "99999999999999999999"},
      "error: QA_TOP_K='99999999999999999999': must be a whole number from 1 to 1,000"),
