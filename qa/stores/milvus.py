@@ -126,6 +126,11 @@ def _client(uri: str):
 
 LITE_CONNECT_S = 30  # pymilvus waits 10 s for Lite's gRPC socket: too short on a busy 2-core machine
 LITE_TRIES = 3
+# pymilvus pings its server every 10 s, also between calls; Lite's embedded gRPC server keeps gRPC's
+# default policy (a ping at most every 5 minutes without calls) and drops a client that pings more
+# ("GOAWAY too_many_pings"), after which every call on the connection fails. A Unix socket to a
+# process on this machine needs no keepalive.
+LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 2**31 - 1, "grpc.keepalive_permit_without_calls": False}
 
 
 def _open_lite(client_class, uri: str):
@@ -137,7 +142,7 @@ def _open_lite(client_class, uri: str):
     """
     for attempt in range(LITE_TRIES):
         try:
-            return client_class(uri, timeout=LITE_CONNECT_S)
+            return client_class(uri, timeout=LITE_CONNECT_S, grpc_options=LITE_GRPC_OPTIONS)
         except Exception:
             with _LITE_LOCK:
                 shared = _LITE_USERS.get(uri, 0) > 0  # other stores here use that server: leave it be
