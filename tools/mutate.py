@@ -919,6 +919,23 @@ MUTATIONS = [
         "qa/web/library.py", "    if not path.is_relative_to(folder) or not path.is_file():", "    if not path.is_file():",
         ["tests/test_pdf_pages.py"],
     ),
+    # --- the layers sweep (issue 26) ---
+    Mutation(
+        "citation-of-passage-start", "an answer's citation points at its passage's start, not at the answer",
+        "qa/retrieval.py", "answer_start=answer_start, answer_end=answer_end)", "answer_start=source.passage_start, answer_end=answer_end)",
+        ["tests/test_e2e.py::test_answer_with_citation"],
+    ),
+    Mutation(
+        "answer-line-without-date", "`qa ask` prints a relative answer without the day it means",
+        "qa/answers.py", '        return f"{self.answer} — {news.describe(self.answer_date)}" if self.answer_date else self.answer',
+        "        return self.answer",
+        ["tests/test_cli.py", "tests/test_render.py"],
+    ),
+    Mutation(
+        "page-count-never-read", "the chat's web process never reads the index's count (the page keeps the count it started with)",
+        "qa/indexing.py", "    return _read_index(location, lambda store: store.stats())", "    return None",
+        ["tests/test_live.py", "tests/test_web.py"],
+    ),
 ]
 
 
