@@ -23,12 +23,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT
 
 from qa.articles import Article
 from qa.chunking import chunk_article, search_text
@@ -89,27 +88,10 @@ def lite_dir(tmp_path_factory):
 def server(tmp_path_factory):
     """A Milvus gRPC server (Milvus Lite's) on a free port; yields its http:// address."""
     pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: no Milvus server to test against")
-    from test_store_milvus_server import server_command
+    from test_store_milvus_server import running_server
 
-    data, port = tmp_path_factory.mktemp("contract-server"), free_port()
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(server_command(data, port), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    import socket
-
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    if proc.poll() is not None or time.monotonic() >= deadline:
-        proc.kill()
-        pytest.skip(f"the Milvus Lite server did not start: {(data / 'server.log').read_text()[-500:]}")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
-    log.close()
+    with running_server(tmp_path_factory.mktemp("contract-server")) as url:
+        yield url
 
 
 _COUNT = iter(range(10**6))

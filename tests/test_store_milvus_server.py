@@ -6,6 +6,7 @@ newsroom would use it: build with ``qa index``, answer with ``qa ask``, from sep
 processes, with the index living only in the server.
 """
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -42,26 +43,35 @@ def server_command(data, port: int) -> list[str]:
     return [sys.executable, "-c", LITE25_SERVER, str(data / "server.db"), f"127.0.0.1:{port}"]
 
 
+@contextlib.contextmanager
+def running_server(data):
+    """A Milvus gRPC server (Milvus Lite's) on a free port, its files in ``data``; yields its http://
+    address, or skips the test when it does not start within two minutes."""
+    port = free_port()
+    with open(data / "server.log", "w") as log:
+        proc = subprocess.Popen(server_command(data, port), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            if proc.poll() is not None or time.monotonic() >= deadline:
+                proc.kill()
+                pytest.skip(f"the Milvus Lite server did not start: {(data / 'server.log').read_text()[-500:]}")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
     """A Milvus gRPC server on a free port; yields its http:// address."""
-    data, port = tmp_path_factory.mktemp("milvus-server"), free_port()
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(server_command(data, port), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    if proc.poll() is not None or time.monotonic() >= deadline:
-        proc.kill()
-        pytest.skip(f"the Milvus Lite server did not start: {(data / 'server.log').read_text()[-500:]}")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
-    log.close()
+    with running_server(tmp_path_factory.mktemp("milvus-server")) as url:
+        yield url
 
 
 @needs_reader
