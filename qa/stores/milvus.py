@@ -106,7 +106,7 @@ def _client(uri: str):
         raise IndexStoreError("The Milvus store needs pymilvus (and milvus-lite for a file): pip install 'qa[milvus]'") from None
     try:
         if uri.startswith(("http://", "https://")):
-            return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""))
+            return MilvusClient(uri=uri, token=os.environ.get("MILVUS_TOKEN", ""), grpc_options=SERVER_GRPC_OPTIONS)
         os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
         with warnings.catch_warnings():  # Milvus Lite 2.5 imports pkg_resources, which warns on import
             warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
@@ -131,6 +131,9 @@ LITE_TRIES = 3
 # ("GOAWAY too_many_pings"), after which every call on the connection fails. A Unix socket to a
 # process on this machine needs no keepalive.
 LITE_GRPC_OPTIONS = {"grpc.keepalive_time_ms": 2**31 - 1, "grpc.keepalive_permit_without_calls": False}
+# A server is pinged while a call is open only: a server with gRPC's default policy (Milvus Lite's,
+# served over TCP) drops a client that pings between calls, and a dead connection still shows on the next call.
+SERVER_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": False}
 
 
 def _open_lite(client_class, uri: str):
