@@ -14,7 +14,8 @@ at most --seconds per load plus the answers still on their way (each given up af
 
 Reported per load: questions answered, errors, p50/p95 latency, how long a user waits in line
 (latency minus the lone user's median answer time) and the server's resident memory (the
-`qa serve` process and its engine process, from /proc) at start and end. Written to
+`qa serve` process and its engine processes, from /proc) at start and end, with their PSS sum
+(shared pages counted once) and anonymous memory. Written to
 benchmarks/results/load.md and load.json.
 """
 
@@ -79,10 +80,31 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def rollup_mb(pid: int) -> dict:
+    """Pss and Anonymous of one process in MB, from /proc/PID/smaps_rollup (zeros when it is gone)."""
+    out = {"Pss": 0.0, "Anonymous": 0.0}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key = line.split(":")[0]
+            if key in out:
+                out[key] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
+
+
 def memory(server_pid: int) -> dict:
-    """RSS of `qa serve` and of its children (the engine process; the resource tracker is tiny)."""
-    kids = children(server_pid)
-    return {"server_mb": round(rss_mb(server_pid), 1), "engine_mb": round(sum(rss_mb(k) for k in kids), 1)}
+    """RSS of `qa serve` and of its children (the engine processes; the resource tracker is tiny).
+
+    Summed RSS counts a page that several processes share (the memory-mapped IVF codes, vectors, keyword
+    index) once per process; PSS divides each shared page among its sharers, so the processes' PSS sum
+    is what they take from the machine together. Anonymous memory is what the kernel cannot drop and
+    read back from the files (models, Python objects); the rest of the RSS is file pages it may reclaim.
+    """
+    pids = [server_pid, *children(server_pid)]
+    roll = [rollup_mb(p) for p in pids]
+    return {"server_mb": round(rss_mb(server_pid), 1), "engine_mb": round(sum(rss_mb(k) for k in pids[1:]), 1),
+            "pss_total_mb": round(sum(r["Pss"] for r in roll), 1), "anonymous_total_mb": round(sum(r["Anonymous"] for r in roll), 1)}
 
 
 def ask(client: httpx.Client, base: str, question: str) -> tuple[bool, str]:
@@ -245,16 +267,18 @@ def main() -> None:
         alone, first = results[f"alone@{w}"], results[f"first_answer@{w}"]
         lines.append(f"- {w} worker(s): one user alone, median answer {alone['p50_s']} s, p95 {alone['p95_s']} s; first answer "
                      f"{first['seconds_after_start']} s after `qa serve` started (server + engine then "
-                     f"{first['memory']['server_mb']} + {first['memory']['engine_mb']} MB).")
-    lines += ["", "| workers | users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | memory start (server + engine) | memory end | peak |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+                     f"{first['memory']['server_mb']} + {first['memory']['engine_mb']} MB RSS, PSS total "
+                     f"{first['memory'].get('pss_total_mb', '?')} MB).")
+    lines += ["", "| workers | users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | RSS start (server + engines) | RSS end | RSS peak | PSS total end (anonymous) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         if key.startswith(("alone", "first_answer")):
             continue
         m0, m1, mp = r["memory_start"], r["memory_end"], r["memory_peak"]
         lines.append(f"| {r['workers']} | {r['users']} | {r['answered']} | {r['errors']} | {r['answers_per_s']} | {r['p50_s']} s | {r['p95_s']} s | "
                      f"{r['wait_p50_s']} s / {r['wait_p95_s']} s | {m0['server_mb']} + {m0['engine_mb']} MB | "
-                     f"{m1['server_mb']} + {m1['engine_mb']} MB | {mp['server_mb']} + {mp['engine_mb']} MB |")
+                     f"{m1['server_mb']} + {m1['engine_mb']} MB | {mp['server_mb']} + {mp['engine_mb']} MB | "
+                     f"{m1.get('pss_total_mb', '?')} MB ({m1.get('anonymous_total_mb', '?')} MB) |")
     (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -68,3 +68,19 @@ def test_auto_uses_ivf_above_the_threshold_and_deleted_vectors_are_skipped(tmp_p
     found = [pid for pid, _ in store.dense_search(vectors[5], 10)]
     assert "a5:0" not in found and len(found) == 10  # skipped by the search itself, not dropped afterwards
     store.close()
+
+
+def test_ivf_codes_are_mapped_from_the_segment_file_not_copied(tmp_path):
+    """Answering processes share one copy of the IVF lists through the page cache (issue 24): the open
+    store maps the segment's index.faiss (listed in this process's memory maps) instead of reading it in."""
+    vectors = clustered(1200, 3)
+    store = LocalStore.create(tmp_path / "index", StoreSettings("m", DIM, {}, "ivf"))
+    store.write([ArticleRecord(Article(f"a{i}", "", f"p {i}"), [PassageRecord(Passage(f"a{i}", 0, 0, 3, f"p {i}"), f"p {i}",
+                                                                       content_hash(f"p {i}", "m"), v)]) for i, v in enumerate(vectors)])
+    store.publish()
+    reader = LocalStore.open(tmp_path / "index")
+    seg = reader.gen / "segments" / reader.stats().details["segment_names"][0]
+    assert reader.dense_search(vectors[9], 1)[0][0] == "a9:0"
+    assert str((seg / "index.faiss").resolve()) in open("/proc/self/maps").read()
+    reader.close()
+    store.close()

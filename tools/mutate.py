@@ -936,6 +936,12 @@ MUTATIONS = [
         "qa/indexing.py", "    return _read_index(location, lambda store: store.stats())", "    return None",
         ["tests/test_live.py", "tests/test_web.py"],
     ),
+    Mutation(
+        "ivf-codes-copied", "each answering process reads its own copy of an IVF segment's codes (none shared)",
+        "qa/stores/local.py", 'faiss.read_index(str(folder / "index.faiss"), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))',
+        'faiss.read_index(str(folder / "index.faiss"))',
+        ["tests/test_dense_search.py"],
+    ),
 ]
 
 
