@@ -287,3 +287,41 @@ def test_engine_declines_for_a_speaker_who_said_nothing_about_it(engine):
     a = engine.ask("What did Idris Okafor say about the board's discussions of overcrowding?")
     assert a.answer is None
     assert engine.ask("How many passengers were on board?").time_kind  # other questions go the usual way
+
+
+CLUB = (
+    "ASHGROVE (Wire) - Ashgrove Rovers will raise season ticket prices by up to 18 per cent next season, the club said "
+    "on Monday, the first decision by its new owners to draw open criticism.\n\n"
+    "Maureen Ellis, chair of the Rovers Supporters' Trust, said the rise broke the spirit of the agreement.\n\n"
+    "Greaves declined to comment on the prices, but said the backing of the crowd had been worth points this season. "
+    "\"When Brookfield Road is full and loud, we do not lose,\" he said.\n"
+)
+
+
+def test_a_club_is_an_organisation_and_a_surname_that_declines_to_comment_is_a_person():
+    found = quotes.extract(CLUB)
+    assert found.people["Ashgrove Rovers"].organisation
+    crowd = [q for q in found.quotes if q.text.startswith("When Brookfield Road")]
+    assert [q.speaker for q in crowd] == ["Greaves"]  # "he": the manager named by surname, not the club
+
+
+def test_said_after_a_clause_with_an_appositive_after_the_verb_is_the_clause():
+    club = [q for q in quotes.extract(CLUB).quotes if q.kind == "reported" and "18 per cent" in q.text]
+    assert [q.text for q in club] == ["Ashgrove Rovers will raise season ticket prices by up to 18 per cent next season"]
+
+
+def test_a_role_asked_for_is_a_person_with_that_role_not_the_organisation_nor_who_shares_its_name():
+    assert quotes.speaker_match("the Rovers manager", "Maureen Ellis", ["chair of the Rovers Supporters' Trust"]) == 0.25
+    assert quotes.speaker_match("the Rovers manager", "Tommy Greaves", ["Manager"]) == 0.5
+    article = Article("club.txt", "Season tickets", CLUB + "Ashgrove Rovers said the rise would pay for the squad.\n",
+                      "2025-10-07", "club.txt")
+    manager = quotes.gather(quotes.parse_question("What did the Rovers manager say about the crowd?"), [article])
+    spokesman = quotes.gather(quotes.parse_question("What did the Rovers spokesman say about prices?"), [article])
+    assert [s.match for s in spokesman if s.speaker == "Ashgrove Rovers"] == [0.5]  # a spokesman speaks for the club
+    assert [s.match for s in manager if s.speaker == "Ashgrove Rovers"] == [0.0]  # its manager is not the club
+
+
+def test_what_a_speaker_declined_to_comment_on_is_not_the_topic_of_the_quote():
+    crowd = [q for q in quotes.extract(CLUB).quotes if q.text.startswith("When Brookfield Road")][0]
+    context = quotes.topic_context(crowd, CLUB)
+    assert "prices" not in context and "backing of the crowd" in context

@@ -937,6 +937,42 @@ MUTATIONS = [
         ["tests/test_live.py", "tests/test_web.py"],
     ),
     Mutation(
+        "quotes-club-a-person", "a sports club's name ('Ashgrove Rovers') read as a person's, so 'he said' goes to it",
+        "qa/quotes.py", '    "rovers", "united", "wanderers", "athletic", "rangers", "albion",  # sports clubs ("Ashgrove Rovers said")\n', "",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-bare-surname-unknown", "a surname alone ('Greaves declined to comment') is not taken as a person",
+        "qa/quotes.py", "                            and not (n.start == 0 and _PERSON_VERB.match(sentence[n.end:])) \\\n", "",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-role-not-required", "asked for 'the Rovers manager', a speaker sharing only 'Rovers' fits as well as the manager",
+        "qa/quotes.py", "        share /= 2\n", "        share /= 1\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-organisation-holds-a-role", "an organisation's statement fits a question about its manager",
+        "qa/quotes.py", "match = 0.0 if person_role and name in organisations else ", "match = ",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-no-comment-is-topic", "what a speaker declined to comment on counts as the topic of their quote",
+        "qa/quotes.py", "        if not quote.start <= m.start() < quote.end:\n", "        if False:\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-said-back-appositive", "'X, the club said on Monday, the first decision ...' is not read as the club's words",
+        "qa/quotes.py", "(?:and|but|the|a|an|which|as|after|while)", "(?:and|but)",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
+        "quotes-topicless-judged-on-topic", "'What did Lavrov say?' (no topic) is judged by how close a quote is to the question's words",
+        "qa/quotes.py", "            s.probability = calibration.probability(s.match, 1.0, 1.0, 1.0, s.direct)\n",
+        "            s.probability = calibration.probability(s.match, s.topic, s.overlap, s.title, s.direct)\n",
+        ["tests/test_e2e.py"],
+    ),
+    Mutation(
         "ivf-codes-copied", "each answering process reads its own copy of an IVF segment's codes (none shared)",
         "qa/stores/local.py", 'faiss.read_index(str(folder / "index.faiss"), getattr(faiss, "IO_FLAG_MMAP_IFC", 0))',
         'faiss.read_index(str(folder / "index.faiss"))',

@@ -1,4 +1,4 @@
-"""Fit the quote answer's confidence (``qa.quotes.CALIBRATION``) on the development stories only.
+"""Fit the quote answer's confidence (``qa.quotes.CALIBRATION``) on the development stories (and the first held-out split, read since).
 
 For every development question, the engine's quote path is run up to its candidates: the
 articles of the passages retrieved for the question (as ``qa.engine`` does), every quote of
@@ -11,7 +11,7 @@ regression on those rows gives P(right); it is compared with other topic measure
 the quote only, of its sentence only, word overlap) by leave-one-story-out log loss, and the
 decline threshold is read off the development questions.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/quotes/fit.py [rows.json]   # prints the fit; paste it into qa/quotes.py
+    PYTHONPATH=. .venv/bin/python benchmarks/quotes/fit.py [rows.json] [--splits dev,heldout]   # prints the fit; paste it into qa/quotes.py
 """
 
 from __future__ import annotations
@@ -163,9 +163,13 @@ def fit_answer(picked: list[tuple[float, dict]]):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("out", nargs="?", help="also write the comparison and rows to this JSON file")
-    out = ap.parse_args().out
-    rows = rows_for("dev")
-    print(f"{len(rows)} candidates of {len({r['id'] for r in rows})} development questions "
+    ap.add_argument("--splits", default="dev,heldout",
+                    help="splits fitted on (the first held-out split, museum-theft and port-strike, was read and "
+                         "tuned on after its first run, so it is fitted on too; heldout2 and heldout3 never are)")
+    args = ap.parse_args()
+    out = args.out
+    rows = [r for split in args.splits.split(",") for r in rows_for(split)]
+    print(f"{len(rows)} candidates of {len({r['id'] for r in rows})} questions of {args.splits} "
           f"({sum(r['right'] for r in rows)} right)", file=sys.stderr)
     comparison = compare(rows)
     for name, c in comparison.items():
