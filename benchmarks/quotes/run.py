@@ -86,14 +86,16 @@ def locate(article: str, start: int, end: int, quoted: list[dict]) -> tuple[dict
 def grade(question: dict, answer: dict, quoted: list[dict]) -> tuple[str, str | None]:
     """(outcome, the speaker of the words shown, or None) for one answer (``Answer.to_dict()``).
 
-    Right: inside a gold quotation of the speaker (at least half of the answer) and covering at
-    least a third of it ("the weather was turning" of "I told the shore office we were heavy and
+    Right: inside a gold quotation of the speaker (at least half of the answer; or half of it inside
+    several gold quotations together, see :func:`_in_gold`) and covering at least a third of it ("the weather was turning" of "I told the shore office we were heavy and
     the weather was turning" is right; "nine days" of a 16-word reported sentence is not).
     """
     if answer["answer"] is None:
         return "declined", None
     c = answer["citations"][0]
     row, covered = locate(Path(c["source"]).stem, c["answer_start"], c["answer_end"], quoted)
+    if _in_gold(Path(c["source"]).stem, c["answer_start"], c["answer_end"], question, quoted):
+        return "right", question["speaker"]
     if row is None:
         return "wrong", None
     if row["speaker"] != question["speaker"]:
@@ -101,6 +103,20 @@ def grade(question: dict, answer: dict, quoted: list[dict]) -> tuple[str, str | 
     if row["text"] in question["gold"] and covered >= 1 / 3:
         return "right", row["speaker"]
     return "wrong", row["speaker"]
+
+
+def _in_gold(article: str, start: int, end: int, question: dict, quoted: list[dict]) -> bool:
+    """Whether at least half of an answer lies in the speaker's gold quotations together, covering a third of
+    one: "most of the extra movements would be cargo and mail, and that the airport would accept a legal cap"
+    joins two gold quotations that ``said/`` lists apart (counted since the fourth held-out split)."""
+    chars: set[int] = set()
+    covers = False
+    for row in quoted:
+        if row["article"] == article and row["speaker"] == question["speaker"] and row["text"] in question["gold"]:
+            part = set(range(max(start, row["start"]), min(end, row["end"])))
+            chars |= part
+            covers = covers or len(part) >= (row["end"] - row["start"]) / 3
+    return covers and len(chars) >= 0.5 * (end - start)
 
 
 def check(questions: list[dict]) -> None:
