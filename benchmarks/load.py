@@ -107,6 +107,22 @@ def memory(server_pid: int) -> dict:
             "pss_total_mb": round(sum(r["Pss"] for r in roll), 1), "anonymous_total_mb": round(sum(r["Anonymous"] for r in roll), 1)}
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def cpu_now(server_pid: int) -> dict:
+    """CPU seconds used so far by this benchmark (the simulated users), the web server and its answering processes."""
+    mine = os.times()
+    return {"users": mine.user + mine.system, "server": cpu_seconds(server_pid),
+            "engines": sum(cpu_seconds(k) for k in children(server_pid))}
+
+
 def ask(client: httpx.Client, base: str, question: str) -> tuple[bool, str]:
     """One question through Gradio's two-step HTTP API. Returns (answered, error text)."""
     r = client.post(f"{base}gradio_api/call/ask", json={"data": [question, []]})
@@ -126,12 +142,14 @@ def ask(client: httpx.Client, base: str, question: str) -> tuple[bool, str]:
     return False, "stream ended without an answer"
 
 
-def run_load(base: str, users: int, seconds: float, max_per_user: int, server_pid: int) -> dict:
+def run_load(base: str, users: int, seconds: float, max_per_user: int, server_pid: int,
+             think: tuple[float, float] = (1.0, 3.0)) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.time() + seconds
     mem_start = memory(server_pid)
+    cpu_start = cpu_now(server_pid)
     samples = [mem_start]
 
     def user(n: int) -> None:
@@ -148,7 +166,7 @@ def run_load(base: str, users: int, seconds: float, max_per_user: int, server_pi
                     ok, err = False, f"{type(e).__name__}: {e}"
                 with lock:
                     (latencies.append(time.perf_counter() - t0) if ok else errors.append(err))
-                time.sleep(rng.uniform(1, 3))  # reading the answer
+                time.sleep(rng.uniform(*think))  # reading the answer
 
     threads = [threading.Thread(target=user, args=(n,), daemon=True) for n in range(users)]
     t0 = time.time()
@@ -158,9 +176,12 @@ def run_load(base: str, users: int, seconds: float, max_per_user: int, server_pi
         time.sleep(5)
         samples.append(memory(server_pid))
     wall = time.time() - t0
+    cpu_end = cpu_now(server_pid)
     return {"latencies": latencies, "errors": errors, "wall_s": round(wall, 1),
             "memory_start": mem_start, "memory_end": memory(server_pid),
-            "memory_peak": {k: max(s[k] for s in samples) for k in mem_start}}
+            "memory_peak": {k: max(s[k] for s in samples) for k in mem_start},
+            # Cores each part kept busy on average: the simulated users share the machine with the server.
+            "cpu_cores": {k: round((cpu_end[k] - cpu_start[k]) / wall, 2) for k in cpu_start}}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -170,7 +191,8 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def serve_and_load(index: Path, env: dict, workers: int, user_counts: list[int], seconds: float, max_per_user: int) -> dict:
+def serve_and_load(index: Path, env: dict, workers: int, user_counts: list[int], seconds: float, max_per_user: int,
+                   think: tuple[float, float] = (1.0, 3.0)) -> dict:
     """Start `qa serve --workers N` on an index, time its first answer and a lone user, then each load. Returns the results."""
     results: dict = {}
     port = free_port()
@@ -202,7 +224,7 @@ def serve_and_load(index: Path, env: dict, workers: int, user_counts: list[int],
         results["alone"] = {"questions": len(alone), "p50_s": round(service, 3), "p95_s": round(pct(alone, 95), 3)}
         print("one user:", results["alone"], flush=True)
         for users in user_counts:
-            r = run_load(base, users, seconds, max_per_user, proc.pid)
+            r = run_load(base, users, seconds, max_per_user, proc.pid, think)
             lat = r.pop("latencies")
             errs = r.pop("errors")
             results[str(users)] = {
@@ -230,6 +252,8 @@ def main() -> None:
     ap.add_argument("--index", type=Path, help="serve this index as it is (e.g. benchmarks/work/live-1000000) instead of building seeds/")
     ap.add_argument("--workers", type=int, nargs="+", default=[1], help="answering processes (qa serve --workers): each value served and loaded in turn")
     ap.add_argument("--tag", default="", help="results go to load-TAG.md / .json (default: load.md / .json)")
+    ap.add_argument("--think", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
+                    help="seconds a user reads an answer before the next question (uniform; 0 0: users ask back to back)")
     args = ap.parse_args()
     if max(args.users) > 200 or args.seconds > 600:
         sys.exit("bounded on purpose: at most 200 users and 600 s per load")
@@ -247,7 +271,7 @@ def main() -> None:
                        cwd=ROOT, env=env, check=True, capture_output=True)
     results = {}
     for workers in args.workers:
-        for key, r in serve_and_load(index, env, workers, args.users, args.seconds, args.max_per_user).items():
+        for key, r in serve_and_load(index, env, workers, args.users, args.seconds, args.max_per_user, tuple(args.think)).items():
             results[f"{key}@{workers}"] = r
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
@@ -261,7 +285,7 @@ def main() -> None:
     lines = ["# Load: concurrent chat users through the HTTP API (`/ask`)", "",
              f"`{meta['command']}` on {meta['cpus']} CPUs, {meta['measured']}, commit {commit}, load average "
              f"{meta['load_average_at_start'][0]} at start and {meta['load_average_at_end'][0]} at end (other jobs shared the CPUs). Index: {args.index or 'seeds/'}. "
-             f"Each user asks, waits for the answer, reads it for 1-3 s, asks again, for {args.seconds:.0f} s. "
+             f"Each user asks, waits for the answer, reads it for {args.think[0]:g}-{args.think[1]:g} s, asks again, for {args.seconds:.0f} s. "
              "Workers: answering processes (`qa serve --workers N`); engine memory is theirs summed.", ""]
     for w in args.workers:
         alone, first = results[f"alone@{w}"], results[f"first_answer@{w}"]
@@ -269,8 +293,8 @@ def main() -> None:
                      f"{first['seconds_after_start']} s after `qa serve` started (server + engine then "
                      f"{first['memory']['server_mb']} + {first['memory']['engine_mb']} MB RSS, PSS total "
                      f"{first['memory'].get('pss_total_mb', '?')} MB).")
-    lines += ["", "| workers | users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | RSS start (server + engines) | RSS end | RSS peak | PSS total end (anonymous) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| workers | users | answered | errors | answers/s | p50 latency | p95 latency | wait in line p50 / p95 | RSS start (server + engines) | RSS end | RSS peak | PSS total end (anonymous) | cores busy: users / server / engines |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in results.items():
         if key.startswith(("alone", "first_answer")):
             continue
@@ -278,7 +302,8 @@ def main() -> None:
         lines.append(f"| {r['workers']} | {r['users']} | {r['answered']} | {r['errors']} | {r['answers_per_s']} | {r['p50_s']} s | {r['p95_s']} s | "
                      f"{r['wait_p50_s']} s / {r['wait_p95_s']} s | {m0['server_mb']} + {m0['engine_mb']} MB | "
                      f"{m1['server_mb']} + {m1['engine_mb']} MB | {mp['server_mb']} + {mp['engine_mb']} MB | "
-                     f"{m1.get('pss_total_mb', '?')} MB ({m1.get('anonymous_total_mb', '?')} MB) |")
+                     f"{m1.get('pss_total_mb', '?')} MB ({m1.get('anonymous_total_mb', '?')} MB) | "
+                     + (" / ".join(str(r["cpu_cores"][k]) for k in ("users", "server", "engines")) if "cpu_cores" in r else "?") + " |")
     (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
