@@ -586,13 +586,13 @@ MUTATIONS = [
     ),
     Mutation(
         "quotes-any-speaker-matches", "every speaker fits the question's speaker words (another speaker's quote may be shown)",
-        "qa/quotes.py", "    return len(wanted & have) / len(wanted)\n", "    return 1.0\n",
+        "qa/quotes.py", "    share = len(wanted & have) / len(wanted)\n", "    share = 1.0\n",
         ["tests/test_quotes.py"],
     ),
     Mutation(
         "quotes-speaker-substring", "speaker words matched inside other words ('Ali' in 'Alim'), not as whole words",
-        "qa/quotes.py", "    return len(wanted & have) / len(wanted)\n",
-        "    return sum(any(w in h for h in have) for w in wanted) / len(wanted)\n",
+        "qa/quotes.py", "    share = len(wanted & have) / len(wanted)\n",
+        "    share = sum(any(w in h for h in have) for w in wanted) / len(wanted)\n",
         ["tests/test_quotes.py"],
     ),
     Mutation(
@@ -624,7 +624,7 @@ MUTATIONS = [
     ),
     Mutation(
         "quotes-topic-ignored", "the speaker's first quote given whatever the question asks about",
-        "qa/quotes.py", "    return sorted(said, key=lambda s: (-s.probability, s.quote.start))",
+        "qa/quotes.py", "    return sorted(said, key=lambda s: (-s.probability, -s.topic, s.quote.start))",
         "    return sorted(said, key=lambda s: s.quote.start)",
         ["tests/test_quotes.py"],
     ),
