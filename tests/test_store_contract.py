@@ -64,10 +64,15 @@ def _milvus_lite_runs(tmp: Path) -> str:
     why = ""
     for attempt in range(2):  # a first start of the embedded server can time out on a busy machine
         try:
-            MilvusClient(str(tmp / "probe.db")).close()
+            # As qa opens a Lite file (qa.stores.milvus._open_lite): pymilvus's default wait is shorter than a
+            # first start of the embedded server from a cold disk cache (the module was skipped in a CI run).
+            MilvusClient(str(tmp / "probe.db"), timeout=30).close()
             return ""
         except Exception as e:
             why = f"{type(e).__name__}: {e}"
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(str(tmp / "probe.db"))  # not reused half-started
     return why
 
 
