@@ -1146,7 +1146,7 @@ class Said:
         return self.quote.kind == "direct"
 
 
-def speaker_match(asked: str, name: str, descriptions: Sequence[str]) -> float:
+def speaker_match(asked: str, name: str, descriptions: Sequence[str], organisation: bool = False) -> float:
     """How well a question's words for a speaker ("the former chief executive", "Councillor Bhatt")
     fit a speaker's name and descriptions: the share of those words found among them, whole words.
 
@@ -1154,17 +1154,21 @@ def speaker_match(asked: str, name: str, descriptions: Sequence[str]) -> float:
         asked: The question's speaker words.
         name: The speaker's name ('' when the article only describes the speaker).
         descriptions: How the articles describe the speaker.
+        organisation: The speaker is an organisation ("Ashgrove Rovers said"), which holds no person's role.
 
     Returns:
-        0 (no word in common) to 1 (every word found: "Reyes", "the former chief executive" of
-        "Tom Reyes, the former chief executive of Harbourline Ferries").
+        0 (no word in common, or a person's role asked of an organisation: "the Rovers manager") to 1
+        (every word found: "Reyes", "the former chief executive" of "Tom Reyes, the former chief
+        executive of Harbourline Ferries"); halved when a role asked for is not among the speaker's words.
     """
     wanted = set(words(asked, _MATCH_STOP))
     if not wanted:
         return 0.0
+    roles = wanted & ROLE_WORDS - SPEAKS_FOR_ORGANISATION  # a spokesperson does speak for an organisation
+    if roles and organisation:
+        return 0.0
     have = set(words(name, _MATCH_STOP)) | set(words(" ".join(descriptions), _MATCH_STOP))
     share = len(wanted & have) / len(wanted)
-    roles = wanted & ROLE_WORDS - SPEAKS_FOR_ORGANISATION
     if roles and not roles & have:
         # "the Rovers manager": a speaker who shares only "Rovers" (the supporters' trust's chair) is not the manager.
         share /= 2
@@ -1253,9 +1257,6 @@ def gather(ask: QuoteAsk, articles: Sequence) -> list[Said]:
         described[name] += [d for d in p.descriptions if d not in described[name]]
     persons = {full[p.name] for p in people if not p.organisation}
     organisations = {full[p.name] for p in people if p.organisation} - persons
-    # "the Rovers manager", "the club's chairman": a person holding a role, never the organisation itself
-    # ("Ashgrove Rovers said", a club statement); a spokesperson does speak for it.
-    person_role = bool((set(words(ask.speaker, _MATCH_STOP)) & ROLE_WORDS) - SPEAKS_FOR_ORGANISATION)
     out = []
     for a, aq in found:
         for q in aq.quotes:
@@ -1271,8 +1272,7 @@ def gather(ask: QuoteAsk, articles: Sequence) -> list[Said]:
                 desc.append(q.description)
             if q.said_as and q.said_as.lower() not in _PRONOUNS and q.said_as not in desc:
                 desc.append(q.said_as)
-            match = 0.0 if person_role and name in organisations else speaker_match(ask.speaker, name, desc)
-            out.append(Said(q, a, name, desc, match))
+            out.append(Said(q, a, name, desc, speaker_match(ask.speaker, name, desc, name in organisations)))
     return out
 
 
@@ -1285,16 +1285,19 @@ def topic_context(quote: Quote, text: str) -> str:
     its own words and the narration around it ("Strand apologised to customers."), never on another quote
     ("Brennan said customers should be offered compensation. 'People are getting scam calls,' she said.")."""
     chars = list(text[quote.context_start:quote.context_end])
+
+    def blank(start: int, end: int) -> None:
+        for i in range(max(start, quote.context_start), min(end, quote.context_end)):
+            chars[i - quote.context_start] = " "
+
     for other in extract_cached(text).quotes:
-        if other.group != quote.group and other.start < quote.context_end and other.end > quote.context_start:
-            for i in range(max(other.start, quote.context_start), min(other.end, quote.context_end)):
-                chars[i - quote.context_start] = " "
+        if other.group != quote.group:
+            blank(other.start, other.end)
     # "Greaves declined to comment on the prices, but said ...": what a speaker would not talk about is not
     # what the quote is about.
     for m in _NO_COMMENT.finditer(text, quote.context_start, quote.context_end):
         if not quote.start <= m.start() < quote.end:
-            for i in range(m.start(), m.end()):
-                chars[i - quote.context_start] = " "
+            blank(m.start(), m.end())
     return "".join(chars)
 
 

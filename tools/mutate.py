@@ -953,7 +953,7 @@ MUTATIONS = [
     ),
     Mutation(
         "quotes-organisation-holds-a-role", "an organisation's statement fits a question about its manager",
-        "qa/quotes.py", "match = 0.0 if person_role and name in organisations else ", "match = ",
+        "qa/quotes.py", "    if roles and organisation:\n        return 0.0\n", "",
         ["tests/test_quotes.py"],
     ),
     Mutation(
