@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, milvus_lite_runs
 
 from qa.articles import Article
 from qa.chunking import chunk_article, search_text
@@ -55,31 +55,11 @@ ODD_IDS = [
 
 # ---- the stores -------------------------------------------------------------------------------
 
-def _milvus_lite_runs(tmp: Path) -> str:
-    try:
-        import milvus_lite  # noqa: F401
-        from pymilvus import MilvusClient
-    except ImportError as e:
-        return f"{type(e).__name__}: {e}"
-    why = ""
-    for attempt in range(2):  # a first start of the embedded server can time out on a busy machine
-        try:
-            # As qa opens a Lite file (qa.stores.milvus._open_lite): pymilvus's default wait is shorter than a
-            # first start of the embedded server from a cold disk cache (the module was skipped in a CI run).
-            MilvusClient(str(tmp / "probe.db"), timeout=30).close()
-            return ""
-        except Exception as e:
-            why = f"{type(e).__name__}: {e}"
-            from milvus_lite.server_manager import server_manager_instance
-
-            server_manager_instance.release_server(str(tmp / "probe.db"))  # not reused half-started
-    return why
-
 
 @pytest.fixture(scope="module")
 def lite_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("contract-lite")
-    why = _milvus_lite_runs(tmp)
+    why = milvus_lite_runs(tmp)
     if why:
         pytest.skip(f"Milvus Lite cannot run here ({why})")
     from qa.stores.milvus import _client, _close_client

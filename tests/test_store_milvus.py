@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, needs_reader
+from conftest import SEEDS, milvus_lite_runs, needs_reader
 from qa.articles import Article, load_articles
 from qa.config import Config
 from qa.engine import Engine
@@ -20,31 +20,10 @@ from qa.stores import HybridSearch, IndexStore, StoreSettings, open_store
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install 'qa[milvus]'): Milvus store not tested")
 
 
-def _milvus_lite_runs(tmp: Path) -> str:
-    why = ""
-    for attempt in range(2):  # a first start of the embedded server can time out on a busy machine: the module then skipped
-        try:
-            import milvus_lite  # noqa: F401
-            from pymilvus import MilvusClient
-
-            # As qa opens a Lite file (qa.stores.milvus._open_lite): pymilvus's default wait is shorter than a
-            # first start of the embedded server from a cold disk cache (the module was skipped in a CI run).
-            MilvusClient(str(tmp / "probe.db"), timeout=30).close()
-            return ""
-        except ImportError as e:
-            return f"{type(e).__name__}: {e}"
-        except Exception as e:  # no wheel for this platform, or the embedded server cannot start here
-            why = f"{type(e).__name__}: {e}"
-            from milvus_lite.server_manager import server_manager_instance
-
-            server_manager_instance.release_server(str(tmp / "probe.db"))  # not reused half-started
-    return why
-
-
 @pytest.fixture(scope="module")
 def milvus_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("milvus")
-    why = _milvus_lite_runs(tmp)
+    why = milvus_lite_runs(tmp)
     if why:
         pytest.skip(f"Milvus Lite cannot run here ({why}): Milvus store not tested")
     return tmp
