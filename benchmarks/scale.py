@@ -163,18 +163,14 @@ def milvus_insert(store, batch) -> None:
     both): its build slows as it grows. With ``--milvus-insert`` the large sizes are built this way so that
     opening and searching them can be measured; the write rate is then not qa's.
     """
-    from qa.stores.milvus import PAGE, PART_CHARS, _article_row, _key, _part_key
+    from qa.stores.milvus import PAGE, PART_CHARS, _article_row, _part_key, _passage_row
 
     passages, articles = [], []
     for rec in batch:
         a = rec.article
         parts = [a.text[i : i + PART_CHARS] for i in range(0, len(a.text), PART_CHARS)] or [""]
         articles += [_article_row(_part_key(a.id, n), a.id, n, a, part, len(parts)) for n, part in enumerate(parts)]
-        for p in rec.passages:
-            q = p.passage
-            passages.append({"id": _key(q.id), "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
-                             "passage": q.text, "text": p.search_text, "content_hash": p.content_hash,
-                             "dense": np.asarray(p.vector, np.float32).tolist()})
+        passages += [_passage_row(p, np.asarray(p.vector, np.float32).reshape(-1)) for p in rec.passages]
     for name, rows in ((store._passages, passages), (store._articles, articles)):
         for i in range(0, len(rows), PAGE):
             store._client.insert(name, rows[i : i + PAGE])

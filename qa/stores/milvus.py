@@ -68,6 +68,7 @@ from qa.stores.base import (
     IndexMismatch,
     IndexMissing,
     IndexStoreError,
+    PassageRecord,
     StoredPassage,
     StoreSettings,
     StoreStats,
@@ -636,11 +637,7 @@ class MilvusStore:
                     raise ValueError(f"passage {p.passage.id}: vector must be {dim} finite numbers")
                 if len(p.search_text.encode("utf-8")) > MAX_TEXT_BYTES:
                     raise ValueError(f"passage {p.passage.id}: text longer than Milvus's {MAX_TEXT_BYTES} bytes")
-                q = p.passage
-                passage_rows.append({
-                    "id": _key(q.id), "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
-                    "passage": q.text, "text": p.search_text, "content_hash": p.content_hash, "dense": v.tolist(),
-                })
+                passage_rows.append(_passage_row(p, v))
         if not upsert and not delete:
             return
         try:
@@ -1003,6 +1000,13 @@ def _article_row(pk: str, article_id: str, part: int, a: Article, text: str, par
     if author:
         row["author"] = a.author
     return row
+
+
+def _passage_row(p: PassageRecord, vector: np.ndarray) -> dict:
+    """A row of the passages collection, from a passage record and its (checked) vector."""
+    q = p.passage
+    return {"id": _key(q.id), "article_id": q.article_id, "number": q.number, "start": q.start, "end": q.end,
+            "passage": q.text, "text": p.search_text, "content_hash": p.content_hash, "dense": vector.tolist()}
 
 
 def _dense_index_type(client, index_type: str) -> str:
