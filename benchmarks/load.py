@@ -58,17 +58,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of one process in MB (0 when it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def children(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -81,8 +70,8 @@ def children(pid: int) -> list[int]:
 
 
 def rollup_mb(pid: int) -> dict:
-    """Pss and Anonymous of one process in MB, from /proc/PID/smaps_rollup (zeros when it is gone)."""
-    out = {"Pss": 0.0, "Anonymous": 0.0}
+    """Rss, Pss and Anonymous of one process in MB, from /proc/PID/smaps_rollup (zeros when it is gone)."""
+    out = {"Rss": 0.0, "Pss": 0.0, "Anonymous": 0.0}
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             key = line.split(":")[0]
@@ -103,7 +92,7 @@ def memory(server_pid: int) -> dict:
     """
     pids = [server_pid, *children(server_pid)]
     roll = [rollup_mb(p) for p in pids]
-    return {"server_mb": round(rss_mb(server_pid), 1), "engine_mb": round(sum(rss_mb(k) for k in pids[1:]), 1),
+    return {"server_mb": round(roll[0]["Rss"], 1), "engine_mb": round(sum(r["Rss"] for r in roll[1:]), 1),
             "pss_total_mb": round(sum(r["Pss"] for r in roll), 1), "anonymous_total_mb": round(sum(r["Anonymous"] for r in roll), 1)}
 
 
