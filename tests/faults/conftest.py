@@ -41,7 +41,7 @@ SEEDS = ROOT / "seeds"
 # tests/conftest.py and so replaces it in sys.modules, where the other test files look up
 # `from conftest import ...`. Re-export that file's names so those imports keep working.
 sys.path.insert(0, str(ROOT))
-from tests.conftest import bundled_reader_available, free_port, needs_reader  # noqa: E402,F401
+from tests.conftest import bundled_reader_available, free_port, milvus_lite_runs, needs_reader  # noqa: E402,F401
 
 
 def pytest_collection_modifyitems(config, items):
