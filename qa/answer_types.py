@@ -25,6 +25,7 @@ _NUMBER_WORDS = (
     "thousands?|millions?|billions?|trillions?|dozens?|half|quarter|third|several|few|couple|single|double|twice|"
     "triple|once|all|both|score|scores|handful|lakh|crore|first|second|fifth|tenth|bn|m|k")
 _NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)
+_ORDINAL = re.compile(r"(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))", re.I)
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:dollars?|cents?|pounds?|pence|euros?|yen|yuan|rupees?|francs?|marks?|kronor|krona|"
                        r"crowns?|pesos?|rubles?|roubles?|lira|usd|eur|gbp|free|nothing|salary|wage)\b", re.I)
 _PERCENT = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b|\bpoints?\b|\bhalf\b|\bquarter\b|\bthird\b|\bfraction\b", re.I)
@@ -141,6 +142,9 @@ def fits(kind: str, text: str, question: str = "") -> bool:
     if question and kind in _RESTATES and len(_content_words(t) & _content_words(question)) >= _RESTATES[kind]:
         return False
     if kind == "number":
+        # "How many have died?" -> "third" ("the third death"): an ordinal alone ranks, it does not count.
+        if _ORDINAL.fullmatch(t) and re.match(r"(?i)\s*how many\b", question):
+            return False
         return bool(_NUMBER.search(t))
     if kind == "money":
         # A figure with a currency, or a bare figure (the unit said nearby); never a percentage.

@@ -445,7 +445,9 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
       declined twice as many event questions on the development stories.)
     - ``current``: of the candidates that are answers in their own right, the one from the
       newest dated article, unless its passage says it as past ("former", "stood at");
-      highest margin within a date. None accepted: the highest margin (then declined).
+      highest margin within a date. When every answer is said as past, the best candidate
+      not said so (judged on its own: the past one is stale, not an answer). None accepted:
+      the highest margin (then declined).
     - ``period``: the same, among the articles of the named period (the state at the end of
       it); none of them accepted: the highest margin overall.
 
@@ -462,6 +464,8 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     best = next((c for c in cands if c.fits), cands[0])
     if ask.kind == "current":
         pool = [c for c in cands if c.accepted and c.date and not c.past]
+        if not pool and any(c.accepted and c.date and c.past for c in cands):
+            return next((c for c in cands if c.fits and c.date and not c.past), best)
     elif ask.kind == "period" and ask.period is not None:
         pool = [c for c in cands if c.accepted and ask.period.holds(c.date)]
     elif ask.kind == "event" and ask.event_date:

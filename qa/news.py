@@ -325,7 +325,7 @@ class TimeAsk:
 # "after the first day of searching". A question that opens with "When" asks for the time itself.
 _EVENT = re.compile(
     r"\S\s+(?P<e>when\s+\w.*"
-    r"|(?:as|after|before)\s+(?:the|it|they|he|she|his|her|its|their|a|an)\b.*)"
+    r"|(?:as(?!\s+(?:a\s+(?:result|consequence|whole)|part)\b)|after|before)\s+(?:the|it|they|he|she|his|her|its|their|a|an)\b.*)"
     r"|(?P<f>\b(?:once|by the time|at the (?:time|start|end|outset|beginning) of|in the (?:wake|aftermath) of|after the first"
     r"|(?:at|on|during|in) the (?:first|second|third|last|final|opening) \w+).*)",
     re.IGNORECASE,
@@ -335,7 +335,8 @@ _EVENT_LEAD = re.compile(r"^(?:when|as|after|before|once|by the time|at the time
 _NOW = re.compile(r"\b(?:now|currently|current|latest|so far|to date|still|presently|at present|as it stands|today|newest|most recent)\b",
                   re.IGNORECASE)
 # Present tense: a state now, unless the question is about the past on purpose.
-_CURRENT = re.compile(r"\b(?:yet|remains?)\b|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
+_CURRENT = re.compile(r"\b(?:yet|remains?)\b|^who\s+(?!was\b)\w+[^s\W]s\b"  # "Who chairs/leads/runs …?"
+                      r"|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
                       re.IGNORECASE)
 # Asked about the past on purpose: a fixed fact, whatever later articles say.
 _PAST = re.compile(r"\b(?:was|were|did|had|first|originally|initially|former|previous|earlier)\b", re.IGNORECASE)
@@ -356,9 +357,10 @@ def time_ask(question: str, today: date | None = None, dates: Iterable[date] = (
     if period is not None:
         return TimeAsk("period", period)
     q = question.strip()
-    if _NOW.search(q):
-        return TimeAsk("current")
     m = _EVENT.search(q)
+    # "How many were still in shelters when the governor resigned?": the state then, "still" or not.
+    if _NOW.search(q) and not (m and _PAST.search(q[: m.start()])):
+        return TimeAsk("current")
     if m:
         return TimeAsk("event", event=(m.group("e") or m.group("f")).strip(" ?"))
     asks_when = bool(re.match(r"(?i)(?:when\b|(?:on|by)?\s*what (?:day|date)\b|which day\b)", q))

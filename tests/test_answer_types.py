@@ -117,3 +117,11 @@ def test_decide_takes_the_answer_inside_a_span_that_restates_the_question():
     answer = decide(q, q, spans, [_source(passage)], RULE, news.time_ask(q))
     assert answer.answer == "Sunday"
     assert answer_types.fits("time", clause) and not answer_types.fits("time", clause, q)
+
+
+def test_an_ordinal_alone_does_not_count():
+    """'How many have died?' -> 'third' ("the third death") ranks, it does not count; 'a third' and 'three' do."""
+    q = "How many people have died as a result of the leak?"
+    assert not answer_types.fits("number", "third", q) and not answer_types.fits("number", "21st", q)
+    assert answer_types.fits("number", "three", q) and answer_types.fits("number", "a third", q)
+    assert answer_types.fits("number", "third", "Which number was drawn?")  # not a count asked: a rank may answer

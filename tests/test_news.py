@@ -129,6 +129,14 @@ def test_a_former_holder_is_not_the_current_one():
     assert _decide(spans, [old, new], CURRENT).answer == "Ann Lee"
 
 
+def test_a_current_state_said_only_as_past_is_not_given():
+    a_ = _cite("a", "2011-06-01", "Its record fee stood at £9.5 million until Friday, when it paid £22 million.")
+    spans = [Span(0, 24, 36, "£9.5 million", 9.0, 1.0), Span(0, 64, 75, "£22 million", 1.0, 1.0)]
+    b = _cite("b", "2011-07-01", "The club kept its manager.")
+    a = _decide(spans, [a_, b], CURRENT)
+    assert a.answer is None and a.declined == "low confidence"  # the stale £9.5 million is not shown
+
+
 def test_an_event_question_takes_the_state_at_the_events_first_report():
     first = _cite("first", "2011-06-01", "Twelve died when the ferry sank; 12 people were lost.")
     later = _cite("later", "2011-07-01", "The toll has risen to 41, officials said.")
@@ -194,6 +202,9 @@ def test_the_date_a_relative_answer_means():
     ("When is the bridge now expected to open?", "current"),            # "now" outweighs "When"
     ("How many people are still missing after the floods?", "current"),  # ... and an event clause
     ("Who was chief executive when the inquiry opened?", "event"),
+    ("How many people have died as a result of the leak?", "current"),  # "as a result of" is no event
+    ("How many people were still in shelters when the governor resigned?", "event"),  # "still", then
+    ("Who chairs the electoral commission?", "current"),
     ("How many people died when the ferry sank?", "event"),
     ("When did the ferry capsize?", "fixed"),
     ("Who built the ferry?", "fixed"),

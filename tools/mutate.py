@@ -239,8 +239,29 @@ MUTATIONS = [
     ),
     Mutation(
         "time-ask-now-ignored", "words of 'now' no longer make a current-state question",
-        "qa/news.py", "    if _NOW.search(q):\n        return TimeAsk(\"current\")", "    if False:\n        return TimeAsk(\"current\")",
+        "qa/news.py", "    if _NOW.search(q) and not (m and _PAST.search(q[: m.start()])):",
+        "    if False:",
         ["tests/test_news.py"],
+    ),
+    Mutation(
+        "time-ask-still-beats-event", "'How many were still in shelters when the governor resigned?' read as now, not then",
+        "qa/news.py", "    if _NOW.search(q) and not (m and _PAST.search(q[: m.start()])):", "    if _NOW.search(q):",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "time-ask-as-a-result-event", "'as a result of the leak' read as an event the state is anchored to",
+        "qa/news.py", "as(?!\\s+(?:a\\s+(?:result|consequence|whole)|part)\\b)|after", "as|after",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-current-all-past-shown", "a current state said only as past ('stood at £9.5 million') shown as the answer",
+        "qa/answers.py", "            return next((c for c in cands if c.fits and c.date and not c.past), best)", "            return best",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "types-ordinal-counts", "'third' ('the third death') taken as an answer to 'How many …?'",
+        "qa/answer_types.py", "        if _ORDINAL.fullmatch(t) and re.match(", "        if False and re.match(",
+        ["tests/test_answer_types.py"],
     ),
     Mutation(
         "relative-posted-date-hashed", "a relative Posted date part of the hash (touching the file re-embeds it)",
