@@ -209,7 +209,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
-    parser.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "all"], default="all")
     parser.add_argument("--story", action="append", help="only these stories (repeatable)")
     parser.add_argument("--rescore", type=Path, help="no run: summarise the rows of this earlier output again (with today's "
                         "question types), e.g. an output written by another checkout")
