@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -382,8 +383,8 @@ class Candidate:
 
     @property
     def past(self) -> bool:
-        """Said as a past state in its passage ("former chief executive X", "the toll stood at 27")."""
-        return news.said_as_past(self.source.passage[: self.span.start])
+        """Said as a past state in its passage ("former chief executive X", "the toll stood at 27", "X, who was dismissed")."""
+        return news.said_as_past(self.source.passage[: self.span.start], self.source.passage[self.span.end:])
 
 
 def shortlist(spans: Sequence[Span], kind: str = "other", question: str = "", n: int = 5) -> list[Span]:
@@ -414,6 +415,16 @@ def shortlist(spans: Sequence[Span], kind: str = "other", question: str = "", n:
     return [s for s, _ in top]
 
 
+# "8,100 from 6,400", "$20 million from $12 million": a change, of which the first figure is the state.
+_CHANGE = re.compile(r"(.*?\d.*?)\s+(?:up |down )?from\s+(?:about |around |some |roughly )?[$€£¥]?\d.*", re.DOTALL)
+
+
+def _new_value(s: Span) -> Span:
+    """A span that gives a figure and the one it changed from, cut to the new figure."""
+    m = _CHANGE.fullmatch(s.text)
+    return replace(s, end=s.start + len(m.group(1)), text=m.group(1)) if m else s
+
+
 def candidates(spans: Sequence[Span], sources: Sequence[Source], rule: Rule, kind: str = "other",
                question: str = "") -> list[Candidate]:
     """Each span with its passage, probability and verdict, highest margin first.
@@ -427,7 +438,7 @@ def candidates(spans: Sequence[Span], sources: Sequence[Source], rule: Rule, kin
         question: The question read (a span that restates it is not of the kind asked).
     """
     out = []
-    for s in sorted(spans, key=lambda s: -s.margin):
+    for s in sorted((_new_value(s) for s in spans), key=lambda s: -s.margin):
         p = rule.probability(s, sources)
         fits = answer_types.fits(kind, s.text, question)
         out.append(Candidate(s, sources[s.passage], p, fits and rule.accepts(s, p), fits))

@@ -392,10 +392,27 @@ def prefer_period(citations: Sequence, period: Period | None, k: int) -> tuple[l
     return (inside + outside)[:k], bool(inside)
 
 
-# Words that put a name or a figure in the past, just before it: "former chief executive X", "the then-mayor".
-_FORMER = re.compile(r"\b(?:former|ex-|then-?|previous|predecessor|outgoing|ousted|erstwhile|had been|stood at|had risen to|had reached)\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
+# Words that put a name or a figure in the past, just before it: "former chief executive X", "the then-mayor",
+# "replacing X", "first due to open on 4 December".
+_FORMER = re.compile(r"\b(?:former|ex-|then-?|previous|predecessor|outgoing|ousted|erstwhile|had been|replac(?:ing|ed|es)"
+                     r"|succeed(?:ing|ed|s)|in place of|took over from|taking over from|first due|originally|initially)"
+                     r"\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
+# A figure of before: "the toll stood at 27" -- unless it is what someone said it is now ("officials said it had risen to 520,000").
+_FORMER_FIGURE = re.compile(r"\b(?:stood at|had risen to|had reached)\W*(?:\w+\W+){0,4}$", re.IGNORECASE)
+_SAID = re.compile(r"\b(?:said|says|told|according to)\b", re.IGNORECASE)
+# Just after a name: it is no longer held ("X, who was dismissed in November", "X resigned as director").
+_LEFT = re.compile(r"^(?:,\s*who)?\s+(?:(?:was|had been)\s+(?:dismissed|sacked|fired|ousted|removed)"
+                   r"|(?:has\s+|had\s+)?(?:resigned|stepped down|quit|retired))\b", re.IGNORECASE)
 
 
-def said_as_past(before: str) -> bool:
-    """Whether the words just before an answer mark it as a past state ("former chief executive", "stood at")."""
-    return bool(_FORMER.search(before[-60:]))
+def said_as_past(before: str, after: str = "") -> bool:
+    """Whether the words around an answer mark it as a past state.
+
+    Args:
+        before: The passage text before the answer ("former chief executive", "stood at", "replacing").
+        after: The text after it (", who was dismissed in November", " resigned as director").
+    """
+    window = before[-60:]
+    if _FORMER.search(window) or _LEFT.match(after[:60]):
+        return True
+    return bool(_FORMER_FIGURE.search(window)) and not _SAID.search(window)

@@ -10,7 +10,7 @@ import pytest
 from conftest import needs_reader
 from qa.answers import Calibration, Rule, decide
 from qa.engine import Source
-from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, time_ask
+from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, said_as_past, time_ask
 from qa.reader import Span
 
 MON_4_JULY_2011 = date(2011, 7, 4)
@@ -127,6 +127,36 @@ def test_a_former_holder_is_not_the_current_one():
     new = _cite("new", "2011-07-01", "The former chief executive Bob Hart said nothing.")
     spans = [Span(0, 16, 23, "Ann Lee", 9.0, 1.0), Span(1, 27, 35, "Bob Hart", 8.0, 1.0)]
     assert _decide(spans, [old, new], CURRENT).answer == "Ann Lee"
+
+
+@pytest.mark.parametrize("passage,name,past", [
+    ("The board named Ann Lee as its chief executive, replacing Bob Hart.", "Bob Hart", True),
+    ("The board named Ann Lee as its chief executive, replacing Bob Hart.", "Ann Lee", False),
+    ("Bob Hart, who was dismissed in November, has sued.", "Bob Hart", True),
+    ("Bob Hart resigned as director on Wednesday.", "Bob Hart", True),
+    ("The line, which was first due to open on 4 December, is late.", "4 December", True),
+    ("The toll, which stood at 27 last week, has risen.", "27", True),
+    ("The minister said the stockpile had risen to 520,000 doses.", "520,000", False),  # what is said now
+    ("The stockpile had risen to 520,000 doses by May.", "520,000", True),
+])
+def test_words_around_a_value_say_it_is_past(passage, name, past):
+    i = passage.index(name)
+    assert said_as_past(passage[:i], passage[i + len(name):]) is past
+
+
+def test_a_replaced_holder_is_not_the_current_one():
+    old = _cite("old", "2011-06-01", "Chief executive Bob Hart said sales rose.")
+    new = _cite("new", "2011-07-01", "The board named Ann Lee chief executive, replacing Bob Hart, who was dismissed.")
+    i, j = new.passage.index("Ann Lee"), new.passage.index("Bob Hart")
+    spans = [Span(0, 16, 24, "Bob Hart", 9.0, 1.0), Span(1, j, j + 8, "Bob Hart", 8.5, 1.0), Span(1, i, i + 7, "Ann Lee", 7.0, 1.0)]
+    assert _decide(spans, [old, new], CURRENT).answer == "Ann Lee"
+
+
+def test_a_figure_and_the_one_it_changed_from_answer_with_the_new_one():
+    passage = "The number on strike rose to 8,100 from 6,400 on Monday."
+    i = passage.index("8,100")
+    a = _decide([Span(0, i, i + 16, "8,100 from 6,400", 9.0, 1.0)], [_cite("a", "2011-07-01", passage)], FIXED)
+    assert a.answer == "8,100" and a.evidence.text[a.evidence.answer_start:a.evidence.answer_end] == "8,100"
 
 
 def test_a_current_state_said_only_as_past_is_not_given():

@@ -209,7 +209,8 @@ MUTATIONS = [
     ),
     Mutation(
         "decide-former-as-current", "a name said as former ('former chief executive X') taken as the current one",
-        "qa/answers.py", "        return news.said_as_past(self.source.passage[: self.span.start])", "        return False",
+        "qa/answers.py", "        return news.said_as_past(self.source.passage[: self.span.start], self.source.passage[self.span.end:])",
+        "        return False",
         ["tests/test_news.py"],
     ),
     Mutation(
@@ -251,6 +252,28 @@ MUTATIONS = [
     Mutation(
         "time-ask-as-a-result-event", "'as a result of the leak' read as an event the state is anchored to",
         "qa/news.py", "as(?!\\s+(?:a\\s+(?:result|consequence|whole)|part)\\b)|after", "as|after",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "past-after-name-ignored", "a name followed by ', who was dismissed' or 'resigned' taken as the current holder",
+        "qa/news.py", "    if _FORMER.search(window) or _LEFT.match(after[:60]):", "    if _FORMER.search(window):",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "past-replacing-ignored", "'replacing X' not read as X's past",
+        "qa/news.py", "|had been|replac(?:ing|ed|es)\"", "|had been\"",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "past-reported-figure", "a figure someone says it has reached now ('said it had risen to 520,000') read as past",
+        "qa/news.py", "    return bool(_FORMER_FIGURE.search(window)) and not _SAID.search(window)",
+        "    return bool(_FORMER_FIGURE.search(window))",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "change-span-kept-whole", "'8,100 from 6,400' given whole instead of the new figure",
+        "qa/answers.py", "    for s in sorted((_new_value(s) for s in spans), key=lambda s: -s.margin):",
+        "    for s in sorted(spans, key=lambda s: -s.margin):",
         ["tests/test_news.py"],
     ),
     Mutation(
