@@ -13,7 +13,7 @@ of ``questions/<story>.jsonl``. Each question has a kind (what it asks about tim
 
 Each answer is graded ``right``, ``stale`` (a value that held at another time: ``stale`` in
 the question), ``wrong`` or ``declined``. Stories whose questions say ``"split": "heldout"``
-are never looked at while tuning; they are reported apart.
+(or ``heldout3``, written later, blind) are never looked at while tuning; they are reported apart.
 
     PYTHONPATH=. .venv/bin/python benchmarks/stories/run.py -o benchmarks/results/stories.json
     PYTHONPATH=/tmp/before .venv/bin/python benchmarks/stories/run.py ...   # another checkout's qa, for "before"
@@ -209,7 +209,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
-    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "all"], default="all")
+    parser.add_argument("--split", choices=sorted({q.get("split", "dev") for q in load_questions()}) + ["all"], default="all")
     parser.add_argument("--story", action="append", help="only these stories (repeatable)")
     parser.add_argument("--rescore", type=Path, help="no run: summarise the rows of this earlier output again (with today's "
                         "question types), e.g. an output written by another checkout")
