@@ -460,7 +460,11 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
       not said so (judged on its own: the past one is stale, not an answer). None accepted:
       the highest margin (then declined).
     - ``period``: the same, among the articles of the named period (the state at the end of
-      it); none of them accepted: the highest margin overall.
+      it), never one said as past there; none of them accepted: the state last reported
+      before the period ended; none: the best of the period's own candidates (then declined),
+      or without any, the highest margin overall.
+    - ``event`` and ``period`` never take an answer said as past in its passage ("first
+      expected by mid-June", "replacing X"): it held before that article.
 
     Args:
         cands: From :func:`candidates`, highest margin first.
@@ -478,9 +482,16 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
         if not pool and any(c.accepted and c.date and c.past for c in cands):
             return next((c for c in cands if c.fits and c.date and not c.past), best)
     elif ask.kind == "period" and ask.period is not None:
-        pool = [c for c in cands if c.accepted and ask.period.holds(c.date)]
+        pool = [c for c in cands if c.accepted and ask.period.holds(c.date) and not c.past]
+        if not pool:
+            # The state then is the last one reported before the period's end; with none, the period's
+            # own best (then declined), never another time's state.
+            before = [c for c in cands if c.accepted and c.date and not c.past and news.parse_iso(c.date) <= ask.period.end]
+            if before:
+                return max(before, key=lambda c: c.date)  # the first of a date is its best: cands are by margin
+            return next((c for c in cands if c.fits and ask.period.holds(c.date) and not c.past), best)
     elif ask.kind == "event" and ask.event_date:
-        pool = [c for c in cands if c.accepted and c.date >= ask.event_date]
+        pool = [c for c in cands if c.accepted and c.date >= ask.event_date and not c.past]
         if pool:
             first = min(c.date for c in pool)
             return next(c for c in pool if c.date == first)

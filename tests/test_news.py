@@ -122,6 +122,36 @@ def test_a_period_question_takes_that_periods_answer():
     assert a.answer == "120" and a.period == "2011-06"
 
 
+def test_a_period_question_skips_what_that_periods_article_says_was_before():
+    p = question_period("In June 2024, when was the quay expected to reopen?")
+    june = _cite("june", "2024-06-25", "It had been expected by mid-June; it is now due in early September.")
+    i, j = june.passage.index("mid-June"), june.passage.index("early September")
+    spans = [Span(0, i, i + 8, "mid-June", 9.0, 1.0), Span(0, j, j + 15, "early September", 8.0, 1.0)]
+    a = decide("q", "q", spans, [june], RULE, TimeAsk("period", p), True)
+    assert a.answer == "early September"
+
+
+def test_a_period_question_whose_articles_do_not_answer_is_declined_not_answered_from_another_time():
+    p = question_period("Who was running it in December 2023?")
+    dec = _cite("dec", "2023-12-15", "The strike went on; managers met union leaders.")
+    feb = _cite("feb", "2024-02-02", "The board named Ann Lee chief executive on Thursday.")
+    k, n = dec.passage.index("managers"), feb.passage.index("Ann Lee")
+    spans = [Span(1, n, n + 7, "Ann Lee", 9.0, 1.0), Span(0, k, k + 8, "managers", 1.0, 1.0)]
+    a = decide("q", "q", spans, [dec, feb], RULE, TimeAsk("period", p), True)
+    assert a.answer is None and a.confidence == pytest.approx(RULE.calibration.probability(0.0, 0.0))
+
+
+def test_a_period_question_takes_the_state_last_reported_before_the_period_ended():
+    p = question_period("How large was the fund in May 2025?")
+    march = _cite("march", "2025-03-25", "The fund was increased to $20 million on Monday.")
+    may = _cite("may", "2025-05-20", "Survivors met the company; the fund was mentioned.")
+    july = _cite("july", "2025-07-29", "The fund was raised to $28 million on Friday.")
+    i, j = march.passage.index("$20 million"), july.passage.index("$28 million")
+    spans = [Span(2, j, j + 11, "$28 million", 9.0, 1.0), Span(0, i, i + 11, "$20 million", 8.0, 1.0)]
+    a = decide("q", "q", spans, [march, may, july], RULE, TimeAsk("period", p), True)
+    assert a.answer == "$20 million" and a.citations[0].article_id == "march"
+
+
 def test_a_former_holder_is_not_the_current_one():
     old = _cite("old", "2011-06-01", "Chief executive Ann Lee said sales rose.")
     new = _cite("new", "2011-07-01", "The former chief executive Bob Hart said nothing.")

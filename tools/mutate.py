@@ -277,6 +277,24 @@ MUTATIONS = [
         ["tests/test_news.py"],
     ),
     Mutation(
+        "decide-period-takes-past", "a period question answered with what that period's article says held before",
+        "qa/answers.py", "        pool = [c for c in cands if c.accepted and ask.period.holds(c.date) and not c.past]",
+        "        pool = [c for c in cands if c.accepted and ask.period.holds(c.date)]",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-period-falls-back-to-another-time", "a period whose articles do not answer answered from another time",
+        "qa/answers.py", "            return next((c for c in cands if c.fits and ask.period.holds(c.date) and not c.past), best)",
+        "            return best",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
+        "decide-period-not-carried", "a period whose own articles do not answer not given the state last reported before it",
+        "qa/answers.py", "            if before:\n                return max(before, key=lambda c: c.date)",
+        "            if False:\n                return max(before, key=lambda c: c.date)",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "decide-current-all-past-shown", "a current state said only as past ('stood at £9.5 million') shown as the answer",
         "qa/answers.py", "            return next((c for c in cands if c.fits and c.date and not c.past), best)", "            return best",
         ["tests/test_news.py"],
