@@ -445,6 +445,10 @@ def candidates(spans: Sequence[Span], sources: Sequence[Source], rule: Rule, kin
     return out
 
 
+# A later article's other value at least this probable puts a current state in doubt (see :func:`pick`).
+LATER_DOUBT = 0.3
+
+
 def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     """The candidate to judge, by what the question asks about time.
 
@@ -503,7 +507,15 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     if not pool:
         return best
     newest = max(c.date for c in pool)
-    return next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
+    chosen = next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
+    if ask.kind == "current":
+        # A later article gives another value, without the reader being sure of it: the newest state is in
+        # doubt, and the older value would be shown as current. That later candidate is judged (declined).
+        later = [c for c in cands if c.fits and c.date > chosen.date and not c.past and c.key != chosen.key
+                 and c.probability >= LATER_DOUBT]
+        if later:
+            return later[0]
+    return chosen
 
 
 def _answer_period(c: Candidate) -> news.Period | None:

@@ -245,7 +245,11 @@ class Engine:
             ask, asked = self._period(reading.question, pool)
         sources, preferred = news.prefer_period(pool, ask.period, k)
         if ask.kind == "current":
-            sources = self._with_newest(pool, k)
+            # The newest article's passage may rank below the shallow search's candidates; searched deeper
+            # too (after the pool, so the k passages a plain question reads stay first).
+            have = {(c.article_id, c.passage_start) for c in pool}
+            deeper = [h.source for h in self._search(reading.query, k * 4)[0] if (h.source.article_id, h.source.passage_start) not in have]
+            sources = self._with_newest(pool + deeper, k)
         elif ask.kind == "event":
             ask, sources = self._at_event(ask, pool, k)
         t1 = time.perf_counter()

@@ -152,6 +152,17 @@ def test_a_period_question_takes_the_state_last_reported_before_the_period_ended
     assert a.answer == "$20 million" and a.citations[0].article_id == "march"
 
 
+def test_a_current_state_is_declined_when_a_later_article_may_say_otherwise():
+    old = _cite("old", "2011-06-01", "The plant reopened at 60% of capacity.")
+    new = _cite("new", "2011-07-01", "Output has since climbed to 85% of capacity.")
+    i, j = old.passage.index("60%"), new.passage.index("85%")
+    unsure = [Span(0, i, i + 3, "60%", 8.0, 1.0), Span(1, j, j + 3, "85%", 2.5, 1.0)]  # P(85%) = 0.38: doubt, not an answer
+    a = _decide(unsure, [old, new], CURRENT)
+    assert a.answer is None and a.confidence == pytest.approx(RULE.calibration.probability(1.5, 0.0))
+    faint = [Span(0, i, i + 3, "60%", 8.0, 1.0), Span(1, j, j + 3, "85%", 0.5, 1.0)]  # P = 0.18: no doubt
+    assert _decide(faint, [old, new], CURRENT).answer == "60%"
+
+
 def test_a_former_holder_is_not_the_current_one():
     old = _cite("old", "2011-06-01", "Chief executive Ann Lee said sales rose.")
     new = _cite("new", "2011-07-01", "The former chief executive Bob Hart said nothing.")
@@ -236,7 +247,7 @@ def test_one_answer_or_one_date_is_not_a_change_over_time():
     same_day = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 8.0, 1.0)]
     assert _decide(same_day, [a1, a2], CURRENT).over_time == []
     b = _cite("b", "2011-07-01", "The count reached 340 on Friday.")
-    weak = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 2.5, 1.0)]  # P < 0.5: not an answer
+    weak = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "340", 1.0, 1.0)]  # P = 0.27: not an answer, no doubt
     a = _decide(weak, [a1, b], CURRENT)
     assert a.answer == "120" and a.over_time == []
 

@@ -295,6 +295,11 @@ MUTATIONS = [
         ["tests/test_news.py"],
     ),
     Mutation(
+        "decide-current-later-doubt-ignored", "an older value shown as current while a later article gives another",
+        "qa/answers.py", "        if later:\n            return later[0]", "        if False:\n            return later[0]",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "decide-current-all-past-shown", "a current state said only as past ('stood at £9.5 million') shown as the answer",
         "qa/answers.py", "            return next((c for c in cands if c.fits and c.date and not c.past), best)", "            return best",
         ["tests/test_news.py"],
