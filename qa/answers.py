@@ -511,8 +511,8 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
     if ask.kind == "current":
         # A later article gives another value, without the reader being sure of it: the newest state is in
         # doubt, and the older value would be shown as current. That later candidate is judged (declined).
-        later = [c for c in cands if c.fits and c.date > chosen.date and not c.past and c.key != chosen.key
-                 and c.probability >= LATER_DOUBT]
+        later = [c for c in cands if c.fits and not c.accepted and c.date > chosen.date and not c.past
+                 and c.key != chosen.key and c.probability >= LATER_DOUBT]
         if later:
             return later[0]
     return chosen

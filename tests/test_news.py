@@ -104,6 +104,15 @@ def test_a_current_state_question_leads_with_the_newest_answer():
     assert a.confidence == pytest.approx(RULE.calibration.probability(7.0, 0.0)) and a.margin == 7.0
 
 
+def test_a_current_state_is_the_newest_articles_answer_not_the_surer_or_a_middle_one():
+    old = _cite("old", "2011-06-01", "The count reached 120 on Monday.")
+    mid = _cite("mid", "2011-07-01", "The count reached 230 on Friday.")
+    new = _cite("new", "2011-08-01", "The count reached 340 on Friday.")
+    spans = [Span(0, 18, 21, "120", 9.0, 1.0), Span(1, 18, 21, "230", 8.5, 1.0), Span(2, 18, 21, "340", 8.0, 1.0)]
+    a = _decide(spans, [old, mid, new], CURRENT)
+    assert a.answer == "340" and a.citations[0].article_id == "new"
+
+
 def test_a_fixed_fact_question_is_not_switched_to_the_newest_article():
     old = _cite("old", "2011-06-01", "The bridge was built by Arup in 1990.")
     new = _cite("new", "2011-07-01", "The repairs were made by Costain last week.")
