@@ -106,8 +106,10 @@ class Answer:
             ``number``, ``money``, ``percent``, ``time``, ``duration``, ``person``, ``name``,
             ``place``, ``reason`` or ``other``. Only answers of that kind are given.
         declined: Why there is no answer: ``no candidate`` (the reader found no span), ``low
-            confidence`` (the best span is below the decline rule) or ``wrong kind`` (no span of
-            the kind asked: "How many …?" and the reader's best was "more"); None when answered.
+            confidence`` (the best span is below the decline rule), ``wrong kind`` (no span of
+            the kind asked: "How many …?" and the reader's best was "more") or ``changed later``
+            (a current state whose newest article gives another answer the reader is unsure of:
+            its passage and the older answer's come first in ``sources``); None when answered.
     """
 
     question: str
@@ -558,6 +560,21 @@ def history(cands: Sequence[Candidate], chosen: Candidate) -> list[dict]:
              "confidence": round(c.probability, 4)} for c in rows]
 
 
+def _answered_before(cands: Sequence[Candidate], later: Candidate) -> Candidate | None:
+    """An accepted answer of an older article, not said as past, that a later candidate puts in doubt."""
+    if not later.date:
+        return None
+    return next((c for c in cands if c.accepted and c.date and c.date < later.date and not c.past and c.key != later.key), None)
+
+
+def declined_note(answer: Answer) -> str | None:
+    """Why a question got no answer, said to the user, where there is more to say than "not found"."""
+    if answer.declined == "changed later":
+        return ("The articles differ over time: a later article may give another answer, and the reader is not "
+                "sure of it. The passages below hold both.")
+    return answer_types.declined_note(answer.declined, answer.answer_type)
+
+
 def _cite(c: Source, s: Span) -> Citation:
     return Citation.of(c, c.passage_start + s.start, c.passage_start + s.end)
 
@@ -587,10 +604,15 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         return Answer(question, None, -math.inf, 0.0, [], list(sources), resolved_question, period=period, time_kind=ask.kind,
                       answer_type=kind, declined="no candidate")
     if not chosen.accepted:
+        reason, shown = ("low confidence" if chosen.fits else "wrong kind"), list(sources)
+        older = _answered_before(cands, chosen) if ask.kind == "current" and chosen.fits else None
+        if older is not None:
+            # A later article's other value, unsure: both passages first, for the user to read.
+            reason = "changed later"
+            shown = [chosen.source, older.source] + [c for c in sources if c is not chosen.source and c is not older.source]
         # A span of another kind is never right for the question: its probability would say otherwise.
-        return Answer(question, None, chosen.span.margin, chosen.probability if chosen.fits else 0.0, [], list(sources),
-                      resolved_question, period=period, time_kind=ask.kind, answer_type=kind,
-                      declined="low confidence" if chosen.fits else "wrong kind")
+        return Answer(question, None, chosen.span.margin, chosen.probability if chosen.fits else 0.0, [], shown,
+                      resolved_question, period=period, time_kind=ask.kind, answer_type=kind, declined=reason)
     # The same answer found in several passages is cited from each passage that gives it for this
     # question on its own (the reader's candidate there passes the rule): the same words about
     # another event ("Monday" in a passage about another Monday) are no support.

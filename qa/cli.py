@@ -179,7 +179,7 @@ def ask(
     """Answer a question from the indexed articles, with citations."""
     from qa.news import describe
     from qa.questions import check_question_length
-    from qa import answer_types
+    from qa.answers import declined_note
 
     engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
     try:
@@ -210,7 +210,7 @@ def ask(
             typer.echo("    " + c.marked("[", "]"))
     else:
         typer.secho("No answer found in the articles.", bold=True)
-        note = answer_types.declined_note(result.declined, result.answer_type)
+        note = declined_note(result)
         if note:
             typer.echo(note)
         typer.echo("Closest passages:")

@@ -168,6 +168,7 @@ def test_a_current_state_is_declined_when_a_later_article_may_say_otherwise():
     unsure = [Span(0, i, i + 3, "60%", 8.0, 1.0), Span(1, j, j + 3, "85%", 2.5, 1.0)]  # P(85%) = 0.38: doubt, not an answer
     a = _decide(unsure, [old, new], CURRENT)
     assert a.answer is None and a.confidence == pytest.approx(RULE.calibration.probability(1.5, 0.0))
+    assert a.declined == "changed later" and [c.article_id for c in a.sources] == ["new", "old"]  # both shown, newest first
     faint = [Span(0, i, i + 3, "60%", 8.0, 1.0), Span(1, j, j + 3, "85%", 0.5, 1.0)]  # P = 0.18: no doubt
     assert _decide(faint, [old, new], CURRENT).answer == "60%"
 

@@ -206,3 +206,10 @@ def test_a_question_declined_for_its_kind_says_so():
     low = Answer("How many lifeboats were there?", None, 1.0, 0.1, [], [c], "How many lifeboats were there?",
                  answer_type="number", declined="low confidence")
     assert "asks for" not in render(low)
+
+
+def test_a_current_state_declined_because_a_later_article_differs_says_so():
+    c = Source("a", "A", "2025-03-04", "a.txt", "", 1, 0, 20, "Output reached 85%.")
+    changed = Answer("How much is it running at now?", None, 1.0, 0.31, [], [c], "How much is it running at now?",
+                     declined="changed later")
+    assert "a later article may give another answer" in render(changed)

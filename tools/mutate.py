@@ -300,6 +300,12 @@ MUTATIONS = [
         ["tests/test_news.py"],
     ),
     Mutation(
+        "declined-changed-later-unsaid", "a current state declined because a later article differs, said as a plain 'not found'",
+        "qa/answers.py", "        older = _answered_before(cands, chosen) if ask.kind == \"current\" and chosen.fits else None",
+        "        older = None",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "decide-current-all-past-shown", "a current state said only as past ('stood at £9.5 million') shown as the answer",
         "qa/answers.py", "            return next((c for c in cands if c.fits and c.date and not c.past), best)", "            return best",
         ["tests/test_news.py"],

@@ -18,8 +18,7 @@ import html
 import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from qa import answer_types
-from qa.answers import NO_ANSWER
+from qa.answers import NO_ANSWER, declined_note
 from qa.engine import Answer, Source
 from qa.formats.pdf import PAGE_MARK
 from qa.news import describe
@@ -195,7 +194,7 @@ def render(answer: Answer) -> str:
         parts.append(f'<p class="qa-meta qa-confidence">Confidence {answer.confidence:.0%}</p>')
     else:
         parts.append(f'<p><b class="qa-text">{NO_ANSWER}</b></p>')
-        note = answer_types.declined_note(answer.declined, answer.answer_type)
+        note = declined_note(answer)
         if note:
             parts.append(f'<p class="qa-meta qa-declined">{_text(note)}</p>')
     if answer.period:
