@@ -508,16 +508,23 @@ def pick(cands: Sequence[Candidate], ask: news.TimeAsk) -> Candidate | None:
         return best
     if not pool:
         return best
+    chosen = _newest(pool)
+    return (_doubt(cands, chosen) or chosen) if ask.kind == "current" else chosen
+
+
+def _newest(pool: Sequence[Candidate]) -> Candidate | None:
+    """The candidate of the newest date; cands are by margin, so the first of that date is its best."""
+    if not pool:
+        return None
     newest = max(c.date for c in pool)
-    chosen = next(c for c in pool if c.date == newest)  # cands are by margin: the first is the best of that date
-    if ask.kind == "current":
-        # A later article gives another value, without the reader being sure of it: the newest state is in
-        # doubt, and the older value would be shown as current. That later candidate is judged (declined).
-        later = [c for c in cands if c.fits and not c.accepted and c.date > chosen.date and not c.past
-                 and c.key != chosen.key and c.probability >= LATER_DOUBT]
-        if later:
-            return later[0]
-    return chosen
+    return next(c for c in pool if c.date == newest)
+
+
+def _doubt(cands: Sequence[Candidate], shown: Candidate) -> Candidate | None:
+    """A later article's other value the reader is unsure of, which puts a current state in doubt: the older
+    value would be shown as current. That later candidate is judged (declined) instead."""
+    return next((c for c in cands if c.fits and not c.accepted and c.date > shown.date and not c.past
+                 and c.key != shown.key and c.probability >= LATER_DOUBT), None)
 
 
 def _answer_period(c: Candidate) -> news.Period | None:
@@ -560,13 +567,6 @@ def history(cands: Sequence[Candidate], chosen: Candidate) -> list[dict]:
              "confidence": round(c.probability, 4)} for c in rows]
 
 
-def _answered_before(cands: Sequence[Candidate], later: Candidate) -> Candidate | None:
-    """An accepted answer of an older article, not said as past, that a later candidate puts in doubt."""
-    if not later.date:
-        return None
-    return next((c for c in cands if c.accepted and c.date and c.date < later.date and not c.past and c.key != later.key), None)
-
-
 def declined_note(answer: Answer) -> str | None:
     """Why a question got no answer, said to the user, where there is more to say than "not found"."""
     if answer.declined == "changed later":
@@ -605,8 +605,9 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
                       answer_type=kind, declined="no candidate")
     if not chosen.accepted:
         reason, shown = ("low confidence" if chosen.fits else "wrong kind"), list(sources)
-        older = _answered_before(cands, chosen) if ask.kind == "current" and chosen.fits else None
-        if older is not None:
+        # The answer pick() put in doubt: the one it would otherwise have shown.
+        older = _newest([c for c in cands if c.accepted and c.date and not c.past]) if ask.kind == "current" else None
+        if older is not None and _doubt(cands, older) is chosen:
             # A later article's other value, unsure: both passages first, for the user to read.
             reason = "changed later"
             shown = [chosen.source, older.source] + [c for c in sources if c is not chosen.source and c is not older.source]

@@ -198,7 +198,7 @@ MUTATIONS = [
     ),
     Mutation(
         "decide-current-takes-best", "a current-state question answered by the best margin, not the newest article",
-        "qa/answers.py", "    newest = max(c.date for c in pool)", "    newest = pool[0].date",
+        "qa/answers.py", "    newest = max(c.date for c in pool)\n    return next(", "    newest = pool[0].date\n    return next(",
         ["tests/test_news.py"],
     ),
     Mutation(
@@ -296,13 +296,12 @@ MUTATIONS = [
     ),
     Mutation(
         "decide-current-later-doubt-ignored", "an older value shown as current while a later article gives another",
-        "qa/answers.py", "        if later:\n            return later[0]", "        if False:\n            return later[0]",
+        "qa/answers.py", "    return (_doubt(cands, chosen) or chosen) if", "    return (None or chosen) if",
         ["tests/test_news.py"],
     ),
     Mutation(
         "declined-changed-later-unsaid", "a current state declined because a later article differs, said as a plain 'not found'",
-        "qa/answers.py", "        older = _answered_before(cands, chosen) if ask.kind == \"current\" and chosen.fits else None",
-        "        older = None",
+        "qa/answers.py", "        if older is not None and _doubt(cands, older) is chosen:", "        if False:",
         ["tests/test_news.py"],
     ),
     Mutation(
