@@ -17,7 +17,7 @@ from qa.indexing import Indexer, IndexReport
 from qa.questions import check_question_length
 from qa.reader import Reader
 from qa.retrieval import Citation, Hit, Retriever, Source
-from qa.stores import IndexStore, StoreStats, open_store
+from qa.stores import ArticlePage, IndexStore, StoreStats, open_store
 
 __all__ = ["Answer", "Citation", "Engine", "Hit", "Source"]
 
@@ -148,6 +148,16 @@ class Engine:
     def articles(self) -> list[Article]:
         """The indexed articles (without their text), by id."""
         return self.store.list_articles()
+
+    def browse(self, query: str = "", limit: int = 200) -> ArticlePage:
+        """The newest articles whose title, date, source or URL contain every word of ``query`` (case-insensitive),
+        without their text, and how many there are (an archive is never listed whole).
+
+        Args:
+            query: Words to look for (empty: every article).
+            limit: At most this many articles.
+        """
+        return self.store.browse(query.split(), limit)
 
     def stats(self) -> StoreStats:
         """What the index holds (articles, passages, index type, version)."""

@@ -22,6 +22,7 @@ from qa.config import ChunkingSettings
 from qa.embedding import Embedder
 from qa.locations import is_lite_location, is_milvus_location
 from qa.stores import (
+    ArticlePage,
     ArticleRecord,
     IndexMismatch,
     IndexMissing,
@@ -415,6 +416,12 @@ def index_stats(location: str | Path) -> StoreStats | None:
     the count without waiting behind questions in the engine process.
     """
     return _read_index(location, lambda store: store.stats())
+
+
+def browse_index(location: str | Path, query: str = "", limit: int = 200) -> ArticlePage | None:
+    """The newest articles of the index at ``location`` matching ``query`` (see :meth:`qa.engine.Engine.browse`),
+    or None when it cannot be read from this process."""
+    return _read_index(location, lambda store: store.browse(query.split(), limit))
 
 
 def indexed_article_ids(location: str | Path) -> list[str] | None:

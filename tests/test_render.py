@@ -5,7 +5,7 @@ from qa.engine import Answer
 from qa.retrieval import Citation, Source
 from qa.web.library import listing
 from qa.articles import Article
-from qa.web.app import filter_rows
+from qa.web.app import panel_note
 from qa.web.render import parse_show, plain_text, render, render_article, safe_url
 
 PASSAGE = "Mayor <b>Ana</b> Ruiz opened the <script>alert(1)</script> bridge on Monday. Monday was sunny."
@@ -108,14 +108,21 @@ def test_article_view_is_escaped_and_links_only_http():
     assert "no longer in the index" in render_article(None)
 
 
-def test_article_list_is_newest_first_and_filters_on_every_word():
+def test_article_list_is_newest_first():
     arts = [Article("a", "Beta news", "", "2010-01-01", "a.txt"), Article("b", "Alpha, undated", "", "", "b.txt"),
             Article("c", "Zeta news", "", "2012-05-02", "c.json", "https://x.org/c"),
             Article("d", "Gamma news", "", "2012-05-02", "d.txt")]
     rows = listing(arts)
     assert [r["id"] for r in rows] == ["d", "c", "a", "b"]  # newest first, then by title; undated last
-    assert [r["id"] for r in filter_rows(rows, "NEWS 2010")] == ["a"]
-    assert [r["id"] for r in filter_rows(rows, "x.org")] == ["c"] and len(filter_rows(rows, "")) == 4
+
+
+def test_the_article_list_says_when_it_lists_only_the_newest_or_nothing():
+    row = {"id": "a", "title": "T", "date": "", "source": "a.txt", "url": ""}
+    assert panel_note({"total": 3, "matching": 3, "rows": [row] * 3}, "") == ""
+    assert "The newest 2 of 1,000,000 articles are listed" in panel_note({"total": 10**6, "matching": 10**6, "rows": [row] * 2}, "")
+    assert "The newest 2 of 5 matching articles" in panel_note({"total": 10**6, "matching": 5, "rows": [row] * 2}, "ferry")
+    assert "No article matches “&lt;b&gt;x&lt;/b&gt;”" in panel_note({"total": 4, "matching": 0, "rows": []}, "<b>x</b>")
+    assert "No articles are indexed yet" in panel_note({"total": 0, "matching": 0, "rows": []}, "")
 
 
 def with_evidence(citations=None, author="", **kw) -> Answer:

@@ -170,6 +170,30 @@ def snapshot(store) -> dict:
 
 # ---- the contract ----------------------------------------------------------------------------
 
+def test_browse_lists_the_newest_matching_articles_with_counts_and_never_the_whole_archive(location):
+    """The chat's articles panel: filtered and cut by the store, the same on every store."""
+    dated = [Article("a.txt", "Beta news", "x", "2010-01-01", "a.txt"), Article("b.txt", "Alpha, undated", "x", "", "b.txt"),
+             Article("c.txt", "zeta news", "x", "2012-05-02", "c.json", "https://x.org/c"),
+             Article("d.txt", "Gamma NEWS", "x", "2012-05-02", "d.txt"), Article("e.txt", "ÉTÉ à Paris", "x", "2011-03-04", "e.txt")]
+    build(location, dated)
+    store = open_store(local_path(location), MODEL)
+    try:
+        page = store.browse()
+        assert [a.id for a in page.articles] == ["d.txt", "c.txt", "e.txt", "a.txt", "b.txt"]  # newest first, by title, undated last
+        assert (page.total, page.matching) == (5, 5) and all(a.text == "" for a in page.articles)
+        page = store.browse(["news"], limit=2)  # every word, case-insensitive; cut to the limit, the count kept
+        assert [a.id for a in page.articles] == ["d.txt", "c.txt"] and (page.total, page.matching) == (5, 3)
+        page = store.browse(["news"], limit=0)  # only the counts
+        assert (page.total, page.matching, page.articles) == (5, 3, [])
+        assert [a.id for a in store.browse(["NEWS", "2010"]).articles] == ["a.txt"]
+        assert [a.id for a in store.browse(["x.org"]).articles] == ["c.txt"]
+        assert [a.id for a in store.browse(["été"]).articles] == ["e.txt"]  # folded beyond ASCII
+        page = store.browse(["nothing"])
+        assert (page.total, page.matching, page.articles) == (5, 0, [])
+    finally:
+        store.close()
+
+
 def test_ids_of_every_kind_through_add_shrink_and_delete(location):
     long = [article(aid, long_text(i, 6)) for i, aid in enumerate(ODD_IDS)]
     build(location, long)

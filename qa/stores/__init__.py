@@ -10,6 +10,7 @@ from pathlib import Path
 
 from qa.locations import is_lite_location, is_milvus_location
 from qa.stores.base import (
+    ArticlePage,
     ArticleRecord,
     HybridSearch,
     IndexCorrupt,
@@ -25,7 +26,7 @@ from qa.stores.base import (
 )
 
 __all__ = [
-    "ArticleRecord", "HybridSearch", "IndexCorrupt", "IndexMismatch", "IndexMissing", "IndexStore", "IndexStoreError",
+    "ArticlePage", "ArticleRecord", "HybridSearch", "IndexCorrupt", "IndexMismatch", "IndexMissing", "IndexStore", "IndexStoreError",
     "PassageRecord", "StoreSettings", "StoreStats", "StoredPassage", "content_hash", "create_store", "open_store", "writer_lock",
 ]
 

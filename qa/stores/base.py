@@ -137,6 +137,40 @@ class StoreStats:
     details: dict = field(default_factory=dict)
 
 
+@dataclass
+class ArticlePage:
+    """One page of the article list (what the chat's articles panel shows).
+
+    Attributes:
+        total: Articles in the store.
+        matching: Articles that match the filter (all of them without one).
+        articles: The first ``limit`` matching articles, newest first, undated last, then by title; no text.
+    """
+
+    total: int
+    matching: int
+    articles: list[Article]
+
+
+def article_words(article: Article) -> str:
+    """What the article list's filter looks in: title, date, source and URL, lower-cased."""
+    return " ".join((article.title, article.date, article.source, article.url)).lower()
+
+
+def newest_first(articles: list[Article]) -> list[Article]:
+    """Newest first, undated last, then by title (case-insensitive)."""
+    out = sorted(articles, key=lambda a: a.title.lower())
+    out.sort(key=lambda a: a.date or "", reverse=True)  # stable: titles stay sorted within a date
+    return out
+
+
+def page_articles(articles: list[Article], words: Sequence[str], limit: int) -> ArticlePage:
+    """:meth:`IndexStore.browse` over a list already read (for stores that cannot filter and order themselves)."""
+    words = [w.lower() for w in words]
+    found = [a for a in articles if all(w in article_words(a) for w in words)]
+    return ArticlePage(len(articles), len(found), newest_first(found)[:limit])
+
+
 @runtime_checkable
 class IndexStore(Protocol):
     """An index of articles and passages: dense vectors, keyword search and metadata.
@@ -232,6 +266,17 @@ class IndexStore(Protocol):
 
     def list_articles(self) -> list[Article]:
         """All articles, without their text, ordered by id."""
+        ...
+
+    def browse(self, words: Sequence[str] = (), limit: int = 200) -> ArticlePage:
+        """The newest articles whose title, date, source or URL contain every word (case-insensitive), without text.
+
+        An archive of a million articles is never listed whole: the page gets ``limit`` rows and the counts.
+
+        Args:
+            words: What each article listed must contain (none: every article).
+            limit: At most this many articles.
+        """
         ...
 
     def stats(self) -> StoreStats:

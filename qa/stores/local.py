@@ -58,6 +58,7 @@ import numpy as np
 from qa.articles import Article
 from qa.chunking import Passage
 from qa.stores.base import (
+    ArticlePage,
     ArticleRecord,
     IndexCorrupt,
     IndexMismatch,
@@ -639,6 +640,33 @@ class LocalStore:
         with self._lock:
             rows = self._db.execute(f"SELECT id, title, '', date, source, url, {self._author()} FROM articles ORDER BY id").fetchall()
         return [Article(*r) for r in rows]
+
+    def browse(self, words: Sequence[str] = (), limit: int = 200) -> ArticlePage:
+        """See :meth:`qa.stores.base.IndexStore.browse`: filtered, ordered, counted and cut in one SQLite scan, so a
+        million articles are never read into Python. Matching is Python's own (``str.lower``, as
+        :func:`qa.stores.base.page_articles` does: SQLite's ``lower`` folds ASCII only), one call per article."""
+        words = [w.lower() for w in words]
+        matched = 0
+
+        def has_words(text: str) -> bool:
+            # Counts as it filters: a full scan calls it once per article, so the count needs no second pass
+            # (a window count(*) OVER () would keep every matching row for the sort).
+            nonlocal matched
+            text = text.lower()
+            found = all(w in text for w in words)
+            matched += found
+            return found
+
+        where = "WHERE qa_has(title || ' ' || date || ' ' || source || ' ' || url)" if words else ""
+        with self._lock:
+            self._db.create_function("qa_has", 1, has_words)
+            self._db.create_function("qa_lower", 1, str.lower, deterministic=True)
+            total = self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            rows = self._db.execute(f"SELECT id, title, '', date, source, url, {self._author()} FROM articles {where} "
+                                    "ORDER BY coalesce(date, '') DESC, qa_lower(title), id LIMIT ?", [int(limit)]).fetchall()
+            if limit <= 0 and words:  # SQLite skips the scan for LIMIT 0: count on its own
+                self._db.execute(f"SELECT count(*) FROM articles {where}").fetchone()
+        return ArticlePage(total, matched if words else total, [Article(*r) for r in rows])
 
     def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         with self._lock:

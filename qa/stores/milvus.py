@@ -63,6 +63,7 @@ from qa.articles import Article
 from qa.chunking import Passage
 from qa.locations import parse_location
 from qa.stores.base import (
+    ArticlePage,
     ArticleRecord,
     IndexCorrupt,
     IndexMismatch,
@@ -72,6 +73,7 @@ from qa.stores.base import (
     StoredPassage,
     StoreSettings,
     StoreStats,
+    page_articles,
 )
 
 FORMAT_VERSION = 2  # 2: the published build named in <prefix>_current (1: aliases); primary keys escaped (see _key)
@@ -841,6 +843,11 @@ class MilvusStore:
         rows = self._scan(self._articles, "part == 0", ["article_id", "title", "date", "source", "url", *self._author_fields()])
         return sorted((Article(r["article_id"], r["title"], "", r["date"], r["source"], r["url"], r.get("author") or "")
                        for r in rows if r["article_id"]), key=lambda a: a.id)
+
+    def browse(self, words: Sequence[str] = (), limit: int = 200) -> ArticlePage:
+        """See :meth:`qa.stores.base.IndexStore.browse` (filtered here, after a scan: Milvus has no substring filter
+        that folds case)."""
+        return page_articles(self.list_articles(), words, limit)
 
     def _scan(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
         with self._lock, _quiet_pymilvus():

@@ -18,6 +18,8 @@ from qa.web.worker import ChatProcess, LocalChat, Pending, as_chat_error, earlie
 # Seconds between an open page's checks that the index changed (its article panel follows). Each
 # check is a call that counts against the user's max_requests_per_minute: 6 a minute per open page.
 PANEL_POLL_S = 10.0
+# Articles the panel lists at most: an archive of a million is filtered in the index, never sent whole to a page.
+PANEL_ROWS = 200
 
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx"]
 
@@ -142,10 +144,17 @@ JS = """
 """
 
 
-def filter_rows(rows: list[dict], query: str) -> list[dict]:
-    """Articles whose title, date, source or URL contain every word of the query (case-insensitive)."""
-    words = (query or "").lower().split()
-    return [r for r in rows if all(w in " ".join((r["title"], r["date"], r["source"], r["url"])).lower() for w in words)]
+def panel_note(page: dict, query: str) -> str:
+    """Said under the articles list: nothing matches, nothing is indexed, or only the newest are listed (never a blank row)."""
+    shown, filtered = len(page["rows"]), bool((query or "").strip())
+    if not shown:
+        said = "No article matches “" + _text(query.strip()) + "”." if page["total"] else "No articles are indexed yet."
+    elif page["matching"] > shown:
+        said = (f"The newest {shown:,} of {page['matching']:,} {'matching ' if filtered else ''}articles are listed; "
+                f"{'more words narrow' if filtered else 'the filter finds'} the others.")
+    else:
+        return ""
+    return f'<p class="qa-none" role="status">{said}</p>'
 
 
 def _waiting_notes(pending: Pending, poll_s: float = 0.5):
@@ -297,7 +306,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         for html, turn in exchanges(question, turns, _who(request)):
             yield history + [{"role": "assistant", "content": html}], turns + [turn] if turn else turns
 
-    ids = set(backend.article_ids())
+    count = backend.stats()["articles"]
 
     def header(count: int) -> str:
         return (f"# Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
@@ -312,13 +321,6 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
 
     def table(rows: list[dict]) -> list[list[str]]:
         return [[r["title"], r["date"], r["source"]] for r in rows]
-
-    def none_note(rows: list[dict], shown: list[dict], query: str) -> str:
-        """Said where the list is empty (never a blank row)."""
-        if shown:
-            return ""
-        said = "No article matches “" + _text(query.strip()) + "”." if rows else "No articles are indexed yet."
-        return f'<p class="qa-none" role="status">{said}</p>'
 
     def index_signature():
         try:
@@ -344,22 +346,22 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
     def refresh(query: str):
         """The article panel from the index as it is now (it follows rebuilds, uploads and deletions)."""
         signature = index_signature()
-        rows = backend.articles()
-        shown = filter_rows(rows, query)
-        return signature, rows, shown, table(shown), none_note(rows, shown, query), header(len(rows))
+        page = backend.browse(query, PANEL_ROWS)
+        return signature, page["rows"], table(page["rows"]), panel_note(page, query), header(page["total"])
 
     def follow(signature, query: str):
         now = current_signature()
         if now is None or now == signature:
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 5
         try:
             return refresh(query)
         except Exception:  # tried again at the next tick; the question path reports real failures
-            return (gr.skip(),) * 6
+            return (gr.skip(),) * 5
 
-    def search_articles(rows: list[dict], query: str):
-        shown = filter_rows(rows, query)
-        return shown, table(shown), none_note(rows, shown, query)
+    def search_articles(query: str):
+        # Filtered by the index (read by the web process, not in line behind questions).
+        page = backend.browse(query, PANEL_ROWS)
+        return page["rows"], table(page["rows"]), panel_note(page, query)
 
     def original(article: dict | None, request) -> dict:
         """The download of the article's own file (a PDF, a Word file) for users who may read the articles."""
@@ -394,9 +396,9 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
             if not access.can(user, "editor"):  # the page hides the control; this refuses any client
                 audit.record(backend.config.audit_file, user, "refused", files=[os.path.basename(p) for p in paths],
                              reason="not an editor")
-                return (gr.skip(),) * 6 + ("Only editors can add articles; ask an admin for the editor role.", None)
+                return (gr.skip(),) * 5 + ("Only editors can add articles; ask an admin for the editor role.", None)
             if not paths:
-                return (gr.skip(),) * 6 + ("Choose one or more article files first.", None)
+                return (gr.skip(),) * 5 + ("Choose one or more article files first.", None)
             added, notes = [], []
             for i, p in enumerate(paths):  # one at a time, so the bar moves as each file is indexed
                 progress(i / len(paths), desc=f"Indexing {i + 1} of {len(paths)}")
@@ -429,12 +431,11 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
 
     # Uploads never handed to "Add to the index" would stay in Gradio's temporary folder: an hour, then deleted.
     with gr.Blocks(title="qa: ask the articles", delete_cache=(3600, 3600)) as demo:
-        rows_state = gr.State([])
         shown_state = gr.State([])
         signature_state = gr.State(None)  # the index the panel shows ([articles, version])
         with gr.Row():
             with gr.Column(scale=3):
-                heading = gr.Markdown(header(len(ids)), elem_id="qa-heading")
+                heading = gr.Markdown(header(count), elem_id="qa-heading")
                 chatbot = gr.Chatbot(height=560, sanitize_html=True, label="qa", elem_id="qa-chat", buttons=["copy"],
                                      placeholder="Ask a question about the articles.")
                 pending = gr.State("")
@@ -469,11 +470,12 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         clear.click(lambda: ([], []), None, [chatbot, turns], queue=False, api_visibility="private")
         # The chat's own trash can clears the bubbles; the conversation goes with them.
         chatbot.clear(lambda: [], None, turns, queue=False, api_visibility="private")
-        panel = [signature_state, rows_state, shown_state, listing, none, heading]
+        panel = [signature_state, shown_state, listing, none, heading]
         demo.load(refresh, search, panel, api_visibility="private")
         poll.tick(follow, [signature_state, search], panel, queue=False, show_progress="hidden", api_visibility="private")
         demo.load(upload_panel, None, add_panel, api_visibility="private")
-        search.change(search_articles, [rows_state, search], [shown_state, listing, none], queue=False, api_visibility="private")
+        search.change(search_articles, search, [shown_state, listing, none], queue=False, trigger_mode="always_last",
+                      api_visibility="private")
         listing.select(show_row, shown_state, [viewer, download], api_visibility="private")
         add.click(add_files, [upload, search], [*panel, status, upload], api_visibility="private")
         show_go.click(show_fragment, show_id, [viewer, download], js="() => window.__qaArticle || ''",

@@ -26,6 +26,12 @@ def listing(articles: list[Article]) -> list[dict]:
     return rows
 
 
+def page_rows(page) -> dict:
+    """One page of the article list (a :class:`qa.stores.ArticlePage`) for the page: its counts and rows as in :func:`listing`."""
+    rows = [{"id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url} for a in page.articles]
+    return {"total": page.total, "matching": page.matching, "rows": rows}
+
+
 # Copies of original files handed to the page (Gradio serves only files under the working
 # folder or the temporary folder, and the articles folder may be elsewhere).
 _ORIGINALS = Path(tempfile.gettempdir()) / "qa-originals"

@@ -25,7 +25,7 @@ from qa.conversation import Turn, as_turn
 from qa.engine import Engine
 from qa.web import library
 from qa.locations import is_lite_location
-from qa.indexing import index_stats, indexed_article_ids
+from qa.indexing import browse_index, index_stats, indexed_article_ids
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,11 @@ class LocalChat:
         self.refresh()
         return library.listing(self.engine.articles())
 
+    def browse(self, query: str = "", limit: int = 200) -> dict:
+        """The articles panel: ``total`` and ``matching`` counts and the newest matching ``rows`` (see :meth:`Engine.browse`)."""
+        self.refresh()
+        return library.page_rows(self.engine.browse(query, limit))
+
     def article(self, article_id: str) -> dict | None:
         """One article with its text (the page's "show article"), or None."""
         self.refresh()
@@ -303,7 +308,6 @@ class ChatProcess:
         self._pool = self._new_pool()
         self._ready = self._warm(self._pool)
         self._location = config.location
-        self._ids = indexed_article_ids(config.location)
 
     def _new_pool(self):
         import multiprocessing
@@ -369,7 +373,13 @@ class ChatProcess:
 
     def article_ids(self) -> list[str]:
         """Ids of the indexed articles: read from the index here, so the page can be served before the models load."""
-        return self._ids if self._ids is not None else self._ready.result()
+        ids = indexed_article_ids(self._location)
+        return ids if ids is not None else self.start("article_ids").result()
+
+    def browse(self, query: str = "", limit: int = 200) -> dict:
+        """The articles panel (see :meth:`LocalChat.browse`), read here: a filter typed does not wait behind questions."""
+        found = browse_index(self._location, query, limit)
+        return library.page_rows(found) if found is not None else self.start("browse", query, limit).result()
 
     def stats(self) -> dict:
         """What the index on disk holds now (see :meth:`LocalChat.stats`), read here: no wait behind questions.
@@ -380,7 +390,7 @@ class ChatProcess:
             return self.start("stats").result()  # the child holds the Milvus Lite file: ask it, in line
         found = index_stats(self._location)
         if found is None:
-            return {"articles": len(self.article_ids()), "passages": None, "version": None}
+            return {"articles": self.browse(limit=0)["total"], "passages": None, "version": None}
         return {"articles": found.articles, "passages": found.passages, "version": found.version}
 
     def start(self, method: str, *args) -> Pending:

@@ -109,6 +109,10 @@ def test_questions_in_line_say_how_many_are_ahead(indexed):
         line = [chat.start("exchange", f.question, []) for f in (FACTS[0], FACTS[1], FACTS[0])]
         assert [p.ahead() for p in line] == [0, 1, 2]
         assert chat.waiting() == 3
+        # The articles panel is read from the index by the web process: it never waits behind questions.
+        page = chat.browse("", 1)
+        assert page["total"] == len(indexed.before.article_ids) and page["matching"] == page["total"] and len(page["rows"]) == 1
+        assert chat.waiting() == 3
         notes, waiting = [], _waiting_notes(line[2], poll_s=0.2)
         try:
             while True:
