@@ -3,8 +3,6 @@
 from qa.answers import evidence
 from qa.engine import Answer
 from qa.retrieval import Citation, Source
-from qa.web.library import listing
-from qa.articles import Article
 from qa.web.app import panel_note
 from qa.web.render import parse_show, plain_text, render, render_article, safe_url
 
@@ -106,14 +104,6 @@ def test_article_view_is_escaped_and_links_only_http():
                            "source": "a.txt", "url": "javascript:x()"})
     assert "<script>" not in html and "&lt;b&gt;T&lt;/b&gt;" in html and "<br><br>Second" in html and "href" not in html
     assert "no longer in the index" in render_article(None)
-
-
-def test_article_list_is_newest_first():
-    arts = [Article("a", "Beta news", "", "2010-01-01", "a.txt"), Article("b", "Alpha, undated", "", "", "b.txt"),
-            Article("c", "Zeta news", "", "2012-05-02", "c.json", "https://x.org/c"),
-            Article("d", "Gamma news", "", "2012-05-02", "d.txt")]
-    rows = listing(arts)
-    assert [r["id"] for r in rows] == ["d", "c", "a", "b"]  # newest first, then by title; undated last
 
 
 def test_the_article_list_says_when_it_lists_only_the_newest_or_nothing():

@@ -291,6 +291,8 @@ def test_gradio_client_api(server):
     assert article["text"][c["answer_start"]:c["answer_end"]] == "Monday"
     listed = client.predict(api_name="/articles")
     assert listed[0]["title"] == "Cadaqués opens a sea museum" and listed[0]["url"] == HARBOUR_URL
+    assert len(listed) > 1 and client.predict("", 1, api_name="/articles") == listed[:1]  # the newest, cut in the index
+    assert [a["title"] for a in client.predict("CADAQUÉS", api_name="/articles")] == ["Cadaqués opens a sea museum"]
 
 
 def test_api_follow_ups_take_earlier_turns_as_data(server):

@@ -288,9 +288,15 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
         """
         return backend.article(article_id)
 
-    def articles() -> list[dict]:
-        """The indexed articles (id, title, date, source, url), newest first."""
-        return backend.articles()
+    def articles(query: str = "", limit: int = 1000) -> list[dict]:
+        """The indexed articles (id, title, date, source, url), newest first, undated last: the newest ``limit`` whose
+        title, date, source or URL contain every word of ``query`` (read from the index, not in line behind questions).
+
+        Args:
+            query: Words each article listed must contain (empty: every article).
+            limit: At most this many articles (an archive is never sent whole unless asked for).
+        """
+        return backend.browse(query or "", max(0, int(limit)))["rows"]
 
     def add_question(message: str, history: list[dict]):
         if not (message or "").strip():  # nothing asked: no bubble, no reply
@@ -309,7 +315,7 @@ def build_app(chat_backend: LocalChat | ChatProcess | Engine, on_added: Callable
     count = backend.stats()["articles"]
 
     def header(count: int) -> str:
-        return (f"# Ask the articles\n{count} article{'s' if count != 1 else ''} indexed. Answers are quoted "
+        return (f"# Ask the articles\n{count:,} article{'s' if count != 1 else ''} indexed. Answers are quoted "
                 "from the articles, with their sources below; when the articles do not hold an answer, you are told so.")
 
     def current_header():

@@ -11,23 +11,9 @@ from qa.articles import DOCUMENT_SUFFIXES, SUFFIXES, Article, ArticleError, Arti
 from qa.engine import Engine
 
 
-def listing(articles: list[Article]) -> list[dict]:
-    """Articles as rows for the page (id, title, date, source, url): newest first, undated last, then by title.
-
-    Args:
-        articles: The indexed articles (text not needed).
-
-    Returns:
-        One dict per article.
-    """
-    rows = [{"id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url} for a in articles]
-    rows.sort(key=lambda r: r["title"].lower())
-    rows.sort(key=lambda r: r["date"] or "", reverse=True)  # stable: titles stay sorted within a date
-    return rows
-
-
 def page_rows(page) -> dict:
-    """One page of the article list (a :class:`qa.stores.ArticlePage`) for the page: its counts and rows as in :func:`listing`."""
+    """One page of the article list (a :class:`qa.stores.ArticlePage`, newest first) for the page: its counts, and
+    its articles as rows (id, title, date, source, url)."""
     rows = [{"id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url} for a in page.articles]
     return {"total": page.total, "matching": page.matching, "rows": rows}
 

@@ -165,11 +165,6 @@ class LocalChat:
         answer = self.engine.ask(question, turns)
         return render(answer), turn_of(answer)
 
-    def articles(self) -> list[dict]:
-        """The indexed articles (id, title, date, source, url), newest first, undated last."""
-        self.refresh()
-        return library.listing(self.engine.articles())
-
     def browse(self, query: str = "", limit: int = 200) -> dict:
         """The articles panel: ``total`` and ``matching`` counts and the newest matching ``rows`` (see :meth:`Engine.browse`)."""
         self.refresh()
@@ -412,9 +407,6 @@ class ChatProcess:
 
     def exchange(self, question: str, turns: list[Turn]) -> tuple[str, dict]:
         return self.start("exchange", question, turns).result()
-
-    def articles(self) -> list[dict]:
-        return self.start("articles").result()
 
     def article(self, article_id: str) -> dict | None:
         return self.start("article", article_id).result()
