@@ -1146,6 +1146,9 @@ class Said:
         return self.quote.kind == "direct"
 
 
+_OWNER = re.compile(r"([\w-]+(?:\s+[A-Z][\w-]*)*)['’]s\b")  # "Marensky's", "Northern Crest's": an owner's words
+
+
 def speaker_match(asked: str, name: str, descriptions: Sequence[str], organisation: bool = False) -> float:
     """How well a question's words for a speaker ("the former chief executive", "Councillor Bhatt")
     fit a speaker's name and descriptions: the share of those words found among them, whole words.
@@ -1167,7 +1170,13 @@ def speaker_match(asked: str, name: str, descriptions: Sequence[str], organisati
     roles = wanted & ROLE_WORDS - SPEAKS_FOR_ORGANISATION  # a spokesperson does speak for an organisation
     if roles and organisation:
         return 0.0
-    have = set(words(name, _MATCH_STOP)) | set(words(" ".join(descriptions), _MATCH_STOP))
+    have = set(words(name, _MATCH_STOP))
+    for d in descriptions:
+        # "Marensky's lawyer" is not Marensky: the owner's words count only for a question that asks for what he
+        # owns ("Marensky's lawyer", "the agency's director"), never for the owner himself ("What did Marensky say?").
+        owners = set(words(" ".join(_OWNER.findall(d)), _MATCH_STOP))
+        rest = set(words(_OWNER.sub(" ", d), _MATCH_STOP))
+        have |= rest | (owners if wanted & rest else set())
     share = len(wanted & have) / len(wanted)
     if roles and not roles & have:
         # "the Rovers manager": a speaker who shares only "Rovers" (the supporters' trust's chair) is not the manager.

@@ -148,6 +148,19 @@ def test_speaker_words_match_whole_words_of_names_and_descriptions():
     assert quotes.speaker_match("Tom Walsh", *reyes) == 0.5
 
 
+def test_someone_described_by_whose_they_are_is_not_that_person():
+    lawyer = ("Simone Carrow", ["Marensky's lawyer"])
+    assert quotes.speaker_match("Marensky", *lawyer) == 0.0  # Marensky's lawyer is not Marensky
+    assert quotes.speaker_match("Marensky's lawyer", *lawyer) == 1.0 and quotes.speaker_match("the lawyer", *lawyer) == 1.0
+    assert quotes.speaker_match("the agency's director", "Henrik Asmussen", ["the agency’s director"]) == 1.0
+    assert quotes.speaker_match("the agency", "Henrik Asmussen", ["the agency’s director"]) == 0.0
+    text = ("LAUSTERN (Wire) - Luka Marensky was banned for four years on Tuesday.\n\n"
+            "Marensky's lawyer, Simone Carrow, said her client would appeal. \"The ban is grossly disproportionate,\" she said.\n\n"
+            "\"I will keep training every day,\" Marensky said.\n")
+    said = quotes.gather(quotes.parse_question("What did Marensky say about his appeal?"), [Article("ban", "Rider banned", text, "", "ban.txt")])
+    assert {s.speaker for s in said if s.match > 0} == {"Luka Marensky"}
+
+
 @pytest.mark.parametrize("question,speaker,topic", [
     ("What did the former chief executive tell the inquiry about overcrowding?", "the former chief executive", "overcrowding"),
     ("What did Lavrov say?", "Lavrov", ""),

@@ -668,6 +668,11 @@ MUTATIONS = [
         ["tests/test_quotes.py"],
     ),
     Mutation(
+        "quotes-owner-is-speaker", "a speaker described by whose they are ('Marensky's lawyer') fits a question about the owner",
+        "qa/quotes.py", "        have |= rest | (owners if wanted & rest else set())\n", "        have |= rest | owners\n",
+        ["tests/test_quotes.py"],
+    ),
+    Mutation(
         "quotes-weaker-speakers-kept", "quotes of speakers who fit the question less well than the best kept as candidates",
         "qa/quotes.py", "    said = [s for s in said if s.match == top or not best_speakers_only]",
         "    said = [s for s in said if s.match > 0]",

@@ -15,7 +15,8 @@ Each answer is graded:
 * ``wrong``: anything else (the speaker's words on another topic, a fragment, or narration).
 
 Stories whose questions say ``"split": "heldout"`` or ``"heldout2"`` are never looked at while tuning
-(``heldout2``: three stories written blind, after the fixes that reading ``heldout`` led to).
+(``heldout2``: three stories written blind, after the fixes that reading ``heldout`` led to; ``heldout3`` to
+``heldout6`` likewise, each read once as written, see results/quotes.md).
 
     PYTHONPATH=. .venv/bin/python benchmarks/quotes/run.py --split dev -o benchmarks/results/quotes-dev.json
     PYTHONPATH=/tmp/before .venv/bin/python benchmarks/quotes/run.py ...   # another checkout's qa, for "before"
@@ -227,7 +228,7 @@ def regrade(rows: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
-    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "all"], default="dev")
+    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "all"], default="dev")
     parser.add_argument("--quiet", action="store_true", help="no line per question (for the held-out split)")
     parser.add_argument("--regrade", type=Path, help="grade the rows of this earlier output again instead of asking")
     args = parser.parse_args()
