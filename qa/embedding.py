@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from qa.config import DEFAULT_EMBEDDING_MODEL
 from qa.precision import DEFAULT_PRECISION, resolve_precision
 
+RECENT_TEXTS = 16  # single texts (questions) whose vectors are kept for the next search of the same question
 
 
 def resolve_embedding_model(name: str) -> str:
@@ -117,6 +120,10 @@ class Embedder:
         self.device = device
         self.precision = resolve_precision(precision, device)
         self._model = None
+        # A question is embedded by every search made for it (the newest state's deeper look, a quote's wider
+        # one): the last few texts embedded alone are kept, so each search after the first costs no forward pass.
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the model (once)."""
@@ -158,6 +165,21 @@ class Embedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:
+            with self._recent_lock:
+                kept = self._recent.get(texts[0])
+                if kept is not None:
+                    self._recent.move_to_end(texts[0])
+                    return kept.copy()
+            vectors = self._encode(texts, show_progress)
+            with self._recent_lock:
+                self._recent[texts[0]] = vectors.copy()
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+            return vectors
+        return self._encode(texts, show_progress)
+
+    def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
         if isinstance(self._model, _MeanPooler):
             return self._model.encode(texts, self.batch_size, show_progress)
         vectors = self._model.encode(

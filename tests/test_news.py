@@ -5,6 +5,7 @@ Unit tests on the rules, then the real engine on small dated articles."""
 import json
 from datetime import date, datetime
 
+import numpy as np
 import pytest
 
 from conftest import needs_reader
@@ -371,6 +372,21 @@ def test_engine_says_when_the_figure_changed_newest_first(dated):
     assert a.answer == "340"
     assert [(o["answer"], o["date"]) for o in a.over_time] == [("340", "2011-07-01"), ("120", "2011-06-01")]
     assert a.citations[0].article_id == "flu-july.txt"
+
+
+@needs_reader
+def test_a_question_searched_twice_is_embedded_once(dated):
+    """A current state searches shallow, then deeper for the newest article: one forward pass for the question."""
+    question = "How many cases of flu are there now in Springfield?"
+    encoded, encode = [], dated.embedder._encode
+    dated.embedder._encode = lambda texts, *a: encoded.append(list(texts)) or encode(texts, *a)
+    try:
+        a = dated.ask(question)
+    finally:
+        del dated.embedder._encode
+    assert a.time_kind == "current" and a.answer == "340"
+    assert encoded.count([question]) == 1
+    assert np.array_equal(dated.embedder.embed([question]), encode([question], False))  # kept as computed
 
 
 @needs_reader

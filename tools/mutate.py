@@ -668,6 +668,11 @@ MUTATIONS = [
         ["tests/test_quotes.py"],
     ),
     Mutation(
+        "question-embedded-per-search", "each search made for one question embeds it again",
+        "qa/embedding.py", "RECENT_TEXTS = 16 ", "RECENT_TEXTS = 0 ",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "quotes-owner-is-speaker", "a speaker described by whose they are ('Marensky's lawyer') fits a question about the owner",
         "qa/quotes.py", "        have |= rest | (owners if wanted & rest else set())\n", "        have |= rest | owners\n",
         ["tests/test_quotes.py"],
