@@ -228,7 +228,7 @@ def regrade(rows: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="write rows and summary as JSON here")
-    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "all"], default="dev")
+    parser.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "all"], default="dev")
     parser.add_argument("--quiet", action="store_true", help="no line per question (for the held-out split)")
     parser.add_argument("--regrade", type=Path, help="grade the rows of this earlier output again instead of asking")
     args = parser.parse_args()
