@@ -626,8 +626,9 @@ MUTATIONS = [
     ),
     Mutation(
         "panel-no-match-silent", "a filter that matches nothing says nothing",
-        "qa/web/app.py", "        if shown:\n            return \"\"", "        if True:\n            return \"\"",
-        ["tests/test_page.py::test_a_filter_that_matches_nothing_says_so"],
+        "qa/web/app.py", "    if not shown:\n        said =", "    if False:\n        said =",
+        ["tests/test_render.py::test_the_article_list_says_when_it_lists_only_the_newest_or_nothing",
+         "tests/test_page.py::test_a_filter_that_matches_nothing_says_so"],
     ),
     Mutation(
         "conversation-he-any-kind", "'he'/'she' may stand for a company or a place, not only a person",
