@@ -422,8 +422,3 @@ def browse_index(location: str | Path, query: str = "", limit: int = 200) -> Art
     """The newest articles of the index at ``location`` matching ``query`` (see :meth:`qa.engine.Engine.browse`),
     or None when it cannot be read from this process."""
     return _read_index(location, lambda store: store.browse(query.split(), limit))
-
-
-def indexed_article_ids(location: str | Path) -> list[str] | None:
-    """Ids of the articles in the index at ``location``, or None when it cannot be read here."""
-    return _read_index(location, lambda store: [a.id for a in store.list_articles()])

@@ -25,7 +25,7 @@ from qa.conversation import Turn, as_turn
 from qa.engine import Engine
 from qa.web import library
 from qa.locations import is_lite_location
-from qa.indexing import browse_index, index_stats, indexed_article_ids
+from qa.indexing import browse_index, index_stats
 from qa.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -112,11 +112,6 @@ class LocalChat:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.config = engine.config
-
-    def article_ids(self) -> list[str]:
-        """Ids of the indexed articles (as of the newest index on disk)."""
-        self.refresh()
-        return [a.id for a in self.engine.articles()]
 
     def stats(self) -> dict:
         """What the index holds now: ``articles``, ``passages``, ``version`` (changes with every update)."""
@@ -319,7 +314,7 @@ class ChatProcess:
         A pool starts a process for each call made while none is idle: one call per worker, made
         at once, starts them all. Returns the first call's future (done when one process is ready).
         """
-        calls = [pool.submit(_worker_call, "article_ids") for _ in range(self.workers)]
+        calls = [pool.submit(_worker_call, "stats") for _ in range(self.workers)]  # a cheap call: counts, no article list
         return calls[0]
 
     def _submit(self, ticket: int, method: str, args: tuple) -> tuple[object, Future]:
@@ -365,11 +360,6 @@ class ChatProcess:
     def wait(self) -> None:
         """Wait until the engine is loaded. Raises what loading raised (e.g. a damaged index)."""
         self._ready.result()
-
-    def article_ids(self) -> list[str]:
-        """Ids of the indexed articles: read from the index here, so the page can be served before the models load."""
-        ids = indexed_article_ids(self._location)
-        return ids if ids is not None else self.start("article_ids").result()
 
     def browse(self, query: str = "", limit: int = 200) -> dict:
         """The articles panel (see :meth:`LocalChat.browse`), read here: a filter typed does not wait behind questions."""
