@@ -338,6 +338,9 @@ _NOW = re.compile(r"\b(?:now|currently|current|latest|so far|to date|still|prese
 _CURRENT = re.compile(r"\b(?:yet|remains?)\b|^who\s+(?!was\b)\w+[^s\W]s\b"  # "Who chairs/leads/runs …?"
                       r"|^(?:who|what|which|how many|how much|where|how)\b[^?]*?\b(?:is|are|has|have|does|do)\b",
                       re.IGNORECASE)
+# Asked about what is to come ("When will it reopen?", "When is the inquiry expected to report?"): an
+# expectation, which later articles revise (a reopening date that slips), so a state now.
+_FUTURE = re.compile(r"\bwill\b|\b(?:is|are)\b[^?]*?\b(?:expected|due|scheduled|set|planned|likely|forecast)\s+to\b", re.IGNORECASE)
 # Asked about the past on purpose: a fixed fact, whatever later articles say.
 _PAST = re.compile(r"\b(?:was|were|did|had|first|originally|initially|former|previous|earlier)\b", re.IGNORECASE)
 
@@ -363,6 +366,8 @@ def time_ask(question: str, today: date | None = None, dates: Iterable[date] = (
         return TimeAsk("current")
     if m:
         return TimeAsk("event", event=(m.group("e") or m.group("f")).strip(" ?"))
+    if _FUTURE.search(q) and not _PAST.search(q):
+        return TimeAsk("current")
     asks_when = bool(re.match(r"(?i)(?:when\b|(?:on|by)?\s*what (?:day|date)\b|which day\b)", q))
     if asks_when:
         return TimeAsk("fixed", asks_when=True)

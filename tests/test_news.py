@@ -293,6 +293,12 @@ def test_the_date_a_relative_answer_means():
     ("Why did the chief executive resign?", "fixed"),
     ("What was the death toll in April 2024?", "period"),
     ("Who was chief executive since 2010?", "period"),
+    # What is to come is expected, and later articles revise it: the expectation now.
+    ("When will the road reopen?", "current"),
+    ("When is the inquiry expected to report?", "current"),
+    ("How much will it cost to rebuild the dam?", "current"),
+    ("When was the bridge due to open?", "fixed"),
+    ("When would she have been able to compete again?", "fixed"),
 ])
 def test_what_a_question_asks_about_time(question, kind):
     assert time_ask(question, date(2026, 11, 28)).kind == kind

@@ -191,6 +191,12 @@ MUTATIONS = [
     ),
     # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
     Mutation(
+        "future-is-fixed", "a question about what is to come (\"When will it reopen?\") read as a fixed fact",
+        "qa/news.py", "    if _FUTURE.search(q) and not _PAST.search(q):\n        return TimeAsk(\"current\")\n",
+        "",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "decide-fixed-takes-newest", "a fixed-fact question switched to the newest article's answer",
         "qa/answers.py", "    if ask.kind == \"current\":\n        pool = [c for c in cands if c.accepted and c.date and not c.past]",
         "    if ask.kind in (\"current\", \"fixed\"):\n        pool = [c for c in cands if c.accepted and c.date and not c.past]",
