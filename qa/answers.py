@@ -339,12 +339,16 @@ class Rule:
             more dates), where every passage is close to the question and a same-kind distractor
             (another day's figure, another official) is always at hand: fitted on the
             development stories of ``benchmarks/stories``. None: the same rule everywhere.
+        newer_ceiling: The most a current state may be shown as sure when a newer article was read that
+            does not give it (the state may have changed since): the share right of such answers on the
+            development stories. None: no ceiling.
     """
 
     calibration: Calibration
     min_confidence: float | None
     threshold: float
     story: "Rule | None" = None
+    newer_ceiling: float | None = None
 
     def probability(self, span: Span, sources: Sequence[Source]) -> float:
         return self.calibration.probability(span.margin, sources[span.passage].cosine)
@@ -597,7 +601,8 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         The answer (declined: ``answer`` None, ``confidence`` that of the best candidate).
     """
     kind = answer_types.asked(resolved_question)
-    cands = candidates(shortlist(spans, kind, resolved_question), sources, rule.for_sources(sources), kind, resolved_question)
+    rule = rule.for_sources(sources)
+    cands = candidates(shortlist(spans, kind, resolved_question), sources, rule, kind, resolved_question)
     chosen = pick(cands, ask)
     period = ask.period.iso if ask.period is not None and period_preferred else None
     if chosen is None:
@@ -614,6 +619,11 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         # A span of another kind is never right for the question: its probability would say otherwise.
         return Answer(question, None, chosen.span.margin, chosen.probability if chosen.fits else 0.0, [], shown,
                       resolved_question, period=period, time_kind=ask.kind, answer_type=kind, declined=reason)
+    if ask.kind == "current" and rule.newer_ceiling is not None and chosen.date and any(
+            news.parse_iso(c.date) and c.date > chosen.date for c in sources):
+        # A newer article was read and does not give it: however sure the reader is of the span, the state
+        # may have changed since (on the development stories such answers were right 73% of the time).
+        chosen.probability = min(chosen.probability, rule.newer_ceiling)
     # The same answer found in several passages is cited from each passage that gives it for this
     # question on its own (the reader's candidate there passes the rule): the same words about
     # another event ("Monday" in a passage about another Monday) are no support.

@@ -238,7 +238,8 @@ class Engine:
         story = None
         fitted = self.reader.settings.get("story_confidence")
         if fitted and self.config.threshold is None:  # a user's margin override applies everywhere
-            story = answers.Rule(Calibration.from_settings(fitted, self.threshold), float(fitted["min_confidence"]), self.threshold)
+            story = answers.Rule(Calibration.from_settings(fitted, self.threshold), float(fitted["min_confidence"]), self.threshold,
+                                 newer_ceiling=fitted.get("newer_ceiling"))
         return answers.Rule(self.calibration, self.min_confidence, self.threshold, story)
 
     def _answer(self, question: str, reading: Reading) -> Answer:

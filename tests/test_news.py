@@ -240,6 +240,20 @@ def test_passages_of_an_evolving_story_are_judged_by_the_story_rule():
     assert single.answer == "120" and single.confidence == pytest.approx(RULE.calibration.probability(4.0, 0.0))
 
 
+def test_a_current_state_that_a_newer_article_read_does_not_give_is_never_shown_as_sure():
+    story = Rule(RULE.calibration, RULE.min_confidence, RULE.threshold, newer_ceiling=0.7)
+    rule = Rule(RULE.calibration, RULE.min_confidence, RULE.threshold, story=story)
+    old = _cite("old", "2011-06-01", "The count reached 120 on Monday.")
+    new = _cite("new", "2011-07-01", "The ferry sailed on Friday.")
+    spans = [Span(0, 18, 21, "120", 9.0, 1.0)]  # margin 8, P = 0.998: the reader is sure of the old figure's span
+    a = decide("q", "q", spans, [old, new], rule, CURRENT)
+    assert a.answer == "120" and a.confidence == pytest.approx(0.7)
+    # The newest article read gives it, or the question is not about a state now: the reader's own probability.
+    newest = decide("q", "q", spans, [old, _cite("older", "2011-05-01", "The ferry sailed on Friday.")], rule, CURRENT)
+    assert newest.answer == "120" and newest.confidence == pytest.approx(RULE.calibration.probability(8.0, 0.0))
+    assert decide("q", "q", spans, [old, new], rule, FIXED).confidence == pytest.approx(RULE.calibration.probability(8.0, 0.0))
+
+
 def test_asked_when_a_day_within_the_best_answers_month_is_preferred():
     recap = _cite("recap", "2025-03-01", "Brennecke resigned in February over the chip.")
     first = _cite("first", "2025-02-14", "Brennecke resigned on Wednesday, the board said.")

@@ -191,6 +191,11 @@ MUTATIONS = [
     ),
     # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
     Mutation(
+        "newer-ceiling-ignored", "a current state from an older article shown as sure as the reader is, a newer article read",
+        "qa/answers.py", "chosen.probability = min(chosen.probability, rule.newer_ceiling)", "chosen.probability = chosen.probability",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "future-is-fixed", "a question about what is to come (\"When will it reopen?\") read as a fixed fact",
         "qa/news.py", "    if _FUTURE.search(q) and not _PAST.search(q):\n        return TimeAsk(\"current\")\n",
         "",
