@@ -13,7 +13,7 @@ of ``questions/<story>.jsonl``. Each question has a kind (what it asks about tim
 
 Each answer is graded ``right``, ``stale`` (a value that held at another time: ``stale`` in
 the question), ``wrong`` or ``declined``. Stories whose questions say ``"split": "heldout"``
-(or ``heldout3``, ``heldout4``: written later, blind) are never looked at while tuning; they are reported apart.
+(or ``heldout3`` to ``heldout5``: written later, blind) are never looked at while tuning; they are reported apart.
 
     PYTHONPATH=. .venv/bin/python benchmarks/stories/run.py -o benchmarks/results/stories.json
     PYTHONPATH=/tmp/before .venv/bin/python benchmarks/stories/run.py ...   # another checkout's qa, for "before"
