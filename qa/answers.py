@@ -110,6 +110,9 @@ class Answer:
             the kind asked: "How many …?" and the reader's best was "more") or ``changed later``
             (a current state whose newest article gives another answer the reader is unsure of:
             its passage and the older answer's come first in ``sources``); None when answered.
+        newer_read: For a current state answered from an article older than one read for it (that
+            newer article does not give it with enough confidence): the newer article's date. The
+            state may have changed since; the confidence is held below the story rule's ceiling.
     """
 
     question: str
@@ -127,6 +130,7 @@ class Answer:
     evidence: Evidence | None = None
     answer_type: str = "other"
     declined: str | None = None
+    newer_read: str | None = None
 
     @property
     def found(self) -> bool:
@@ -579,6 +583,15 @@ def declined_note(answer: Answer) -> str | None:
     return answer_types.declined_note(answer.declined, answer.answer_type)
 
 
+def newer_note(answer: Answer) -> str | None:
+    """What to tell the user of a current state that a newer article read does not give (``Answer.newer_read``)."""
+    if not answer.found or not answer.newer_read or not answer.citations:
+        return None
+    said = answer.citations[0].date
+    return (f"Said on {news.describe(said)}; a newer article ({news.describe(answer.newer_read)}) does not confirm it, "
+            "so it may have changed since.")
+
+
 def _cite(c: Source, s: Span) -> Citation:
     return Citation.of(c, c.passage_start + s.start, c.passage_start + s.end)
 
@@ -619,8 +632,10 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         # A span of another kind is never right for the question: its probability would say otherwise.
         return Answer(question, None, chosen.span.margin, chosen.probability if chosen.fits else 0.0, [], shown,
                       resolved_question, period=period, time_kind=ask.kind, answer_type=kind, declined=reason)
-    if ask.kind == "current" and rule.newer_ceiling is not None and chosen.date and any(
-            news.parse_iso(c.date) and c.date > chosen.date for c in sources):
+    newer = None
+    if ask.kind == "current" and chosen.date:
+        newer = max((c.date for c in sources if news.parse_iso(c.date) and c.date > chosen.date), default=None)
+    if newer and rule.newer_ceiling is not None:
         # A newer article was read and does not give it: however sure the reader is of the span, the state
         # may have changed since (on the development stories such answers were right 73% of the time).
         chosen.probability = min(chosen.probability, rule.newer_ceiling)
@@ -641,4 +656,4 @@ def decide(question: str, resolved_question: str, spans: Sequence[Span], sources
         answer_date = relative.iso if relative else None
     return Answer(question, chosen.span.text, chosen.span.margin, chosen.probability, citations, list(sources),
                   resolved_question, answer_date=answer_date, period=period, over_time=over_time, time_kind=ask.kind,
-                  evidence=evidence(citations[0]), answer_type=kind)
+                  evidence=evidence(citations[0]), answer_type=kind, newer_read=newer)

@@ -179,7 +179,7 @@ def ask(
     """Answer a question from the indexed articles, with citations."""
     from qa.news import describe
     from qa.questions import check_question_length
-    from qa.answers import declined_note
+    from qa.answers import declined_note, newer_note
 
     engine = _engine(index, articles, reader=reader, top_k=top_k, threshold=threshold, store=store)
     try:
@@ -203,6 +203,8 @@ def ask(
         if len(result.over_time) > 1:
             typer.echo("The articles differ over time, newest first: "
                        + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
+        if newer_note(result):
+            typer.echo(newer_note(result))
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""

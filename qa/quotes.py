@@ -1448,7 +1448,8 @@ def answer(ask: QuoteAsk, read: object, articles: Sequence, embedder, hits: Sequ
     timings = dict(read.timings)
     best = said[0] if said else None
     confidence = calibration.answer_probability(best.probability) if best is not None else 0.0
-    declined = {"answer": None, "citations": [], "evidence": None, "answer_date": None, "over_time": [], "period": None}
+    declined = {"answer": None, "citations": [], "evidence": None, "answer_date": None, "over_time": [], "period": None,
+                "newer_read": None}
     if best is not None and confidence >= min_confidence:
         def cosine(text: str) -> float:
             v = embedder.embed([question, text])
@@ -1458,7 +1459,7 @@ def answer(ask: QuoteAsk, read: object, articles: Sequence, embedder, hits: Sequ
         timings.update(quotes=time.perf_counter() - t0)
         out = replace(read, answer=best.quote.text, margin=_logit(confidence), confidence=confidence,
                       citations=[citation], evidence=_evidence(best, said), answer_date=None, over_time=[],
-                      period=None, timings=timings)
+                      period=None, newer_read=None, timings=timings)
         return _reason(out, None)
     timings.update(quotes=time.perf_counter() - t0)
     if best is not None and best.match >= SPEAKER_FOUND or ask.pronoun:

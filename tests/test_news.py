@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_reader
-from qa.answers import Calibration, Rule, decide
+from qa.answers import Calibration, Rule, decide, newer_note
 from qa.engine import Source
 from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, said_as_past, time_ask
 from qa.reader import Span
@@ -247,11 +247,15 @@ def test_a_current_state_that_a_newer_article_read_does_not_give_is_never_shown_
     new = _cite("new", "2011-07-01", "The ferry sailed on Friday.")
     spans = [Span(0, 18, 21, "120", 9.0, 1.0)]  # margin 8, P = 0.998: the reader is sure of the old figure's span
     a = decide("q", "q", spans, [old, new], rule, CURRENT)
-    assert a.answer == "120" and a.confidence == pytest.approx(0.7)
+    assert a.answer == "120" and a.confidence == pytest.approx(0.7) and a.newer_read == "2011-07-01"
+    assert newer_note(a) == ("Said on 1 June 2011; a newer article (1 July 2011) does not confirm it, so it may have "
+                             "changed since.")
     # The newest article read gives it, or the question is not about a state now: the reader's own probability.
     newest = decide("q", "q", spans, [old, _cite("older", "2011-05-01", "The ferry sailed on Friday.")], rule, CURRENT)
     assert newest.answer == "120" and newest.confidence == pytest.approx(RULE.calibration.probability(8.0, 0.0))
-    assert decide("q", "q", spans, [old, new], rule, FIXED).confidence == pytest.approx(RULE.calibration.probability(8.0, 0.0))
+    assert newest.newer_read is None and newer_note(newest) is None
+    fixed = decide("q", "q", spans, [old, new], rule, FIXED)
+    assert fixed.confidence == pytest.approx(RULE.calibration.probability(8.0, 0.0)) and fixed.newer_read is None
 
 
 def test_asked_when_a_day_within_the_best_answers_month_is_preferred():

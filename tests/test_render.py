@@ -84,6 +84,15 @@ def test_answers_that_changed_and_preferred_periods_are_said():
     assert "Earlier: 120 (2011-06-01, Old)" in plain_text(answer(text="340", over_time=over))
 
 
+def test_a_current_state_that_a_newer_article_does_not_confirm_says_so():
+    a = answer(text="Ana Ruiz", newer_read="2011-08-01")
+    note = "Said on 4 July 2011; a newer article (1 August 2011) does not confirm it, so it may have changed since."
+    html = render(a)
+    assert f'<p class="qa-meta qa-newer">{note}</p>' in html
+    assert html.index("qa-newer") < html.index("qa-confidence") and note in plain_text(a)
+    assert "qa-newer" not in render(answer(text="Ana Ruiz")) and "newer article" not in plain_text(answer(text="Ana Ruiz"))
+
+
 def test_plain_text_is_the_answer_then_sources_one_line_per_article():
     a = answer(citations=[cite(*at("Monday")), cite(*at("Monday", 1)), cite(*at("Ruiz"), article_id="b", url="", source="b.txt",
                                                                             title="Other")])

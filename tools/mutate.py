@@ -191,6 +191,11 @@ MUTATIONS = [
     ),
     # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
     Mutation(
+        "newer-read-unsaid", "the page does not say that a newer article read does not confirm a current state",
+        "qa/web/render.py", "        if newer_note(answer):\n            parts.append(", "        if False:\n            parts.append(",
+        ["tests/test_render.py"],
+    ),
+    Mutation(
         "newer-ceiling-ignored", "a current state from an older article shown as sure as the reader is, a newer article read",
         "qa/answers.py", "chosen.probability = min(chosen.probability, rule.newer_ceiling)", "chosen.probability = chosen.probability",
         ["tests/test_news.py"],
