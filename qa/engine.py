@@ -21,10 +21,6 @@ from qa.stores import ArticlePage, IndexStore, StoreStats, open_store
 
 __all__ = ["Answer", "Citation", "Engine", "Hit", "Source"]
 
-# An event's first report: the earliest article whose passage is this close (cosine) to the best match of the event's words.
-EVENT_MATCH = 0.1
-
-
 class Engine:
     """Question answering over an indexed article collection.
 
@@ -307,11 +303,9 @@ class Engine:
         article among the close matches is its first report. Its best passage is read with the ``k`` best.
         """
         hits, _ = self._search(ask.event_words, k * 4)
-        dated = [h.source for h in hits if news.parse_iso(h.source.date)]
-        if not dated:
+        first = news.first_report([h.source for h in hits])
+        if first is None:
             return ask, list(pool[:k])
-        top = max(c.cosine for c in dated)
-        first = min((c for c in dated if c.cosine >= top - EVENT_MATCH), key=lambda c: c.date)
         kept = list(pool[:k])
         if first.article_id not in {c.article_id for c in kept}:
             same = [c for c in pool if c.article_id == first.article_id]

@@ -11,7 +11,7 @@ import pytest
 from conftest import needs_reader
 from qa.answers import Calibration, Rule, decide, newer_note
 from qa.engine import Source
-from qa.news import TimeAsk, describe, prefer_period, question_period, resolve_relative, said_as_past, time_ask
+from qa.news import TimeAsk, describe, first_report, prefer_period, question_period, resolve_relative, said_as_past, time_ask
 from qa.reader import Span
 
 MON_4_JULY_2011 = date(2011, 7, 4)
@@ -71,6 +71,16 @@ def test_questions_that_name_a_time(question, iso):
 
 def _cite(article_id: str, day: str, passage: str = "The count reached 120 on Monday.") -> Source:
     return Source(article_id, f"Title {article_id}", day, f"{article_id}.txt", "", 1, 0, len(passage), passage)
+
+
+def test_an_events_first_report_is_the_earliest_close_match_not_what_led_up_to_it():
+    resigned = _cite("resigned", "2024-12-18", "Halloway resigned as mayor on Tuesday.")
+    recap = _cite("recap", "2025-03-12", "Halloway, who resigned in December, pleaded not guilty.")
+    suspended = _cite("suspended", "2024-11-27", "The council voted to suspend Mayor Halloway.")
+    resigned.cosine, recap.cosine, suspended.cosine = 0.50, 0.46, 0.42
+    assert first_report([recap, suspended, resigned]).article_id == "resigned"
+    assert first_report([recap, suspended, resigned], within=0.1).article_id == "suspended"  # reaches back too far
+    assert first_report([_cite("undated", "")]) is None
 
 
 def test_prefer_period_keeps_that_periods_articles_first():

@@ -191,6 +191,11 @@ MUTATIONS = [
     ),
     # --- time in answers: qa/news.py and the answer decision (qa/answers.py) ---
     Mutation(
+        "event-report-reaches-back", "an event's first report taken from articles that only led up to it (the wider margin)",
+        "qa/news.py", "EVENT_MATCH = 0.05\n", "EVENT_MATCH = 0.1\n",
+        ["tests/test_news.py"],
+    ),
+    Mutation(
         "newer-read-unsaid", "the page does not say that a newer article read does not confirm a current state",
         "qa/web/render.py", "        if newer_note(answer):\n            parts.append(", "        if False:\n            parts.append(",
         ["tests/test_render.py"],
