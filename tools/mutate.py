@@ -241,7 +241,7 @@ MUTATIONS = [
     ),
     Mutation(
         "decide-story-rule-ignored", "the story rule not applied to passages of an evolving story",
-        "qa/answers.py", "rule.for_sources(sources), kind, resolved_question)", "rule, kind, resolved_question)",
+        "qa/answers.py", "    rule = rule.for_sources(sources)\n", "",
         ["tests/test_news.py"],
     ),
     Mutation(
