@@ -36,3 +36,15 @@ def test_script_starts(script, tmp_path):
 def test_the_gpu_training_script_parses():
     out = subprocess.run(["bash", "-n", str(ROOT / "tools" / "train_gpu.sh")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_every_mutation_still_applies():
+    """Each mutation of tools/mutate.py names text that occurs once in its file: an edit that moves the
+    target would otherwise leave the mutation silently unapplied (it happened twice)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import mutate
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    stale = [m.name for m in mutate.MUTATIONS if (ROOT / m.file).read_text(encoding="utf-8").count(m.old) != 1]
+    assert len(mutate.MUTATIONS) > 100 and stale == []
