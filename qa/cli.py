@@ -203,8 +203,9 @@ def ask(
         if len(result.over_time) > 1:
             typer.echo("The articles differ over time, newest first: "
                        + "; ".join(f"{o['answer']} ({o['date']})" for o in result.over_time))
-        if newer_note(result):
-            typer.echo(newer_note(result))
+        newer = newer_note(result)
+        if newer:
+            typer.echo(newer)
         typer.echo(f"confidence {result.confidence:.0%}")
         for n, c in enumerate(result.citations, 1):
             in_file = f"; in the file {c.file_answer_start}-{c.file_answer_end}" if c.file_answer_start is not None else ""

@@ -197,7 +197,7 @@ MUTATIONS = [
     ),
     Mutation(
         "newer-read-unsaid", "the page does not say that a newer article read does not confirm a current state",
-        "qa/web/render.py", "        if newer_note(answer):\n            parts.append(", "        if False:\n            parts.append(",
+        "qa/web/render.py", "        if newer:\n            parts.append(", "        if False:\n            parts.append(",
         ["tests/test_render.py"],
     ),
     Mutation(

@@ -104,8 +104,7 @@ def newer_ceiling() -> dict:
             a = engine.ask(q["question"])
             if a.answer is None or a.time_kind != "current" or not news.parse_iso(a.citations[0].date):
                 continue
-            newer = any(news.parse_iso(s.date) and s.date > a.citations[0].date for s in a.sources)
-            rows.append((newer, grade(q, a.to_dict()) == "right"))
+            rows.append((a.newer_read is not None, grade(q, a.to_dict()) == "right"))  # set by qa.answers.decide
     with_newer = [right for newer, right in rows if newer]
     return {"newer_ceiling": round(sum(with_newer) / len(with_newer), 2),
             "newer_ceiling_fitted_on": f"{len(with_newer)} current-state answers of the development stories with a newer "

@@ -150,8 +150,9 @@ def plain_text(answer: Answer) -> str:
         lines.append(f"— {_source_line(src)}")
     for o in answer.over_time[1:]:
         lines.append(f"Earlier: {o['answer']} ({o['date']}, {o['title']})")
-    if newer_note(answer):
-        lines.append(newer_note(answer))
+    newer = newer_note(answer)
+    if newer:
+        lines.append(newer)
     articles = list({c.article_id: c for c, _ in reversed(cited(answer))}.values())[::-1]  # one line per article
     if articles:
         lines += ["", "Sources:" if answer.found else "Closest passages:"]
@@ -193,8 +194,9 @@ def render(answer: Answer) -> str:
         if len(answer.over_time) > 1:
             said = "; ".join(f"<b>{_text(o['answer'])}</b> ({_text(o['date'])})" for o in answer.over_time)
             parts.append(f'<p class="qa-meta qa-over-time">The articles differ over time, newest first: {said}.</p>')
-        if newer_note(answer):
-            parts.append(f'<p class="qa-meta qa-newer">{_text(newer_note(answer))}</p>')
+        newer = newer_note(answer)
+        if newer:
+            parts.append(f'<p class="qa-meta qa-newer">{_text(newer)}</p>')
         parts.append(f'<p class="qa-meta qa-confidence">Confidence {answer.confidence:.0%}</p>')
     else:
         parts.append(f'<p><b class="qa-text">{NO_ANSWER}</b></p>')
